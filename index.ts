@@ -1,0 +1,72 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackendApiInstance } from "./components/backendApiInstance";
+import { HaproxyNode } from "./components/haproxyNode";
+import { settingsFromConfig } from "./components/settings";
+import { StreamServerInstance } from "./components/streamServerInstance";
+import { validateSettings } from "./components/validation";
+
+const config = new pulumi.Config();
+// Validation throws one message naming every bad stack-config key before any resource is registered,
+// so `pulumi preview` fails on bad input without touching a container.
+const settings = validateSettings(settingsFromConfig((key) => config.get(key)));
+
+const placement = {
+  remote: settings.incusRemote,
+  target: settings.incusTarget,
+  image: settings.incusImage,
+  network: settings.incusNetwork,
+  storagePool: settings.incusStoragePool,
+};
+
+const fleet = (service: string, count: number) =>
+  Array.from({ length: count }, (_, i) => ({ name: `${service}-${i + 1}`, containerName: `${settings.namePrefix}${service}-${i + 1}` }));
+
+const backendApi = fleet("backend-api", settings.backendApiCount).map(
+  ({ name, containerName }) =>
+    new BackendApiInstance(name, {
+      containerName,
+      placement,
+      port: settings.backendApiPort,
+      healthPath: settings.backendApiHealthPath,
+      binaryPath: settings.backendApiBinaryPath,
+    }),
+);
+
+const streamServer = fleet("stream-server", settings.streamServerCount).map(
+  ({ name, containerName }) =>
+    new StreamServerInstance(name, {
+      containerName,
+      placement,
+      port: settings.streamServerPort,
+      healthPath: settings.streamServerHealthPath,
+      binaryPath: settings.streamServerBinaryPath,
+    }),
+);
+
+// HAProxy server names are the service names (backend-api-1, ...), not the prefixed container names:
+// the sticky cookie and the admin-socket commands of the runbook keep meaning the same across stacks.
+const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
+  instances.map((instance) => pulumi.output({ name: instance.serverName, address: instance.address }));
+
+const haproxy = new HaproxyNode("haproxy", {
+  containerName: `${settings.namePrefix}haproxy`,
+  placement,
+  settings,
+  backendApi: upstreams(backendApi),
+  streamServer: upstreams(streamServer),
+});
+
+const scheme = settings.tlsCertPath ? "https" : "http";
+const publicPort = settings.tlsCertPath ? settings.httpsPort : settings.httpPort;
+const defaultPort = scheme === "https" ? 443 : 80;
+
+export const lbUrl = pulumi.interpolate`${scheme}://${haproxy.address}${publicPort === defaultPort ? "" : `:${publicPort}`}/`;
+export const haproxyContainer = haproxy.containerName;
+export const haproxyAddress = haproxy.address;
+export const backendApiContainers = backendApi.map((instance) => instance.containerName);
+export const backendApiAddresses = backendApi.map((instance) => instance.address);
+export const streamServerContainers = streamServer.map((instance) => instance.containerName);
+export const streamServerAddresses = streamServer.map((instance) => instance.address);
+export const statsPassword = haproxy.statsPassword;
+export const statsAccess = pulumi.interpolate`incus exec ${haproxy.containerName} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
+export const haproxyConfigHash = haproxy.configHash;

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Brings the lab up on this machine from nothing: toolchain, Incus lab host and image, npm
+# dependencies, then `pulumi up -s lab`. Every step is idempotent; a second run is fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/lab-host.sh
+[[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
+source scripts/env.sh
+select_stack lab
+pulumi up --stack lab --yes --non-interactive --skip-preview "$@"
