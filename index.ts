@@ -46,7 +46,9 @@ const streamServer = fleet("stream-server", settings.streamServerCount).map(
 // HAProxy server names are the service names (backend-api-1, ...), not the prefixed container names:
 // the sticky cookie and the admin-socket commands of the runbook keep meaning the same across stacks.
 const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
-  instances.map((instance) => pulumi.output({ name: instance.serverName, address: instance.address }));
+  pulumi
+    .all(instances.map((instance) => instance.address))
+    .apply((addresses) => addresses.map((address, i) => ({ name: instances[i].serverName, address })));
 
 const haproxy = new HaproxyNode("haproxy", {
   containerName: `${settings.namePrefix}haproxy`,

@@ -24,9 +24,9 @@ export interface HaproxyNodeArgs {
   /** Listeners, health checks, sticky cookie, URI hash, timeouts and drain list, validated. */
   settings: pulumi.Input<HaproxySettings>;
   /** backend-api servers (name and address); empty uses the static fallback list. */
-  backendApi: pulumi.Input<pulumi.Input<Upstream>[]>;
+  backendApi: pulumi.Input<Upstream[]>;
   /** stream-server servers (name and address); empty uses the static fallback list. */
-  streamServer: pulumi.Input<pulumi.Input<Upstream>[]>;
+  streamServer: pulumi.Input<Upstream[]>;
 }
 
 /** One-time preparation: the hardening drop-in and, when TLS is on, the PEM pushed from the Pulumi host. */

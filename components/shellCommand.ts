@@ -77,7 +77,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 /** A bash script run on the Pulumi host at create, update and delete; its trimmed stdout is an output. */
 export class ShellCommand extends pulumi.dynamic.Resource {
   /** Trimmed standard output of the last create or update. */
-  public readonly stdout!: pulumi.Output<string>;
+  declare public readonly stdout: pulumi.Output<string>;
 
   constructor(name: string, args: ShellCommandArgs, opts?: pulumi.CustomResourceOptions) {
     super(provider, name, { ...args, stdout: undefined }, opts, "veza", "ShellCommand");

@@ -1,0 +1,199 @@
+/**
+ * haproxy.cfg for the edge: rendered from validated settings and the fleets' addresses through
+ * templates/haproxy.cfg.mustache. Every decision is computed here; the template only lays it out.
+ */
+import * as crypto from "crypto";
+import { Settings, configKey } from "./settings";
+import { renderTemplate } from "./templates";
+import { isIPv4, isIncusName, parseHostPort } from "./validation";
+
+/** One upstream container as the fleet reports it. */
+export interface Upstream {
+  /** Logical name such as `backend-api-1`, without the stack's prefix: the HAProxy server name. */
+  name: string;
+  /** IPv4 address of the container. */
+  address: string;
+}
+
+/** The two fleets behind the load balancer; an empty fleet falls back to its static servers. */
+export interface Fleets {
+  backendApi: Upstream[];
+  streamServer: Upstream[];
+}
+
+/** The settings the HAProxy node needs (drainServers for its runtime drain); a full {@link Settings} fits. */
+export type HaproxySettings = Pick<
+  Settings,
+  | "httpPort"
+  | "httpsPort"
+  | "tlsCertPath"
+  | "backendApiPort"
+  | "streamServerPort"
+  | "backendApiHealthPath"
+  | "streamServerHealthPath"
+  | "streamPathPrefixes"
+  | "healthCheckIntervalMs"
+  | "healthCheckTimeoutMs"
+  | "healthCheckFall"
+  | "healthCheckRise"
+  | "gracefulDrainSeconds"
+  | "stickyCookieName"
+  | "connectTimeoutMs"
+  | "serverTimeoutMs"
+  | "tunnelTimeoutSeconds"
+  | "retries"
+  | "drainServers"
+  | "backendApiFallbackServers"
+  | "streamServerFallbackServers"
+  | "statsPort"
+>;
+
+/** Where the PEM (certificate then key) must be installed in the HAProxy container. */
+export const TLS_PEM_PATH = "/etc/haproxy/certs/veza.pem";
+/** The runtime API socket (admin level), for drain/ready and `show servers state`. */
+export const ADMIN_SOCKET = "/run/haproxy/admin.sock";
+/** Where `show servers state` must be written before a reload for state to carry over. */
+export const SERVER_STATE_FILE = "/var/lib/haproxy/server-state";
+/** Environment variable of haproxy.service that holds the stats password (user `admin`). */
+export const STATS_PASSWORD_ENV = "VEZA_STATS_PASSWORD";
+/** Backend names, as used in `set server <backend>/<server> ...`. */
+export const API_POOL = "api_pool";
+export const STREAM_POOL = "stream_pool";
+
+/**
+ * 256 is HAProxy's maximum weight; consistent hashing gives a server 16 ring points per unit of
+ * weight, and measured on 2.6 the default weight 1 (16 points) left shares of 6 servers between
+ * 12% and 21% where 256 (4096 points) keeps them within sampling noise of 1/6.
+ */
+const STREAM_WEIGHT = 256;
+/**
+ * Spacing of the checks that confirm a transition (a suspected failure, a recovering server):
+ * a dead server leaves rotation one fastinter plus one check after its first failed connection;
+ * faster would add little, and the few checks of a transition must not load a struggling server.
+ * The shortest allowed healthCheckIntervalMs is the same 100 ms.
+ */
+const FAST_INTERVAL_MS = 100;
+/** HAProxy keys a server's ring points on `id x 4096` in 32 bits, so only `id mod 2^20` counts. */
+const HASH_ID_SPACE = 2 ** 20;
+
+/**
+ * Stable HAProxy server id of a stream server: FNV-1a (32-bit) of its name, folded into the
+ * 2^20 ids whose ring points differ, plus one because ids start at 1. The same name always gets
+ * the same id, whatever else is in the fleet, so its ring points never move.
+ */
+export function serverHashId(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(name, "utf8")) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return (hash % HASH_ID_SPACE) + 1;
+}
+
+/** One server line of a pool. */
+interface ServerLine {
+  name: string;
+  address: string;
+  port: number;
+  /** A static fallback; may be a DNS name, which must not keep HAProxy from starting. */
+  fallback: boolean;
+}
+
+/** The servers of one pool: the fleet, or when it is empty the static fallbacks `fallback-1`... */
+function poolServers(pool: string, fleet: Upstream[], port: number, fallbackKey: "backendApiFallbackServers" | "streamServerFallbackServers", fallbacks: string[]): ServerLine[] {
+  const problems = fleet.flatMap((u) => [
+    ...(isIncusName(u.name) ? [] : [`server name ${JSON.stringify(u.name)} is not letters, digits and hyphens`]),
+    ...(isIPv4(u.address) ? [] : [`${u.name} has address ${JSON.stringify(u.address)}, not an IPv4 address`]),
+  ]);
+  const names = fleet.map((u) => u.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) problems.push(`server name ${duplicate} appears twice`);
+  if (problems.length > 0) throw new Error(`${pool}: ${problems.join("; ")}`);
+  if (fleet.length > 0) return fleet.map((u) => ({ name: u.name, address: u.address, port, fallback: false }));
+
+  if (fallbacks.length === 0) throw new Error(`${pool} would have no server: its fleet is empty and ${configKey(fallbackKey)} lists none`);
+  return fallbacks.map((server, i) => {
+    const parsed = parseHostPort(server);
+    if (!parsed) throw new Error(`${configKey(fallbackKey)}[${i}] is not host:port (got ${JSON.stringify(server)}); validate the settings first`);
+    return { name: `fallback-${i + 1}`, address: parsed.host, port: parsed.port, fallback: true };
+  });
+}
+
+/** Adds each server's {@link serverHashId}, refusing two servers whose ring points would coincide. */
+function withHashIds(servers: ServerLine[]): (ServerLine & { id: number })[] {
+  const byId = new Map<number, string>();
+  return servers.map((server) => {
+    const id = serverHashId(server.name);
+    const other = byId.get(id);
+    if (other) throw new Error(`${STREAM_POOL}: ${other} and ${server.name} hash to the same server id ${id}; rename one of them`);
+    byId.set(id, server.name);
+    return { ...server, id };
+  });
+}
+
+/** The servers of both pools, the fleets or their fallbacks, as HAProxy names them. */
+function pools(settings: HaproxySettings, fleets: Fleets) {
+  return {
+    api: poolServers(API_POOL, fleets.backendApi, settings.backendApiPort, "backendApiFallbackServers", settings.backendApiFallbackServers),
+    stream: withHashIds(poolServers(STREAM_POOL, fleets.streamServer, settings.streamServerPort, "streamServerFallbackServers", settings.streamServerFallbackServers)),
+  };
+}
+
+/**
+ * Every server HAProxy will have, with its backend, e.g. to set each one drain or ready through
+ * the admin socket after a reload.
+ */
+export function serverNames(settings: HaproxySettings, fleets: Fleets): { backend: string; server: string }[] {
+  const { api, stream } = pools(settings, fleets);
+  return [...api.map((s) => ({ backend: API_POOL, server: s.name })), ...stream.map((s) => ({ backend: STREAM_POOL, server: s.name }))];
+}
+
+/** A word of haproxy.cfg in double quotes, where `\`, `"` and `$` (environment expansion) are escaped. */
+function quoted(word: string): string {
+  return `"${word.replace(/[\\"$]/g, "\\$&")}"`;
+}
+
+/**
+ * Renders haproxy.cfg from validated settings and the fleets (an empty fleet uses its fallback
+ * list). The stats password is not in the file: HAProxy reads it from {@link STATS_PASSWORD_ENV}.
+ *
+ * `settings.drainServers` is deliberately not rendered: drain is runtime state, set through the
+ * admin socket after each reload and carried across reloads by the server-state file. Rendering
+ * it as `weight 0` (which on 2.6 keeps cookie-pinned clients exactly as drain does) would make
+ * every drain a config change and reload, and a `set server ... state ready` could not undo it.
+ */
+export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): string {
+  const { api, stream } = pools(settings, fleets);
+  return renderTemplate("haproxy.cfg.mustache", {
+    adminSocket: ADMIN_SOCKET,
+    serverStateFile: SERVER_STATE_FILE,
+    tls: settings.tlsCertPath !== "",
+    tlsPem: TLS_PEM_PATH,
+    httpPort: settings.httpPort,
+    httpsPort: settings.httpsPort,
+    statsPort: settings.statsPort,
+    statsPasswordEnv: STATS_PASSWORD_ENV,
+    statsPasswordRef: `\${${STATS_PASSWORD_ENV}}`,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    serverTimeoutMs: settings.serverTimeoutMs,
+    tunnelTimeoutSeconds: settings.tunnelTimeoutSeconds,
+    healthCheckTimeoutMs: settings.healthCheckTimeoutMs,
+    retries: settings.retries,
+    intervalMs: settings.healthCheckIntervalMs,
+    fastIntervalMs: FAST_INTERVAL_MS,
+    fall: settings.healthCheckFall,
+    rise: settings.healthCheckRise,
+    slowstart: settings.gracefulDrainSeconds > 0 && `${settings.gracefulDrainSeconds}s`,
+    streamPathPrefixes: settings.streamPathPrefixes.join(" "),
+    cookieName: quoted(settings.stickyCookieName),
+    backendApiHealthPath: settings.backendApiHealthPath,
+    streamServerHealthPath: settings.streamServerHealthPath,
+    apiServers: api,
+    streamServers: stream,
+    streamWeight: STREAM_WEIGHT,
+  });
+}
+
+/** sha256 (hex) of a rendered config: changes exactly when the config does, so it triggers reloads. */
+export function configHash(config: string): string {
+  return crypto.createHash("sha256").update(config).digest("hex");
+}

@@ -1,0 +1,229 @@
+/**
+ * The lab end to end, on real Incus containers with the real Pulumi engine and real HAProxy: the
+ * seed's failover drill (steps 0-5) and more, config edits, drain, scaling, idempotence, destroy
+ * and an interrupted `up`. One lab serves the whole file; tests run in order.
+ */
+import { spawn } from "child_process";
+import {
+  LabOutputs,
+  admin,
+  get,
+  incus,
+  openSocket,
+  outputs,
+  pulumi,
+  serverStats,
+  serverStatus,
+  steadyLoad,
+  waitAllUp,
+  waitFor,
+} from "./harness";
+
+/** Figures the closing note and the README quote; printed as one block at the end. */
+const figures: Record<string, string | number> = {};
+let lab: LabOutputs;
+
+const LOAD_RATE = 50;
+const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
+const containerOf = (server: string) => lab.backendApiContainers.concat(lab.streamServerContainers).find((c) => c.endsWith(server)) ?? server;
+
+/** Asks the LB until it answers from `server`, and returns the sticky cookie that pins a client to it. */
+async function cookieFor(server: string): Promise<string> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const response = await get(path("/api/v1/session"));
+    if (response.servedBy === containerOf(server)) return response.setCookie.split(";")[0];
+  }
+  throw new Error(`the load balancer never answered from ${server}`);
+}
+
+async function upAndMeasure(label: string): Promise<void> {
+  const started = Date.now();
+  await pulumi("up", "--yes", "--skip-preview");
+  lab = await outputs();
+  await waitAllUp(lab, 120_000);
+  figures[label] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+beforeAll(async () => {
+  await upAndMeasure("pulumi up to every server UP (s)");
+});
+
+afterAll(() => {
+  console.log(`lab figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+});
+
+test("the stack outputs name every container and address", () => {
+  expect(lab.backendApiContainers).toHaveLength(2);
+  expect(lab.streamServerContainers).toHaveLength(2);
+  expect(lab.backendApiAddresses.every((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a))).toBe(true);
+  expect(lab.lbUrl).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+\/$/);
+  expect(lab.statsPassword).toMatch(/^[0-9a-f]{40}$/);
+});
+
+test("backend-api failover drill: no failed request, the pinned WebSocket reconnects to the survivor", async () => {
+  // Step 0: both backends UP.
+  expect(await serverStatus(lab, "api_pool", "backend-api-1")).toBe("UP");
+  expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("UP");
+  // Step 1: baseline requests.
+  for (let i = 0; i < 5; i++) expect((await get(path("/api/v1/health"))).status).toBe(200);
+
+  const cookie = await cookieFor("backend-api-1");
+  const pinned = await openSocket(lab.lbUrl, cookie);
+  expect(pinned.servedBy).toBe(containerOf("backend-api-1"));
+  // The socket stays on its backend while that backend lives.
+  for (let i = 0; i < 3; i++) {
+    const echo = new Promise<string>((resolve) => pinned.socket.once("message", (data) => resolve(data.toString())));
+    pinned.socket.send(`ping ${i}`);
+    expect(await echo).toBe(`ping ${i}`);
+  }
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+  // Step 2: kill backend-api-1.
+  const killedAt = Date.now();
+  await incus("stop", "--force", containerOf("backend-api-1"));
+  // Step 3: HAProxy marks it DOWN; the pinned socket is closed and reconnects, stale cookie and all.
+  const reconnected = (async () => {
+    await pinned.closed;
+    for (;;) {
+      const again = await openSocket(lab.lbUrl, cookie).catch(() => undefined);
+      if (again) {
+        again.socket.close();
+        return { servedBy: again.servedBy, ms: Date.now() - killedAt };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  await waitFor("backend-api-1 DOWN", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "DOWN", 30_000, 20);
+  figures["backend-api kill to DOWN (ms)"] = Date.now() - killedAt;
+  const socket = await reconnected;
+  figures["backend-api kill to WebSocket reconnected (ms)"] = socket.ms;
+  expect(socket.servedBy).toBe(containerOf("backend-api-2"));
+
+  // Step 4: requests during the down window are served by the survivor.
+  for (let i = 0; i < 5; i++) {
+    const response = await get(path("/api/v1/health"), { Cookie: cookie });
+    expect(response.status).toBe(200);
+    expect(response.servedBy).toBe(containerOf("backend-api-2"));
+  }
+  // Step 5: the container comes back and rejoins UP.
+  await incus("start", containerOf("backend-api-1"));
+  await waitFor("backend-api-1 UP", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "UP", 60_000);
+  const result = await load.stop();
+  figures["backend-api drill requests ok/failed"] = `${result.ok}/${result.failed}`;
+  expect(result.ok).toBeGreaterThan(LOAD_RATE * 3);
+  expect(result.failed).toBe(0);
+});
+
+test("stream-server failover: the dead node's track ids move, the others stay, no failed request", async () => {
+  const tracks = Array.from({ length: 40 }, (_, i) => `/hls/track-${i}/index.m3u8`);
+  const placement = async () => new Map(await Promise.all(tracks.map(async (t) => [t, (await get(path(t))).servedBy] as const)));
+  const before = await placement();
+  const victim = containerOf("stream-server-1");
+  const victimTrack = tracks.find((t) => before.get(t) === victim);
+  expect(victimTrack).toBeDefined();
+  const load = steadyLoad(path(victimTrack as string), LOAD_RATE);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const killedAt = Date.now();
+  await incus("stop", "--force", victim);
+  await waitFor("stream-server-1 DOWN", async () => (await serverStatus(lab, "stream_pool", "stream-server-1")) === "DOWN", 30_000, 20);
+  figures["stream-server kill to DOWN (ms)"] = Date.now() - killedAt;
+  const during = await placement();
+  for (const track of tracks) {
+    if (before.get(track) === victim) expect(during.get(track)).not.toBe(victim);
+    else expect(during.get(track)).toBe(before.get(track));
+  }
+  await incus("start", victim);
+  await waitFor("stream-server-1 UP", async () => (await serverStatus(lab, "stream_pool", "stream-server-1")) === "UP", 60_000);
+  expect(await placement()).toEqual(before);
+  const result = await load.stop();
+  figures["stream-server drill requests ok/failed"] = `${result.ok}/${result.failed}`;
+  expect(result.failed).toBe(0);
+});
+
+test("a health value edit previews as one HAProxy config update and goes live with no failed request", async () => {
+  await pulumi("config", "set", "veza-infra:healthCheckFall", "3");
+  try {
+    const preview = await pulumi("preview", "--diff");
+    figures["preview of healthCheckFall 2 -> 3"] = `\n${preview.split("\n").map((l) => `      ${l}`).join("\n")}`;
+    expect(preview).toMatch(/1 to update/);
+    expect(preview).not.toMatch(/to replace|to create|to delete/);
+    expect(preview).toMatch(/haproxy-config/);
+    const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+    await pulumi("up", "--yes", "--skip-preview");
+    const result = await load.stop();
+    const stats = await serverStats(lab);
+    expect([...stats.values()].every((row) => row.check_fall === "3")).toBe(true);
+    figures["config edit reload requests ok/failed"] = `${result.ok}/${result.failed}`;
+    expect(result.failed).toBe(0);
+  } finally {
+    await pulumi("config", "rm", "veza-infra:healthCheckFall");
+    await pulumi("up", "--yes", "--skip-preview");
+  }
+});
+
+test("a drain list puts servers in drain, keeps them drained across reloads, and readies them when removed", async () => {
+  await pulumi("config", "set", "veza-infra:drainServers", '["backend-api-2"]');
+  await pulumi("up", "--yes", "--skip-preview");
+  expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("DRAIN");
+  // A later reload (another setting changes) keeps it drained.
+  await pulumi("config", "set", "veza-infra:healthCheckRise", "3");
+  await pulumi("up", "--yes", "--skip-preview");
+  expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("DRAIN");
+  for (let i = 0; i < 10; i++) expect((await get(path("/api/v1/items"))).servedBy).toBe(containerOf("backend-api-1"));
+  await pulumi("config", "rm", "veza-infra:drainServers");
+  await pulumi("config", "rm", "veza-infra:healthCheckRise");
+  await pulumi("up", "--yes", "--skip-preview");
+  expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("UP");
+});
+
+test("scaling 2 -> 3 -> 2 by stack config: new servers take traffic, removed ones go, no failed request", async () => {
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let third = "";
+  try {
+    await pulumi("config", "set", "veza-infra:backendApiCount", "3");
+    await pulumi("config", "set", "veza-infra:streamServerCount", "3");
+    await upAndMeasure("scale-out 2 -> 3 (s)");
+    expect(lab.backendApiContainers).toHaveLength(3);
+    third = containerOf("backend-api-3");
+    const served = new Set<string>();
+    for (let i = 0; i < 30; i++) served.add((await get(path("/api/v1/items"))).servedBy);
+    expect(served.has(third)).toBe(true);
+  } finally {
+    await pulumi("config", "rm", "veza-infra:backendApiCount");
+    await pulumi("config", "rm", "veza-infra:streamServerCount");
+    await upAndMeasure("scale-in 3 -> 2 (s)");
+  }
+  const result = await load.stop();
+  figures["scaling requests ok/failed"] = `${result.ok}/${result.failed}`;
+  expect(result.failed).toBe(0);
+  const names = (await incus("list", "-c", "n", "-f", "csv")).split("\n");
+  expect(names).not.toContain(third);
+  expect(lab.backendApiContainers).toHaveLength(2);
+});
+
+test("a second up has nothing to change", async () => {
+  await pulumi("preview", "--expect-no-changes");
+});
+
+test("destroy removes every container; an up interrupted midway converges on the next run", async () => {
+  const ours = async () => {
+    const names = (await incus("list", "-c", "n", "-f", "csv")).split("\n").filter(Boolean);
+    const expected = [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers];
+    return names.filter((n) => expected.includes(n));
+  };
+  const made = [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers];
+  await pulumi("destroy", "--yes", "--skip-preview");
+  expect(await ours()).toEqual([]);
+
+  // Interrupt an `up` (SIGINT, as Ctrl-C does) once the first container exists.
+  const up = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], { stdio: "ignore" });
+  const finished = new Promise((resolve) => up.on("exit", resolve));
+  await waitFor("a first container", async () => (await ours()).length > 0 || up.exitCode !== null, 300_000, 200);
+  up.kill("SIGINT");
+  await finished;
+  await upAndMeasure("up after an interrupted up (s)");
+  expect(new Set(await ours())).toEqual(new Set(made));
+  await pulumi("preview", "--expect-no-changes");
+  expect(await admin(lab, "show info")).toMatch(/Pid:/);
+});

@@ -1,0 +1,263 @@
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { Fleets, HaproxySettings, STATS_PASSWORD_ENV, Upstream, configHash, renderHaproxyConfig, serverHashId, serverNames } from "../../components/haproxyConfig";
+import { DEFAULTS, Settings } from "../../components/settings";
+import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "./helpers/tools";
+
+const GOLDEN_DIR = path.join(__dirname, "..", "golden");
+
+const settings = (overrides: Partial<Settings> = {}): HaproxySettings => ({ ...DEFAULTS, ...overrides });
+const fleet = (base: string, count: number, firstOctet = 11): Upstream[] =>
+  Array.from({ length: count }, (_, i) => ({ name: `${base}-${i + 1}`, address: `10.77.0.${firstOctet + i}` }));
+const fleets = (apiCount: number, streamCount: number): Fleets => ({
+  backendApi: fleet("backend-api", apiCount),
+  streamServer: fleet("stream-server", streamCount, 100),
+});
+
+/** The `server` lines of one backend, split into words. */
+function serverLines(config: string, backend: string): string[][] {
+  const section = config.split(`\nbackend ${backend}\n`)[1].split("\n\n")[0];
+  return section
+    .split("\n")
+    .filter((line) => line.startsWith("    server "))
+    .map((line) => line.trim().split(/\s+/));
+}
+
+/** Server name to its `id` in stream_pool. */
+function streamIds(config: string): Map<string, number> {
+  return new Map(serverLines(config, "stream_pool").map((words) => [words[1], Number(words[words.indexOf("id") + 1])]));
+}
+
+/** The variants kept as golden files: one per shape of config. */
+const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
+  "haproxy-default": { settings: settings(), fleets: fleets(2, 2) },
+  "haproxy-tls": {
+    settings: settings({
+      tlsCertPath: "/anywhere/veza.pem",
+      gracefulDrainSeconds: 0,
+      stickyCookieName: "VEZA'#$ID",
+      streamPathPrefixes: ["/hls/", "/stream/", "/live/"],
+      backendApiHealthPath: "/api/v2/health?deep=1",
+      retries: 2,
+    }),
+    fleets: fleets(3, 3),
+  },
+  "haproxy-fallbacks": {
+    settings: settings({
+      backendApiCount: 0,
+      streamServerCount: 0,
+      backendApiFallbackServers: ["10.0.0.5:8080", "localhost:9080"],
+      streamServerFallbackServers: ["10.0.0.6:8082"],
+    }),
+    fleets: fleets(0, 0),
+  },
+};
+
+describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
+  test.each(Object.keys(GOLDEN))("%s", (name) => {
+    const file = path.join(GOLDEN_DIR, `${name}.cfg`);
+    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets);
+    if (process.env.UPDATE_GOLDEN === "1") {
+      fs.mkdirSync(GOLDEN_DIR, { recursive: true });
+      fs.writeFileSync(file, rendered);
+    }
+    expect(rendered).toBe(fs.readFileSync(file, "utf8"));
+  });
+});
+
+describe("renderHaproxyConfig", () => {
+  const plain = renderHaproxyConfig(settings(), fleets(2, 2));
+  const tls = renderHaproxyConfig(settings({ tlsCertPath: "/x.pem" }), fleets(2, 2));
+
+  test("keeps the seed's process model: master-worker, admin socket handing listeners over, server state", () => {
+    expect(plain).toContain("\n    master-worker\n");
+    expect(plain).toContain("\n    stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners\n");
+    expect(plain).toContain("\n    server-state-file /var/lib/haproxy/server-state\n");
+    expect(plain).toContain("\n    load-server-state-from-file global\n");
+    expect(plain).toContain("\n    log /dev/log local0\n");
+  });
+
+  test("without TLS: HTTP only, no redirect, no Secure cookie", () => {
+    expect(plain).toContain("\n    bind :80\n");
+    expect(plain).not.toMatch(/ssl-default|ssl crt|redirect|:443/);
+    expect(plain).toContain('\n    cookie "VEZA_SERVERID" insert indirect nocache httponly\n');
+  });
+
+  test("with TLS: HTTPS with Mozilla Intermediate, HTTP redirected, X-Forwarded-Proto set", () => {
+    expect(tls).toContain("\n    bind :443 ssl crt /etc/haproxy/certs/veza.pem alpn h2,http/1.1\n");
+    expect(tls).toContain("\n    http-request redirect scheme https code 301 unless { ssl_fc }\n");
+    expect(tls).toContain("\n    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets\n");
+    expect(tls).toContain("\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n");
+    expect(tls).toContain("\n    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n");
+    expect(tls).toContain("insert indirect nocache httponly secure\n");
+  });
+
+  test("routes the stream prefixes to stream_pool and the rest to api_pool", () => {
+    expect(plain).toContain("\n    use_backend stream_pool if { path_beg /hls/ /stream/ }\n    default_backend api_pool\n");
+  });
+
+  test("health checks, passive checks, retries and timeouts come from the settings", () => {
+    const custom = renderHaproxyConfig(
+      settings({ healthCheckIntervalMs: 2000, healthCheckTimeoutMs: 700, healthCheckFall: 4, healthCheckRise: 3, gracefulDrainSeconds: 12, retries: 5, connectTimeoutMs: 250, serverTimeoutMs: 9000, tunnelTimeoutSeconds: 60 }),
+      fleets(1, 1),
+    );
+    expect(custom).toContain(
+      "\n    default-server check inter 2000ms fastinter 100ms downinter 2000ms fall 4 rise 3 slowstart 12s on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error sudden-death\n",
+    );
+    for (const line of ["timeout check 700ms", "retries 5", "timeout connect 250ms", "timeout server 9000ms", "timeout tunnel 60s", "option redispatch 1"]) {
+      expect(custom).toContain(`\n    ${line}\n`);
+    }
+    expect(custom).toContain("\n    retry-on conn-failure empty-response junk-response response-timeout 502 503 504\n");
+    expect(custom).toContain("\n    http-request disable-l7-retry unless METH_GET || METH_OPTIONS\n");
+    expect(custom).toContain("\n    http-check send meth GET uri /api/v1/health\n");
+    expect(custom).toContain("\n    http-check send meth GET uri /health\n");
+  });
+
+  test("omits slowstart when the drain ramp is 0", () => {
+    expect(renderHaproxyConfig(settings({ gracefulDrainSeconds: 0 }), fleets(1, 1))).not.toContain("slowstart");
+  });
+
+  test("binds the stats page on loopback only, password from the environment", () => {
+    expect(plain).toContain('\nlisten stats\n    bind 127.0.0.1:9100\n    stats enable\n    stats uri /stats\n    stats auth "admin:${VEZA_STATS_PASSWORD}"\n');
+    expect(plain).not.toContain("stats admin");
+  });
+
+  test("does not render drains: they are runtime state, so draining needs no reload", () => {
+    expect(renderHaproxyConfig(settings({ drainServers: ["backend-api-1", "stream-server-2"] }), fleets(2, 2))).toBe(plain);
+  });
+
+  test("quotes the cookie name for haproxy.cfg, escaping environment expansion", () => {
+    expect(renderHaproxyConfig(settings({ stickyCookieName: "a$b" }), fleets(1, 1))).toContain('\n    cookie "a\\$b" insert');
+  });
+});
+
+describe("pools and fallbacks", () => {
+  test("the cookie value of each api server is its name", () => {
+    const lines = serverLines(renderHaproxyConfig(settings(), fleets(5, 1)), "api_pool");
+    expect(lines).toHaveLength(5);
+    for (const words of lines) expect(words[words.indexOf("cookie") + 1]).toBe(words[1]);
+  });
+
+  test("an empty fleet uses its fallbacks, named fallback-N, kept from blocking startup", () => {
+    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["10.0.0.5:8080", "api.example.org:9080"] }), { backendApi: [], streamServer: fleet("stream-server", 1) });
+    expect(serverLines(config, "api_pool")).toEqual([
+      ["server", "fallback-1", "10.0.0.5:8080", "cookie", "fallback-1", "init-addr", "libc,none"],
+      ["server", "fallback-2", "api.example.org:9080", "cookie", "fallback-2", "init-addr", "libc,none"],
+    ]);
+  });
+
+  test("a pool with neither fleet nor fallbacks is refused", () => {
+    expect(() => renderHaproxyConfig(settings(), { backendApi: fleet("backend-api", 1), streamServer: [] })).toThrow(
+      "stream_pool would have no server: its fleet is empty and veza-infra:streamServerFallbackServers lists none",
+    );
+  });
+
+  test("bad upstreams are refused, all named", () => {
+    const bad = { backendApi: [{ name: "backend api", address: "10.0.0.1" }, { name: "backend-api-2", address: "fe80::1" }, { name: "backend-api-2", address: "10.0.0.3" }], streamServer: fleet("stream-server", 1) };
+    expect(() => renderHaproxyConfig(settings(), bad)).toThrow(
+      'api_pool: server name "backend api" is not letters, digits and hyphens; backend-api-2 has address "fe80::1", not an IPv4 address; server name backend-api-2 appears twice',
+    );
+  });
+
+  test("serverNames lists every server HAProxy will have, by backend", () => {
+    expect(serverNames(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] }), { backendApi: fleet("backend-api", 2), streamServer: [] })).toEqual([
+      { backend: "api_pool", server: "backend-api-1" },
+      { backend: "api_pool", server: "backend-api-2" },
+      { backend: "stream_pool", server: "fallback-1" },
+    ]);
+  });
+});
+
+describe("consistent-hash server ids", () => {
+  test("are FNV-1a of the name folded into 1..2^20, the ids whose ring points differ", () => {
+    expect(serverHashId("")).toBe((0x811c9dc5 % 2 ** 20) + 1);
+    for (const name of fleetNamesUpTo(32)) {
+      expect(serverHashId(name)).toBe(serverHashId(name));
+      expect(serverHashId(name)).toBeGreaterThanOrEqual(1);
+      expect(serverHashId(name)).toBeLessThanOrEqual(2 ** 20);
+    }
+  });
+
+  test("never collide among the names this program gives (up to 32 per pool)", () => {
+    const ids = fleetNamesUpTo(32).map(serverHashId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(() => renderHaproxyConfig(settings(), fleets(32, 32))).not.toThrow();
+  });
+
+  test("stay put when a server joins or leaves: only the ring points of that server change", () => {
+    const four = streamIds(renderHaproxyConfig(settings(), fleets(1, 4)));
+    const five = streamIds(renderHaproxyConfig(settings(), fleets(1, 5)));
+    const withoutSecond = streamIds(renderHaproxyConfig(settings(), { backendApi: fleet("backend-api", 1), streamServer: fleet("stream-server", 4, 100).filter((u) => u.name !== "stream-server-2") }));
+    for (const [name, id] of four) {
+      expect(five.get(name)).toBe(id);
+      if (name !== "stream-server-2") expect(withoutSecond.get(name)).toBe(id);
+    }
+    expect(new Set(five.values()).size).toBe(5);
+  });
+
+  test("two names that would share ring points are refused", () => {
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const name = `stream-server-x${i}`;
+      const other = seen.get(serverHashId(name));
+      if (other) pair = [other, name];
+      seen.set(serverHashId(name), name);
+    }
+    const colliding = { backendApi: fleet("backend-api", 1), streamServer: pair.map((name, i) => ({ name, address: `10.0.0.${i + 1}` })) };
+    expect(() => renderHaproxyConfig(settings(), colliding)).toThrow(`stream_pool: ${pair[0]} and ${pair[1]} hash to the same server id ${serverHashId(pair[0])}; rename one of them`);
+  });
+});
+
+test("configHash is the sha256 of the text, so any change to the config changes it", () => {
+  const config = renderHaproxyConfig(settings(), fleets(2, 2));
+  expect(configHash(config)).toBe(crypto.createHash("sha256").update(config).digest("hex"));
+  expect(configHash(renderHaproxyConfig(settings({ healthCheckFall: 3 }), fleets(2, 2)))).not.toBe(configHash(config));
+});
+
+function fleetNamesUpTo(count: number): string[] {
+  return ["stream-server", "fallback"].flatMap((base) => fleet(base, count).map((u) => u.name));
+}
+
+describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant", () => {
+  let pem: string;
+  beforeAll(() => {
+    pem = selfSignedPem(tempDir("pem"));
+  });
+
+  const variants: [string, HaproxySettings, Fleets][] = [
+    ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets] => [`golden ${name}`, v.settings, v.fleets]),
+    ...[false, true].flatMap((withTls) =>
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [`${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`, settings({ tlsCertPath: withTls ? "/x.pem" : "" }), fleets(n, n)]),
+    ),
+    ["api fleet empty, fallbacks", settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }), { backendApi: [], streamServer: fleet("stream-server", 2) }],
+    ["stream fleet empty, fallbacks, TLS", settings({ tlsCertPath: "/x.pem", streamServerFallbackServers: ["127.0.0.1:8082", "localhost:8083"] }), { backendApi: fleet("backend-api", 2), streamServer: [] }],
+  ];
+
+  test.each(variants)("%s", (_label, variantSettings, variantFleets) => {
+    const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets), pem);
+    expect(verdict.output).toContain("Configuration file is valid");
+    expect(verdict.status).toBe(0);
+    expect(verdict.warnings).toEqual([]);
+  });
+
+  test("a fallback host that does not resolve disables that server instead of stopping HAProxy", () => {
+    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["api.invalid:8080", "10.0.0.5:8080"] }), { backendApi: [], streamServer: fleet("stream-server", 1) });
+    const verdict = haproxyCheck(config);
+    expect(verdict.status).toBe(0);
+    expect(verdict.warnings.join("\n")).toContain("could not resolve address 'api.invalid', disabling server");
+  });
+
+  test("the config refuses to load when the stats password is not in the environment", () => {
+    const dir = tempDir("nopw");
+    const file = path.join(dir, "haproxy.cfg");
+    fs.writeFileSync(file, renderHaproxyConfig(settings(), fleets(1, 1)));
+    const env = { ...process.env };
+    delete env[STATS_PASSWORD_ENV];
+    const run = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8", env });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("VEZA_STATS_PASSWORD is not set");
+  });
+});

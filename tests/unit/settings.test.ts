@@ -1,0 +1,76 @@
+import * as fs from "fs";
+import * as path from "path";
+// @ts-expect-error -- js-yaml comes with @pulumi/pulumi and ships no type declarations
+import { load } from "js-yaml";
+import { DEFAULTS, SEED_DEFAULTS, Settings, containerName, fleetNames, settingsFromConfig } from "../../components/settings";
+
+interface Declaration {
+  type: "integer" | "string" | "array";
+  items?: { type: string };
+  default: unknown;
+}
+
+const parseYaml: (text: string) => unknown = load;
+const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as { config: Record<string, Declaration> };
+const declared = new Map(Object.entries(project.config).map(([key, declaration]) => [key.replace(/^veza-infra:/, ""), declaration]));
+
+describe("DEFAULTS", () => {
+  test("has exactly the keys Pulumi.yaml declares", () => {
+    expect(Object.keys(DEFAULTS).sort()).toEqual([...declared.keys()].sort());
+  });
+
+  test.each([...declared.entries()])("%s has Pulumi.yaml's default and type", (key, declaration) => {
+    const value = DEFAULTS[key as keyof Settings];
+    expect(value).toEqual(declaration.default);
+    const expectedType = { integer: "number", string: "string", array: "object" }[declaration.type];
+    expect(typeof value).toBe(expectedType);
+    if (declaration.type === "integer") expect(Number.isInteger(value)).toBe(true);
+    if (declaration.type === "array") expect(declaration.items?.type).toBe("string");
+  });
+
+  test("differs from the seed's table only in the health-check cadence", () => {
+    const differing = Object.entries(SEED_DEFAULTS)
+      .filter(([key, seed]) => DEFAULTS[key as keyof Settings] !== seed)
+      .map(([key]) => key);
+    expect(differing).toEqual(["healthCheckIntervalMs", "healthCheckFall"]);
+  });
+});
+
+describe("settingsFromConfig", () => {
+  test("fills every unset key with its default", () => {
+    expect(settingsFromConfig(() => undefined)).toEqual(DEFAULTS);
+  });
+
+  test("reads Pulumi's string values as the numbers and lists they spell", () => {
+    const given: Record<string, string> = { retries: "5", streamPathPrefixes: '["/a/"]', namePrefix: "lab-" };
+    const raw = settingsFromConfig((key) => given[key]);
+    expect(raw.retries).toBe(5);
+    expect(raw.streamPathPrefixes).toEqual(["/a/"]);
+    expect(raw.namePrefix).toBe("lab-");
+  });
+
+  test("passes values that do not parse through unchanged, for validation to report", () => {
+    const given: Record<string, unknown> = { retries: "three", drainServers: "backend-api-1", httpPort: 8.5 };
+    const raw = settingsFromConfig((key) => given[key]);
+    expect(raw.retries).toBe("three");
+    expect(raw.drainServers).toBe("backend-api-1");
+    expect(raw.httpPort).toBe(8.5);
+  });
+
+  test("hands out copies of default lists, so the defaults cannot be edited through a result", () => {
+    const raw = settingsFromConfig(() => undefined);
+    (raw.streamPathPrefixes as string[]).push("/x/");
+    expect(DEFAULTS.streamPathPrefixes).toEqual(["/hls/", "/stream/"]);
+  });
+});
+
+describe("fleet and container names", () => {
+  test("are numbered from 1 and carry the prefix only in Incus", () => {
+    expect(fleetNames({ backendApiCount: 2, streamServerCount: 1 })).toEqual({
+      backendApi: ["backend-api-1", "backend-api-2"],
+      streamServer: ["stream-server-1"],
+    });
+    expect(fleetNames({ backendApiCount: 0, streamServerCount: 0 })).toEqual({ backendApi: [], streamServer: [] });
+    expect(containerName("lab-", "backend-api-1")).toBe("lab-backend-api-1");
+  });
+});

@@ -1,0 +1,206 @@
+import { DEFAULTS, RawSettings, settingsFromConfig } from "../../components/settings";
+import { FileAccess, SettingsError, isHost, parseHostPort, validateSettings } from "../../components/validation";
+
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+
+/** An in-memory file system for the file checks. */
+const FILES: Record<string, string> = {
+  "/certs/good.pem": CERT + KEY,
+  "/certs/rsa.pem": CERT + KEY.replace(/PRIVATE KEY/g, "RSA PRIVATE KEY"),
+  "/certs/cert-only.pem": CERT,
+  "/certs/encrypted.pem": CERT + KEY.replace(/PRIVATE KEY/g, "ENCRYPTED PRIVATE KEY"),
+  "/bin/backend-api": "\x7fELF",
+};
+const files: FileAccess = {
+  isFile: (path) => path in FILES,
+  readText: (path) => {
+    if (!(path in FILES)) throw new Error(`ENOENT: ${path}`);
+    return FILES[path];
+  },
+};
+
+const raw = (overrides: Partial<Record<keyof RawSettings, unknown>> = {}): RawSettings => ({ ...settingsFromConfig(() => undefined), ...overrides });
+
+function problemsOf(overrides: Partial<Record<keyof RawSettings, unknown>>): readonly string[] {
+  try {
+    validateSettings(raw(overrides), files);
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
+  ["fall of zero", { healthCheckFall: 0 }, "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)"],
+  ["fractional rise", { healthCheckRise: 1.5 }, "veza-infra:healthCheckRise must be an integer from 1 to 100 (got 1.5)"],
+  ["port that is not a number", { httpPort: "80a" }, 'veza-infra:httpPort must be an integer from 1 to 65535 (got "80a")'],
+  ["port above 65535", { httpsPort: 70000 }, "veza-infra:httpsPort must be an integer from 1 to 65535 (got 70000)"],
+  ["upstream port 0", { backendApiPort: 0 }, "veza-infra:backendApiPort must be an integer from 1 to 65535 (got 0)"],
+  ["too many backends", { backendApiCount: 33 }, "veza-infra:backendApiCount must be an integer from 0 to 32 (got 33)"],
+  ["negative stream count", { streamServerCount: -1 }, "veza-infra:streamServerCount must be an integer from 0 to 32 (got -1)"],
+  ["interval too short", { healthCheckIntervalMs: 50 }, "veza-infra:healthCheckIntervalMs must be an integer from 100 to 3600000 (got 50)"],
+  [
+    "check timeout not below the interval",
+    { healthCheckIntervalMs: 1000, healthCheckTimeoutMs: 1000 },
+    "veza-infra:healthCheckTimeoutMs must be an integer from 50 to 999, below veza-infra:healthCheckIntervalMs (got 1000)",
+  ],
+  ["check timeout too short", { healthCheckTimeoutMs: 10 }, "veza-infra:healthCheckTimeoutMs must be an integer from 50 to 499, below veza-infra:healthCheckIntervalMs (got 10)"],
+  ["connect timeout too short", { connectTimeoutMs: 10 }, "veza-infra:connectTimeoutMs must be an integer from 50 to 60000 (got 10)"],
+  ["server timeout of zero", { serverTimeoutMs: 0 }, "veza-infra:serverTimeoutMs must be an integer from 100 to 3600000 (got 0)"],
+  ["too many retries", { retries: 11 }, "veza-infra:retries must be an integer from 0 to 10 (got 11)"],
+  ["negative drain", { gracefulDrainSeconds: -1 }, "veza-infra:gracefulDrainSeconds must be an integer from 0 to 3600 (got -1)"],
+  ["tunnel timeout of zero", { tunnelTimeoutSeconds: 0 }, "veza-infra:tunnelTimeoutSeconds must be an integer from 1 to 86400 (got 0)"],
+  ["stats on the HTTP port", { statsPort: 80 }, "veza-infra:statsPort must differ from veza-infra:httpPort: both would listen on port 80"],
+  [
+    "HTTPS on the HTTP port with TLS on",
+    { tlsCertPath: "/certs/good.pem", httpsPort: 80 },
+    "veza-infra:httpsPort must differ from veza-infra:httpPort: both would listen on port 80",
+  ],
+  [
+    "prefix starting with a digit",
+    { namePrefix: "1lab-" },
+    'veza-infra:namePrefix gives the container name "1lab-haproxy", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "1lab-")',
+  ],
+  [
+    "prefix with an underscore",
+    { namePrefix: "lab_" },
+    'veza-infra:namePrefix gives the container name "lab_haproxy", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "lab_")',
+  ],
+  [
+    "prefix too long for stream-server-12",
+    { namePrefix: "a".repeat(48), streamServerCount: 12 },
+    `veza-infra:namePrefix gives the container name "${"a".repeat(48)}stream-server-10", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "${"a".repeat(48)}")`,
+  ],
+  ["remote with a space", { incusRemote: "my remote" }, `veza-infra:incusRemote must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "my remote")`],
+  ["target with a colon", { incusTarget: "node:1" }, `veza-infra:incusTarget must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "node:1")`],
+  [
+    "empty image",
+    { incusImage: "" },
+    `veza-infra:incusImage must be an image alias or fingerprint: 1 to 255 letters, digits, '.', '_', '-' or '/', starting with a letter or digit (got "")`,
+  ],
+  [
+    "bridge name longer than an interface name",
+    { incusNetwork: "vezabridge-lab-01" },
+    `veza-infra:incusNetwork must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit (got "vezabridge-lab-01")`,
+  ],
+  ["pool starting with a hyphen", { incusStoragePool: "-pool" }, `veza-infra:incusStoragePool must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "-pool")`],
+  ["cookie name with a space", { stickyCookieName: "VEZA SERVER" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got "VEZA SERVER")`],
+  ["cookie name with =", { stickyCookieName: "a=b" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got "a=b")`],
+  [
+    "health path without a leading slash",
+    { backendApiHealthPath: "api/v1/health" },
+    'veza-infra:backendApiHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "api/v1/health")',
+  ],
+  ["health path with a space", { streamServerHealthPath: "/he alth" }, 'veza-infra:streamServerHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "/he alth")'],
+  ["health path with a quote", { streamServerHealthPath: '/health"' }, 'veza-infra:streamServerHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "/health\\"")'],
+  ["no stream prefix", { streamPathPrefixes: [] }, "veza-infra:streamPathPrefixes must list at least one path prefix, or nothing would reach stream_pool (got [])"],
+  ["relative stream prefix", { streamPathPrefixes: ["/hls/", "stream/"] }, 'veza-infra:streamPathPrefixes[1] must be a path starting with / and free of whitespace, quotes, backslashes and # (got "stream/")'],
+  ["prefixes as one string", { streamPathPrefixes: "/hls/" }, 'veza-infra:streamPathPrefixes must be a list of strings (got "/hls/")'],
+  [
+    "fallback with an impossible IPv4",
+    { backendApiFallbackServers: ["10.0.0.300:8080"] },
+    'veza-infra:backendApiFallbackServers[0] must be host:port with an IPv4 address or DNS name and a port from 1 to 65535 (got "10.0.0.300:8080")',
+  ],
+  [
+    "fallback with port 0",
+    { streamServerFallbackServers: ["stream.example.org:0"] },
+    'veza-infra:streamServerFallbackServers[0] must be host:port with an IPv4 address or DNS name and a port from 1 to 65535 (got "stream.example.org:0")',
+  ],
+  [
+    "empty fleet without fallbacks",
+    { backendApiCount: 0 },
+    "veza-infra:backendApiFallbackServers must list at least one host:port when veza-infra:backendApiCount is 0, or the pool would have no server (got [])",
+  ],
+  [
+    "drain of a server beyond the count",
+    { drainServers: ["backend-api-3"] },
+    'veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, stream-server-1..stream-server-2 (got "backend-api-3")',
+  ],
+  [
+    "drain of a server of an empty fleet",
+    { streamServerCount: 0, streamServerFallbackServers: ["10.0.0.9:8082"], drainServers: ["stream-server-1"] },
+    'veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, no stream-server (count 0) (got "stream-server-1")',
+  ],
+  [
+    "drain by container name",
+    { namePrefix: "lab-", drainServers: ["lab-backend-api-1"] },
+    'veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, stream-server-1..stream-server-2 (got "lab-backend-api-1")',
+  ],
+  [
+    "missing certificate file",
+    { tlsCertPath: "/certs/missing.pem" },
+    'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs/missing.pem": no such file)',
+  ],
+  [
+    "certificate without its key",
+    { tlsCertPath: "/certs/cert-only.pem" },
+    'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs/cert-only.pem": no -----BEGIN PRIVATE KEY----- block (RSA and EC keys also do))',
+  ],
+  [
+    "encrypted key",
+    { tlsCertPath: "/certs/encrypted.pem" },
+    'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs/encrypted.pem": its private key is encrypted, and HAProxy cannot ask for a passphrase)',
+  ],
+  ["certificate path of the wrong type", { tlsCertPath: 443 }, "veza-infra:tlsCertPath must be a string (got 443)"],
+  [
+    "missing binary",
+    { streamServerBinaryPath: "/bin/stream-server" },
+    'veza-infra:streamServerBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin/stream-server": no such file)',
+  ],
+];
+
+describe("validateSettings", () => {
+  test("accepts the defaults and returns them", () => {
+    expect(validateSettings(raw(), files)).toEqual(DEFAULTS);
+  });
+
+  test("accepts what a careful operator sets: TLS, binaries, fallbacks, drains, a prefix", () => {
+    const settings = raw({
+      tlsCertPath: "/certs/rsa.pem",
+      backendApiBinaryPath: "/bin/backend-api",
+      streamServerCount: 0,
+      streamServerFallbackServers: ["10.0.0.9:8082", "cache.example.org:80"],
+      drainServers: ["backend-api-2"],
+      namePrefix: "lab-",
+      stickyCookieName: "a'b#c$d",
+    });
+    expect(problemsOf(settings)).toEqual([]);
+  });
+
+  test("accepts every value as Pulumi passes it, a string", () => {
+    const given: Record<string, string> = { retries: "0", streamPathPrefixes: '["/hls/"]', drainServers: '["stream-server-1"]' };
+    expect(validateSettings(settingsFromConfig((key) => given[key]), files)).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"] });
+  });
+
+  test.each(BAD)("rejects %s", (_label, overrides, message) => {
+    expect(problemsOf(overrides)).toEqual([message]);
+  });
+
+  test("reports every problem at once, in one error", () => {
+    const overrides = Object.assign({}, ...BAD.filter(([label]) => ["fall of zero", "port above 65535", "cookie name with a space", "missing binary"].includes(label)).map(([, o]) => o));
+    let thrown: unknown;
+    try {
+      validateSettings(raw(overrides), files);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(SettingsError);
+    const { message, problems } = thrown as SettingsError;
+    expect(problems).toHaveLength(4);
+    expect(message).toBe(`invalid stack configuration (4 problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    for (const key of ["healthCheckFall", "httpsPort", "stickyCookieName", "streamServerBinaryPath"]) expect(message).toContain(`veza-infra:${key} `);
+  });
+});
+
+describe("host and host:port", () => {
+  test.each(["10.0.0.1", "255.255.255.255", "localhost", "api.example.org", "a-b.c1"])("%s is a host", (host) => expect(isHost(host)).toBe(true));
+  test.each(["10.0.0.256", "1.2.3", "-a.example", "a..b", "a_b", "x".repeat(64)])("%s is not a host", (host) => expect(isHost(host)).toBe(false));
+  test("parses host:port and refuses IPv6 and ports out of range", () => {
+    expect(parseHostPort("10.0.0.1:8080")).toEqual({ host: "10.0.0.1", port: 8080 });
+    expect(parseHostPort("::1:80")).toBeUndefined();
+    expect(parseHostPort("host:65536")).toBeUndefined();
+    expect(parseHostPort("host")).toBeUndefined();
+  });
+});
