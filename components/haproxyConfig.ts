@@ -52,7 +52,7 @@ export type HaproxySettings = Pick<
 export const TLS_PEM_PATH = "/etc/haproxy/certs/veza.pem";
 /** The runtime API socket (admin level), for drain/ready and `show servers state`. */
 export const ADMIN_SOCKET = "/run/haproxy/admin.sock";
-/** Where `show servers state` must be written before a reload for state to carry over. */
+/** Prefix of the file `show servers state` is written to before a reload, for state to carry over. */
 export const SERVER_STATE_FILE = "/var/lib/haproxy/server-state";
 /** Environment variable of haproxy.service that holds the stats password (user `admin`). */
 export const STATS_PASSWORD_ENV = "VEZA_STATS_PASSWORD";
@@ -147,6 +147,17 @@ export function serverNames(settings: HaproxySettings, fleets: Fleets): { backen
   return [...api.map((s) => ({ backend: API_POOL, server: s.name })), ...stream.map((s) => ({ backend: STREAM_POOL, server: s.name }))];
 }
 
+/**
+ * The server-state file is named after the servers' ports: HAProxy 2.6 lets a state file's port
+ * override the config's (haproxy/haproxy#1412), so a port change must start from a file of another
+ * name, and the reload step carries state over only when the live config names the same file.
+ * Scaling a fleet keeps the name: only fallback servers have ports of their own.
+ */
+function serverStateFile(servers: ServerLine[]): string {
+  const ports = [...new Set(servers.map((s) => (s.fallback ? `${s.name}:${s.port}` : `${s.port}`)))].sort();
+  return `${SERVER_STATE_FILE}-${configHash(ports.join(",")).slice(0, 12)}`;
+}
+
 /** A word of haproxy.cfg in double quotes, where `\`, `"` and `$` (environment expansion) are escaped. */
 function quoted(word: string): string {
   return `"${word.replace(/[\\"$]/g, "\\$&")}"`;
@@ -165,7 +176,7 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
   const { api, stream } = pools(settings, fleets);
   return renderTemplate("haproxy.cfg.mustache", {
     adminSocket: ADMIN_SOCKET,
-    serverStateFile: SERVER_STATE_FILE,
+    serverStateFile: serverStateFile([...api, ...stream]),
     tls: settings.tlsCertPath !== "",
     tlsPem: TLS_PEM_PATH,
     httpPort: settings.httpPort,

@@ -1,19 +1,27 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { HaproxySettings, Upstream, renderHaproxyConfig, serverNames } from "./haproxyConfig";
+import {
+  ADMIN_SOCKET,
+  HaproxySettings,
+  STATS_PASSWORD_ENV,
+  TLS_PEM_PATH,
+  Upstream,
+  configHash,
+  renderHaproxyConfig,
+  serverNames,
+} from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { IncusPlacement, writeFileCommand } from "./incusScripts";
 import { shellQuote } from "./shell";
 import { ShellCommand } from "./shellCommand";
 import { renderTemplate } from "./templates";
 
-/** Where the PEM (certificate and key) is installed in the HAProxy container. */
-export const TLS_PEM_IN_CONTAINER = "/etc/haproxy/certs/veza.pem";
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
-const CANDIDATE = "/etc/haproxy/haproxy.cfg.next";
-const ADMIN_SOCKET = "/run/haproxy/admin.sock";
+const LIVE = "/etc/haproxy/haproxy.cfg";
+const CANDIDATE = `${LIVE}.next`;
+const PREVIOUS = `${LIVE}.previous`;
 
 /** Arguments of a {@link HaproxyNode}: the typed settings groups plus the fleets it balances. */
 export interface HaproxyNodeArgs {
@@ -29,41 +37,71 @@ export interface HaproxyNodeArgs {
   streamServer: pulumi.Input<Upstream[]>;
 }
 
-/** One-time preparation: the hardening drop-in and, when TLS is on, the PEM pushed from the Pulumi host. */
-function setupScript(ref: string, tlsCertPath: string): string {
-  const dropIn = renderTemplate("haproxy-hardening.conf", {});
-  const pem = tlsCertPath
-    ? `# pem sha256 ${crypto.createHash("sha256").update(fs.readFileSync(tlsCertPath)).digest("hex")}
-incus exec "$ref" -- install -d -m 0750 -g haproxy /etc/haproxy/certs
-incus file push --mode 0640 --gid "$(incus exec "$ref" -- getent group haproxy | cut -d: -f3)" ${shellQuote(tlsCertPath)} "$ref${TLS_PEM_IN_CONTAINER}" >&2`
-    : "";
-  return `ref=${shellQuote(ref)}
-${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-hardening.conf", dropIn, "0644")}
-${pem}
-incus exec "$ref" -- systemctl daemon-reload`;
-}
-
 /** Installs the stats password as an environment file of haproxy.service; this script is a secret. */
 function secretsScript(ref: string, statsPassword: string): string {
-  const dropIn = `[Service]\nEnvironmentFile=${SECRETS_ENV}\n`;
-  return `ref=${shellQuote(ref)}
-incus exec "$ref" -- mkdir -p /etc/systemd/system/haproxy.service.d
-${writeFileCommand(ref, SECRETS_ENV, `VEZA_STATS_PASSWORD=${statsPassword}\n`, "0600")}
-${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-secrets.conf", dropIn, "0644")}
-incus exec "$ref" -- systemctl daemon-reload`;
+  return `${writeFileCommand(ref, SECRETS_ENV, `${STATS_PASSWORD_ENV}=${statsPassword}\n`, "0600")}
+${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-secrets.conf", `[Service]\nEnvironmentFile=${SECRETS_ENV}\n`, "0644")}`;
 }
+
+/**
+ * The unit's hardening drop-in and, when TLS is on, the PEM pushed from the Pulumi host (only its
+ * digest stands in the script). A reload keeps the master's environment and sandbox, so the unit's
+ * changes take a restart: this runs when the container is new, before any traffic, or when the
+ * drop-in or certificate changes.
+ */
+function setupScript(ref: string, tlsCertPath: string): string {
+  const pem = tlsCertPath
+    ? `# pem sha256 ${crypto.createHash("sha256").update(fs.readFileSync(tlsCertPath)).digest("hex")}
+incus exec "$ref" -- install -d -m 0750 -g haproxy ${TLS_PEM_PATH.replace(/\/[^/]+$/, "")}
+incus file push --mode 0640 --gid "$(incus exec "$ref" -- getent group haproxy | cut -d: -f3)" ${shellQuote(tlsCertPath)} "$ref${TLS_PEM_PATH}" >&2
+`
+    : "";
+  return `ref=${shellQuote(ref)}
+${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-hardening.conf", renderTemplate("haproxy-hardening.conf", {}), "0644")}
+${pem}incus exec "$ref" -- systemctl daemon-reload
+incus exec "$ref" -- systemctl restart haproxy`;
+}
+
+/**
+ * Inside the container: carry runtime state over (only when the live config names the same
+ * state file, see haproxyConfig.ts), swap the checked candidate in, reload (master-worker: the new
+ * worker takes over the listeners, nothing is refused), and wait for the new worker. When none
+ * comes up, the previous file goes back: what is on disk stays what is serving.
+ */
+const SWAP_AND_RELOAD = `set -eu
+state_file() { awk '$1 == "server-state-file" { print $2 }' "$1" 2>/dev/null; }
+worker() { echo "show info" | socat stdio ${ADMIN_SOCKET} 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
+state=$(state_file ${CANDIDATE})
+if [ -S ${ADMIN_SOCKET} ] && [ "$state" = "$(state_file ${LIVE})" ]; then
+  echo "show servers state" | socat stdio ${ADMIN_SOCKET} > "$state"
+else
+  rm -f "$state"
+fi
+before=$(worker || true)
+cp -p ${LIVE} ${PREVIOUS}
+mv ${CANDIDATE} ${LIVE}
+if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
+for _ in $(seq 1 100); do
+  after=$(worker || true)
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then exit 0; fi
+  sleep 0.1
+done
+mv ${PREVIOUS} ${LIVE}
+journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
+echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
+exit 1`;
 
 /**
  * Applies a rendered haproxy.cfg without ever breaking the live load balancer: the candidate is
  * written beside the live file and checked there by the container's own `haproxy -c`; only then
- * does it replace the live file and trigger a hitless reload (master-worker, listeners passed to the
- * new worker). The runtime states of the servers (drain or ready) are then set through the admin
- * socket, and the server-state file carries them and the health state across later reloads.
+ * does it replace the live file, with a hitless reload. The servers' runtime states (drain or ready)
+ * are then set through the admin socket.
  */
 export function applyConfigScript(ref: string, config: string, serverStates: { path: string; state: "drain" | "ready" }[]): string {
-  const admin = (command: string) => `echo ${shellQuote(command)} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET}`;
-  const states = serverStates.map((s) => `${admin(`set server ${s.path} state ${s.state}`)} >/dev/null`).join("\n");
-  return `# config sha256 ${crypto.createHash("sha256").update(config).digest("hex")}
+  const states = serverStates
+    .map((s) => `echo ${shellQuote(`set server ${s.path} state ${s.state}`)} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null`)
+    .join("\n");
+  return `# config sha256 ${configHash(config)}
 ref=${shellQuote(ref)}
 ${writeFileCommand(ref, CANDIDATE, config, "0644")}
 if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(`set -a; . ${SECRETS_ENV}; haproxy -c -f ${CANDIDATE}`)} 2>&1); then
@@ -71,21 +109,9 @@ if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(`set -a; . ${SECRETS_ENV}
   printf 'HAProxy rejected the new configuration; the live one keeps serving.\\n%s\\n' "$verdict" >&2
   exit 1
 fi
-worker_pid() { ${admin("show info")} 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
-before=$(worker_pid || true)
-incus exec "$ref" -- sh -c ${shellQuote(
-    `if [ -S ${ADMIN_SOCKET} ]; then echo "show servers state" | socat stdio ${ADMIN_SOCKET} > /var/lib/haproxy/server-state; fi; ` +
-      `mv ${CANDIDATE} /etc/haproxy/haproxy.cfg; ` +
-      `if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi`,
-  )}
-for _ in $(seq 1 100); do
-  after=$(worker_pid || true)
-  [ -n "$after" ] && [ "$after" != "$before" ] && break
-  sleep 0.1
-done
-[ -n "$after" ] && [ "$after" != "$before" ] || { echo "HAProxy did not come back on ${ADMIN_SOCKET} within 10 s after the reload" >&2; exit 1; }
+incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
 ${states}
-echo ${shellQuote(crypto.createHash("sha256").update(config).digest("hex"))}`;
+echo ${configHash(config)}`;
 }
 
 /**
@@ -125,7 +151,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
         create: pulumi.all([container.ref, settings]).apply(([ref, s]) => setupScript(ref, s.tlsCertPath)),
         triggers: [container.generation],
       },
-      { parent: this },
+      { parent: this, dependsOn: [secrets] },
     );
     const script = pulumi
       .all([container.ref, settings, args.backendApi, args.streamServer])
@@ -141,7 +167,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const apply = new ShellCommand(
       `${name}-config`,
       { create: script, triggers: [container.generation] },
-      { parent: this, dependsOn: [secrets, setup] },
+      { parent: this, dependsOn: [setup] },
     );
     this.containerName = args.containerName;
     this.address = container.address;

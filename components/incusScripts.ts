@@ -56,7 +56,7 @@ if incus info "$ref" >/dev/null 2>&1; then
 fi`;
 }
 
-/** Writes `content` to `path` inside the container with the given mode, through stdin (no temp files). */
+/** Writes `content` to `path` inside the container (creating its directory) with the given mode, through stdin, atomically. */
 export function writeFileCommand(ref: string, path: string, content: string, mode: string): string {
-  return `printf '%s' ${shellQuote(content)} | incus exec ${shellQuote(ref)} -- sh -c 'umask 077; cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' _ ${shellQuote(path)} ${shellQuote(mode)}`;
+  return `printf '%s' ${shellQuote(content)} | incus exec ${shellQuote(ref)} -- sh -c 'umask 077; mkdir -p "\${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' _ ${shellQuote(path)} ${shellQuote(mode)}`;
 }

@@ -32,7 +32,7 @@ async function runBash(script: string): Promise<string> {
   // Imported here because the dynamic provider's code is serialized and run in another process.
   const { execFile } = await import("child_process");
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       "bash",
       ["-c", `set -euo pipefail\n${script}`],
       { maxBuffer: 64 * 1024 * 1024 },
@@ -45,6 +45,8 @@ async function runBash(script: string): Promise<string> {
         }
       },
     );
+    // `incus launch` reads instance config from a stdin that is not a terminal: give it none.
+    child.stdin?.end();
   });
 }
 

@@ -74,7 +74,7 @@ describe("renderHaproxyConfig", () => {
   test("keeps the seed's process model: master-worker, admin socket handing listeners over, server state", () => {
     expect(plain).toContain("\n    master-worker\n");
     expect(plain).toContain("\n    stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners\n");
-    expect(plain).toContain("\n    server-state-file /var/lib/haproxy/server-state\n");
+    expect(plain).toMatch(/\n    server-state-file \/var\/lib\/haproxy\/server-state-[0-9a-f]{12}\n/);
     expect(plain).toContain("\n    load-server-state-from-file global\n");
     expect(plain).toContain("\n    log /dev/log local0\n");
   });
@@ -259,5 +259,19 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     const run = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8", env });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("VEZA_STATS_PASSWORD is not set");
+  });
+});
+
+describe("server-state file name", () => {
+  const stateFile = (config: string) => /server-state-file (\S+)/.exec(config)?.[1];
+
+  test("keeps its name when a fleet scales, so health and drain states carry over the reload", () => {
+    expect(stateFile(renderHaproxyConfig(settings(), fleets(2, 2)))).toBe(stateFile(renderHaproxyConfig(settings(), fleets(3, 5))));
+  });
+
+  test("changes with an upstream port, whose old value HAProxy 2.6 would otherwise take from the file", () => {
+    const before = stateFile(renderHaproxyConfig(settings(), fleets(2, 2)));
+    expect(stateFile(renderHaproxyConfig(settings({ backendApiPort: 9080 }), fleets(2, 2)))).not.toBe(before);
+    expect(stateFile(renderHaproxyConfig(settings({ streamServerPort: 9082 }), fleets(2, 2)))).not.toBe(before);
   });
 });

@@ -50,7 +50,7 @@ export function selfSignedPem(dir: string): string {
 }
 
 /** The one warning expected off the HAProxy host: no server-state file has been dumped yet. */
-const NO_STATE_FILE = `Can't open global server state file '${SERVER_STATE_FILE}'`;
+const NO_STATE_FILE = `Can't open global server state file '${SERVER_STATE_FILE}-`;
 
 /**
  * Runs `haproxy -c` on a rendered config, with the certificate path pointed at `pem` (the real
