@@ -3,6 +3,6 @@ const shared = { preset: "ts-jest", testEnvironment: "node" };
 module.exports = {
   projects: [
     { ...shared, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
-    { ...shared, displayName: "lab", testMatch: ["<rootDir>/tests/lab/**/*.test.ts"], testTimeout: 900000 },
+    { ...shared, displayName: "lab", testMatch: ["<rootDir>/tests/lab/**/*.test.ts"] },
   ],
 };
