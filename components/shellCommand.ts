@@ -53,7 +53,8 @@ async function runBash(script: string): Promise<string> {
 const sameTriggers = (a: string[] | undefined, b: string[] | undefined): boolean =>
   JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** The provider behind {@link ShellCommand}; exported for its unit tests. */
+export const shellCommandProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ShellCommandState) {
     const stdout = await runBash(inputs.create);
     return { id: `cmd-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, outs: { ...inputs, stdout } };
@@ -82,6 +83,6 @@ export class ShellCommand extends pulumi.dynamic.Resource {
   declare public readonly stdout: pulumi.Output<string>;
 
   constructor(name: string, args: ShellCommandArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args, stdout: undefined }, opts, "veza", "ShellCommand");
+    super(shellCommandProvider, name, { ...args, stdout: undefined }, opts, "veza", "ShellCommand");
   }
 }
