@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { HaproxyNode } from "./components/haproxyNode";
-import { settingsFromConfig } from "./components/settings";
+import { HAPROXY_NAME, containerName, fleetNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
 import { validateSettings } from "./components/validation";
 
@@ -18,13 +18,12 @@ const placement = {
   storagePool: settings.incusStoragePool,
 };
 
-const fleet = (service: string, count: number) =>
-  Array.from({ length: count }, (_, i) => ({ name: `${service}-${i + 1}`, containerName: `${settings.namePrefix}${service}-${i + 1}` }));
+const names = fleetNames(settings);
 
-const backendApi = fleet("backend-api", settings.backendApiCount).map(
-  ({ name, containerName }) =>
+const backendApi = names.backendApi.map(
+  (name) =>
     new BackendApiInstance(name, {
-      containerName,
+      containerName: containerName(settings.namePrefix, name),
       placement,
       port: settings.backendApiPort,
       healthPath: settings.backendApiHealthPath,
@@ -32,10 +31,10 @@ const backendApi = fleet("backend-api", settings.backendApiCount).map(
     }),
 );
 
-const streamServer = fleet("stream-server", settings.streamServerCount).map(
-  ({ name, containerName }) =>
+const streamServer = names.streamServer.map(
+  (name) =>
     new StreamServerInstance(name, {
-      containerName,
+      containerName: containerName(settings.namePrefix, name),
       placement,
       port: settings.streamServerPort,
       healthPath: settings.streamServerHealthPath,
@@ -50,8 +49,8 @@ const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
     .all(instances.map((instance) => instance.address))
     .apply((addresses) => addresses.map((address, i) => ({ name: instances[i].serverName, address })));
 
-const haproxy = new HaproxyNode("haproxy", {
-  containerName: `${settings.namePrefix}haproxy`,
+const haproxy = new HaproxyNode(HAPROXY_NAME, {
+  containerName: containerName(settings.namePrefix, HAPROXY_NAME),
   placement,
   settings,
   backendApi: upstreams(backendApi),

@@ -9,7 +9,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-// @ts-expect-error -- js-yaml comes with @pulumi/pulumi and ships no type declarations
 import { load } from "js-yaml";
 import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxyConfig";
 import { CONFIG_NAMESPACE, DEFAULTS, Settings, fleetNames, settingsFromConfig } from "../components/settings";

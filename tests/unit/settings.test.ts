@@ -1,6 +1,5 @@
 import * as fs from "fs";
 import * as path from "path";
-// @ts-expect-error -- js-yaml comes with @pulumi/pulumi and ships no type declarations
 import { load } from "js-yaml";
 import { DEFAULTS, SEED_DEFAULTS, Settings, containerName, fleetNames, settingsFromConfig } from "../../components/settings";
 
