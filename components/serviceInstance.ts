@@ -1,6 +1,5 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { IncusContainer } from "./incusContainer";
 import { IncusPlacement, writeFileCommand } from "./incusScripts";
@@ -8,8 +7,12 @@ import { shellQuote } from "./shell";
 import { ShellCommand } from "./shellCommand";
 import { renderTemplate } from "./templates";
 
-/** The lab stand-in that serves when no real binary is configured (see lab/standin.js). */
-export const STANDIN_PATH = path.resolve(__dirname, "..", "lab", "standin.js");
+/**
+ * The lab stand-in that serves when no real binary is configured. Relative to the project
+ * directory, where Pulumi runs the program and its commands, so the deploy script reads the same
+ * from every checkout and a fresh clone previews no change.
+ */
+export const STANDIN_PATH = "lab/standin.js";
 
 /** What differs between the Veza services; everything else about deploying them is shared. */
 export interface ServiceRole {

@@ -4,24 +4,40 @@
 # skipped, loudly, when this machine cannot run Incus; under CI=true it always runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
-if [[ "${CI:-}" == true ]] && ! command -v haproxy >/dev/null; then
-  bash scripts/lab-host.sh
+
+lab_tier=true
+if [[ "${CI:-}" != true ]] && { [[ $(id -u) != 0 ]] || ! command -v incus >/dev/null; }; then
+  lab_tier=false
 fi
+# The lab host set-up also installs haproxy, which the unit tests run as `haproxy -c`.
+if $lab_tier; then bash scripts/lab-host.sh; fi
+[[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
 source scripts/env.sh
 
 step() { printf '\n== %s\n' "$*"; }
+# One closing line over every jest run, in the plain form CI reads: "tests: N passed, N failed, N skipped".
+results=$(mktemp -d)
+summarize() {
+  node -e '
+    const fs = require("fs"); const dir = process.argv[1]; let p = 0, f = 0, s = 0;
+    for (const file of fs.readdirSync(dir)) {
+      const r = JSON.parse(fs.readFileSync(dir + "/" + file, "utf8"));
+      p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites; s += r.numPendingTests;
+    }
+    console.log(`tests: ${p} passed, ${f} failed, ${s} skipped`);' "$results"
+}
+trap summarize EXIT
+
 step "type-check";  npx tsc --noEmit
 step "lint";        npx eslint .
-step "unit tests";  npx jest --selectProjects unit
+step "unit tests";  npx jest --selectProjects unit --json --outputFile "$results/unit.json"
 step "pulumi preview -s lab (real engine)"
 select_stack lab
 pulumi preview --stack lab --non-interactive --diff
 
-if [[ "${CI:-}" != true ]] && { [[ $(id -u) != 0 ]] || ! command -v incus >/dev/null; }; then
+if ! $lab_tier; then
   printf '\n!! SKIPPING THE LAB TIER: it needs root and Incus (run scripts/lab-host.sh), and this is not CI.\n' >&2
   exit 0
 fi
 step "lab tier (real Incus, real HAProxy, real engine)"
-bash scripts/lab-host.sh
-npx jest --selectProjects lab --runInBand
+npx jest --selectProjects lab --runInBand --json --outputFile "$results/lab.json"
