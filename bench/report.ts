@@ -1,0 +1,241 @@
+/**
+ * The bench's results, the table printed at the end (also bench/LATEST.md), and the timelines.
+ * Pure: results in, text out.
+ */
+import { ConfigName, RestoreCheck } from "./lb";
+import { FailoverRun, FailureKind } from "./scenarios/failover";
+import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
+import { OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
+import { ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
+import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
+import { TimelinePanel, timelineSvg } from "./svg";
+
+/** The project's values the targets and bounds are derived from (components/settings.ts DEFAULTS). */
+export interface ProjectTimings {
+  healthCheckIntervalMs: number;
+  healthCheckTimeoutMs: number;
+  healthCheckFall: number;
+  serverTimeoutMs: number;
+  fastIntervalMs: number;
+}
+
+export interface Results {
+  startedAt: string;
+  finishedAt?: string;
+  elapsedS?: number;
+  host: Record<string, unknown>;
+  settings: { project: ProjectTimings & Record<string, unknown>; anchor: Record<string, unknown> };
+  cold?: ColdStart;
+  overhead?: Record<ConfigName, OverheadRun>;
+  failover: Partial<Record<FailureKind, Partial<Record<ConfigName, FailoverRun>>>>;
+  reconfig?: ReconfigResult;
+  locality?: Record<ConfigName, LocalityRun>;
+  scale?: ScaleSpeed;
+  finalDestroyMs?: number;
+  restores: RestoreCheck[];
+  anchorFiles: Record<string, string>;
+  files: string[];
+  errors: string[];
+}
+
+export interface Row {
+  scenario: string;
+  measure: string;
+  target: string;
+  project: string;
+  anchor: string;
+  /** Whether the project's figure meets the target ("" when there is no target). */
+  meets: "yes" | "NO" | "";
+}
+
+export const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined || !Number.isFinite(ms) ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
+export const millis = (ms: number | null | undefined) =>
+  ms === null || ms === undefined || !Number.isFinite(ms) ? "n/a" : ms >= 1000 ? seconds(ms) : `${Math.round(ms)} ms`;
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const verdict = (ok: boolean | undefined): Row["meets"] => (ok === undefined ? "" : ok ? "yes" : "NO");
+
+/**
+ * The p99 bound of scenario 2 from the project's config: a GET that reached the hung server before it
+ * was marked DOWN waits at most serverTimeoutMs, then `retry-on response-timeout` + redispatch send it
+ * to a live server (one normal response, allowed 250 ms on this noisy host).
+ */
+export function hangBoundMs(t: ProjectTimings): number {
+  return t.serverTimeoutMs + 250;
+}
+
+/** When the project notices a hung server: next check (<= inter), timeout check, fastinter, timeout check, ... fall times. */
+export function hangDetectionMs(t: ProjectTimings): number {
+  return t.healthCheckIntervalMs + t.healthCheckTimeoutMs + (t.healthCheckFall - 1) * (t.fastIntervalMs + t.healthCheckTimeoutMs);
+}
+
+function failoverRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const dies = r.failover.dies ?? {};
+  const hangs = r.failover.hangs ?? {};
+  const t = r.settings.project;
+  const load = (run?: FailoverRun) => (run ? `${run.load.failed} of ${run.load.ok + run.load.failed}` : "n/a");
+  if (dies.project || dies.anchor) {
+    rows.push(
+      { scenario: "1 backend dies", measure: "failed requests (50 req/s, keep-alive)", target: "0", project: load(dies.project), anchor: load(dies.anchor), meets: verdict(dies.project && dies.project.load.failed === 0) },
+      {
+        scenario: "1 backend dies",
+        measure: "kill to DOWN on the admin socket",
+        target: "<= 1.5 s",
+        project: seconds(dies.project?.killToDownMs),
+        anchor: seconds(dies.anchor?.killToDownMs),
+        meets: verdict(dies.project && dies.project.killToDownMs !== null && dies.project.killToDownMs <= 1500),
+      },
+      { scenario: "1 backend dies", measure: "p99 / max latency of ok requests, whole window", target: "", project: `${millis(dies.project?.load.p99Ms)} / ${millis(dies.project?.load.maxMs)}`, anchor: `${millis(dies.anchor?.load.p99Ms)} / ${millis(dies.anchor?.load.maxMs)}`, meets: "" },
+      {
+        scenario: "3 WebSocket pinned",
+        measure: "kill to reconnected on the survivor, stale cookie",
+        target: "<= 1.5 s",
+        project: socket(dies.project),
+        anchor: socket(dies.anchor),
+        meets: verdict(dies.project?.socket && dies.project.socket.reconnectedAfterMs !== null && dies.project.socket.reconnectedAfterMs <= 1500 && dies.project.socket.reconnectedTo !== dies.project.socket.pinnedTo),
+      },
+    );
+  }
+  if (hangs.project || hangs.anchor) {
+    rows.push(
+      { scenario: "2 backend hangs", measure: "failed GETs (50 req/s, keep-alive)", target: "0", project: load(hangs.project), anchor: load(hangs.anchor), meets: verdict(hangs.project && hangs.project.load.failed === 0) },
+      {
+        scenario: "2 backend hangs",
+        measure: `p99 / max latency of ok GETs (bound: serverTimeoutMs + retry = ${seconds(hangBoundMs(t))})`,
+        target: `<= ${seconds(hangBoundMs(t))}`,
+        project: `${millis(hangs.project?.load.p99Ms)} / ${millis(hangs.project?.load.maxMs)}`,
+        anchor: `${millis(hangs.anchor?.load.p99Ms)} / ${millis(hangs.anchor?.load.maxMs)}`,
+        meets: verdict(hangs.project && hangs.project.load.p99Ms <= hangBoundMs(t)),
+      },
+      { scenario: "2 backend hangs", measure: `pause to DOWN (config: <= ${seconds(hangDetectionMs(t))})`, target: "", project: seconds(hangs.project?.killToDownMs), anchor: seconds(hangs.anchor?.killToDownMs), meets: "" },
+    );
+  }
+  return rows;
+}
+
+function socket(run?: FailoverRun): string {
+  const s = run?.socket;
+  if (!s) return "n/a";
+  if (s.reconnectedAfterMs === null) return s.closedAfterMs === null ? "never closed" : `closed at ${seconds(s.closedAfterMs)}, no reconnect`;
+  return `${seconds(s.reconnectedAfterMs)} (closed at ${seconds(s.closedAfterMs)})${s.reconnectedTo === s.pinnedTo ? " SAME BACKEND" : ""}`;
+}
+
+function reconfigRows(c?: ReconfigResult): Row[] {
+  if (!c) return [];
+  const cell = (w: ReconfigWindow) => `${w.failed} of ${w.ok + w.failed} (apply ${seconds(w.actionMs)}, p99 ${millis(w.p99Ms)})`;
+  const row = (measure: string, w: Record<ConfigName, ReconfigWindow>): Row => ({
+    scenario: "4 reconfiguration",
+    measure,
+    target: "0",
+    project: cell(w.project),
+    anchor: cell(w.anchor),
+    meets: verdict(w.project.failed === 0),
+  });
+  return [
+    row("failed requests: health edit fall +1, then back (2 applies)", c.healthEdit),
+    row("failed requests: scale-out backend-api 2 -> 3", c.scaleOut),
+    row("failed requests: scale-in backend-api 3 -> 2", c.scaleIn),
+  ];
+}
+
+function localityRows(l?: Record<ConfigName, LocalityRun>): Row[] {
+  if (!l) return [];
+  const moved = (m: Movement) => `${pct(m.movedFraction)} (${m.moved} of ${TRACK_COUNT})`;
+  const rows: Row[] = [];
+  for (const [step, what] of [["add", "add stream-server-3"], ["remove", "remove stream-server-1"]] as const) {
+    const p = l.project[step];
+    const a = l.anchor[step];
+    const bound = 1.15 / p.servers;
+    rows.push(
+      { scenario: "5 hash locality", measure: `${what}: ids moved`, target: `<= ${pct(bound)} (1.15/${p.servers})`, project: moved(p), anchor: moved(a), meets: verdict(p.movedFraction <= bound) },
+      { scenario: "5 hash locality", measure: `${what}: ids moved between servers that stayed`, target: "0", project: `${p.movedBetweenStayed}`, anchor: `${a.movedBetweenStayed}`, meets: verdict(p.movedBetweenStayed === 0) },
+    );
+  }
+  return rows;
+}
+
+function speedRows(cold?: ColdStart, scale?: ScaleSpeed, finalDestroyMs?: number): Row[] {
+  const rows: Row[] = [];
+  const rawCell = (t: Timed) => (t.raw ? `raw incus launch x${t.raw.containers}: ${seconds(t.raw.launchMs)} (ratio ${t.ratio?.toFixed(2)})` : "");
+  if (cold) {
+    rows.push(
+      { scenario: "6 tool speed", measure: "empty -> all servers UP (pulumi up)", target: "", project: seconds(cold.emptyToUp.ms), anchor: rawCell(cold.emptyToUp), meets: "" },
+      { scenario: "6 tool speed", measure: "no-change pulumi preview", target: "", project: seconds(cold.preview.ms), anchor: "", meets: "" },
+      { scenario: "6 tool speed", measure: "pulumi destroy (full stack)", target: "", project: seconds(finalDestroyMs ?? cold.destroyMs), anchor: "", meets: "" },
+    );
+  }
+  if (scale) {
+    rows.push(
+      { scenario: "6 tool speed", measure: "scale-out by 1 backend (to UP)", target: "", project: seconds(scale.outBy1.ms), anchor: rawCell(scale.outBy1), meets: "" },
+      { scenario: "6 tool speed", measure: "scale-out by 6 backends (to UP)", target: "", project: seconds(scale.outBy6.ms), anchor: rawCell(scale.outBy6), meets: "" },
+      {
+        scenario: "6 tool speed",
+        measure: "scale-out time, by 6 / by 1",
+        target: "<= 1.5",
+        project: scale.ratio6to1.toFixed(2),
+        anchor: `raw incus launch: ${scale.rawRatio6to1.toFixed(2)}`,
+        meets: verdict(scale.ratio6to1 <= 1.5),
+      },
+    );
+  }
+  return rows;
+}
+
+function overheadRows(o?: Record<ConfigName, OverheadRun>): Row[] {
+  if (!o) return [];
+  const cell = (run: OverheadRun) => `${run.ratio.toFixed(2)} (${Math.round(run.viaLb.requestsPerSecond)} vs ${Math.round(run.direct.requestsPerSecond)} req/s, p99 ${millis(run.viaLb.p99Ms)})`;
+  return [{ scenario: "7 LB overhead", measure: `req/s through the LB / direct to one backend (${OVERHEAD_LOAD})`, target: "", project: cell(o.project), anchor: cell(o.anchor), meets: "" }];
+}
+
+export function tableRows(r: Results): Row[] {
+  return [...failoverRows(r), ...reconfigRows(r.reconfig), ...localityRows(r.locality), ...speedRows(r.cold, r.scale, r.finalDestroyMs), ...overheadRows(r.overhead)].sort(
+    (a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]),
+  );
+}
+
+export function markdownTable(rows: Row[]): string {
+  const header = ["scenario", "measure", "target", "project", "anchor (seed) / reference", "project meets target"];
+  const escape = (cell: string) => cell.replace(/\|/g, "\\|");
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${[r.scenario, r.measure, r.target, r.project, r.anchor, r.meets].map(escape).join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The failover timeline of one kind, project above anchor, on one time axis. */
+export function failoverSvg(kind: FailureKind, runs: Partial<Record<ConfigName, FailoverRun>>): string | undefined {
+  const panels: TimelinePanel[] = [];
+  for (const [config, run] of Object.entries(runs) as [ConfigName, FailoverRun][]) {
+    const markers = [{ t: 0, label: kind === "dies" ? "incus stop --force" : "incus pause" }];
+    if (run.killToDownMs !== null) markers.push({ t: run.killToDownMs, label: `DOWN +${seconds(run.killToDownMs)}` });
+    const ws = run.socket?.reconnectedAfterMs;
+    panels.push({
+      label: config === "project" ? "project (components/haproxyConfig.ts)" : "anchor (seed's role, bench/anchor.cfg.mustache)",
+      summary: `${run.load.failed} failed / ${run.load.ok} ok, p99 ${millis(run.load.p99Ms)}, max ${millis(run.load.maxMs)}${ws ? `, WebSocket back on survivor at ${seconds(ws)}` : ""}`,
+      buckets: run.buckets,
+      states: run.states,
+      markers,
+    });
+  }
+  if (panels.length === 0) return undefined;
+  const title = kind === "dies" ? "backend-api-1 dies under 50 req/s (keep-alive) through the LB" : "backend-api-1 hangs (frozen) under 50 req/s (keep-alive GETs) through the LB";
+  return timelineSvg(title, "requests per 100 ms by completion time (green ok, red failed); band: backend-api-1 state polled on the admin socket; t = 0 at the command", panels);
+}
+
+export function latestMarkdown(r: Results, table: string, commit: string): string {
+  const a = r.settings.anchor;
+  return `# Bench: latest run
+
+\`npm run bench\` on ${r.host.nproc} cores, ${r.startedAt} (commit ${commit}), ${r.elapsedS?.toFixed(0)} s. Results:
+\`${r.files.find((f) => f.endsWith(".json")) ?? "n/a"}\`. Project and anchor measured side by side on the same
+containers in one run; the anchor is bench/anchor.cfg.mustache (the seed's role: check inter ${a.healthCheckIntervalMs} fall ${a.healthCheckFall}
+rise ${a.healthCheckRise}, slowstart ${a.gracefulDrainSeconds}s, on-marked-down shutdown-sessions, timeouts connect ${a.connectTimeoutMs} ms /
+client ${a.clientTimeoutMs} ms / server ${a.serverTimeoutMs} ms / tunnel ${a.tunnelTimeoutSeconds} s, no timeout check, HAProxy's default retries 3
+without redispatch), applied with \`systemctl restart haproxy\`.
+
+${table}
+
+![failover timeline](timeline-backend-dies.svg)
+`;
+}
