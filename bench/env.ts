@@ -10,6 +10,7 @@ import { LabOutputs, REPO, incus, run } from "../tests/lab/harness";
 export const BENCH_STACK = "bench";
 /** Prefix of every container the bench stack makes (Pulumi.bench.yaml) and of the raw ones it launches. */
 export const BENCH_PREFIX = "bench-";
+export const REPO_DIR = REPO;
 export const BENCH_DIR = path.join(REPO, "bench");
 export const RESULTS_DIR = path.join(BENCH_DIR, "results");
 

@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   ADMIN_SOCKET,
@@ -44,22 +45,42 @@ ${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-secrets.conf
 }
 
 /**
- * The unit's hardening drop-in and, when TLS is on, the PEM pushed from the Pulumi host (only its
- * digest stands in the script). A reload keeps the master's environment and sandbox, so the unit's
- * changes take a restart: this runs when the container is new, before any traffic, or when the
- * drop-in or certificate changes.
+ * The unit's hardening drop-in. A reload keeps the master's environment and sandbox, so the unit's
+ * changes take a restart: this runs when the container is new, before any traffic, and when the
+ * drop-in itself changes.
  */
-function setupScript(ref: string, tlsCertPath: string): string {
-  const pem = tlsCertPath
-    ? `# pem sha256 ${crypto.createHash("sha256").update(fs.readFileSync(tlsCertPath)).digest("hex")}
-incus exec "$ref" -- install -d -m 0750 -g haproxy ${TLS_PEM_PATH.replace(/\/[^/]+$/, "")}
-incus file push --mode 0640 --gid "$(incus exec "$ref" -- getent group haproxy | cut -d: -f3)" ${shellQuote(tlsCertPath)} "$ref${TLS_PEM_PATH}" >&2
-`
-    : "";
+function setupScript(ref: string): string {
   return `ref=${shellQuote(ref)}
 ${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-hardening.conf", renderTemplate("haproxy-hardening.conf", {}), "0644")}
-${pem}incus exec "$ref" -- systemctl daemon-reload
+incus exec "$ref" -- systemctl daemon-reload
 incus exec "$ref" -- systemctl restart haproxy`;
+}
+
+/**
+ * Inside the container: a new PEM (pushed beside the live one) is swapped in, then the candidate
+ * config is checked with it; on rejection both go back, and HAProxy's own message is printed.
+ */
+const CHECK_CANDIDATE = `set -eu
+pem=${TLS_PEM_PATH}
+if [ -e "$pem.next" ]; then
+  if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
+  mv "$pem.next" "$pem"
+fi
+set -a; . ${SECRETS_ENV}; set +a
+if haproxy -c -f ${CANDIDATE} 2>&1; then rm -f "$pem.previous"; exit 0; fi
+if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
+rm -f ${CANDIDATE}
+exit 1`;
+
+/** Pushes the PEM from the Pulumi host beside the live one; only its digest stands in the script. */
+function pushPemCommands(tlsCertPath: string): string {
+  if (!tlsCertPath) return "";
+  const digest = crypto.createHash("sha256").update(fs.readFileSync(tlsCertPath)).digest("hex");
+  return `# pem sha256 ${digest}
+incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
+incus file push --mode 0640 ${shellQuote(tlsCertPath)} "$ref${TLS_PEM_PATH}.next" >&2
+incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
+`;
 }
 
 /**
@@ -97,15 +118,19 @@ exit 1`;
  * does it replace the live file, with a hitless reload. The servers' runtime states (drain or ready)
  * are then set through the admin socket.
  */
-export function applyConfigScript(ref: string, config: string, serverStates: { path: string; state: "drain" | "ready" }[]): string {
+export function applyConfigScript(
+  ref: string,
+  config: string,
+  tlsCertPath: string,
+  serverStates: { path: string; state: "drain" | "ready" }[],
+): string {
   const states = serverStates
     .map((s) => `echo ${shellQuote(`set server ${s.path} state ${s.state}`)} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null`)
     .join("\n");
   return `# config sha256 ${configHash(config)}
 ref=${shellQuote(ref)}
 ${writeFileCommand(ref, CANDIDATE, config, "0644")}
-if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(`set -a; . ${SECRETS_ENV}; haproxy -c -f ${CANDIDATE}`)} 2>&1); then
-  incus exec "$ref" -- rm -f ${CANDIDATE}
+${pushPemCommands(tlsCertPath)}if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
   printf 'HAProxy rejected the new configuration; the live one keeps serving.\\n%s\\n' "$verdict" >&2
   exit 1
 fi
@@ -148,7 +173,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const setup = new ShellCommand(
       `${name}-setup`,
       {
-        create: pulumi.all([container.ref, settings]).apply(([ref, s]) => setupScript(ref, s.tlsCertPath)),
+        create: container.ref.apply(setupScript),
         triggers: [container.generation],
       },
       { parent: this, dependsOn: [secrets] },
@@ -162,7 +187,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
           path: `${backend}/${server}`,
           state: drained.has(server) ? ("drain" as const) : ("ready" as const),
         }));
-        return applyConfigScript(ref, renderHaproxyConfig(s, fleets), serverStates);
+        return applyConfigScript(ref, renderHaproxyConfig(s, fleets), s.tlsCertPath, serverStates);
       });
     const apply = new ShellCommand(
       `${name}-config`,

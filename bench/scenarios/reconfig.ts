@@ -23,10 +23,10 @@ export interface ReconfigResult {
 }
 
 async function window(lb: Lb, shapes: Shape[]): Promise<ReconfigWindow> {
-  const { value: _value, ...summary } = await underLoad(lb.url("/api/v1/items"), async () => {
+  const { ok, failed, p50Ms, p99Ms, maxMs, actionMs } = await underLoad(lb.url("/api/v1/items"), async () => {
     for (const shape of shapes) await lb.apply(shape);
   });
-  return summary;
+  return { ok, failed, p50Ms, p99Ms, maxMs, actionMs };
 }
 
 export async function reconfiguration(lb: Lb): Promise<ReconfigResult> {

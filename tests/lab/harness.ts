@@ -19,7 +19,7 @@ export function run(file: string, args: string[], options: { input?: string; cwd
       args,
       { cwd: options.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 15 * 60_000 },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || stdout || error.message}`));
+        if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stderr}\n${stdout}`));
         else resolve(stdout.trim());
       },
     );

@@ -4,6 +4,9 @@
  * and an interrupted `up`. One lab serves the whole file; tests run in order.
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as nodePath from "path";
 import {
   LabOutputs,
   admin,
@@ -12,6 +15,7 @@ import {
   openSocket,
   outputs,
   pulumi,
+  run,
   serverStats,
   serverStatus,
   steadyLoad,
@@ -219,6 +223,40 @@ test("scaling 2 -> 3 -> 2 by stack config: new servers take traffic, removed one
   const names = (await incus("list", "-c", "n", "-f", "csv")).split("\n");
   expect(names).not.toContain(third);
   expect(lab.backendApiContainers).toHaveLength(2);
+});
+
+test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up with its message and never goes live", async () => {
+  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "veza-tls-"));
+  const pem = nodePath.join(dir, "veza.pem");
+  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=veza.lab", "-keyout", `${pem}.key`, "-out", `${pem}.crt`]);
+  fs.writeFileSync(pem, fs.readFileSync(`${pem}.crt`, "utf8") + fs.readFileSync(`${pem}.key`, "utf8"));
+  const https = `https://${lab.haproxyAddress}/api/v1/health`;
+  const curl = (...args: string[]) => run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5", ...args]);
+  try {
+    await pulumi("config", "set", "veza-infra:tlsCertPath", pem);
+    await pulumi("up", "--yes", "--skip-preview");
+    expect(await curl(https)).toBe("200");
+    expect(await curl(`http://${lab.haproxyAddress}/api/v1/items`)).toBe(`301 https://${lab.haproxyAddress}/api/v1/items`);
+    const liveHash = await pulumi("stack", "output", "haproxyConfigHash");
+
+    // Looks like a PEM to validation, but HAProxy cannot load it.
+    const corrupt = nodePath.join(dir, "corrupt.pem");
+    fs.writeFileSync(corrupt, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    await pulumi("config", "set", "veza-infra:tlsCertPath", corrupt);
+    const failure = await pulumi("up", "--yes", "--skip-preview").then(() => "no error", (error: Error) => error.message);
+    expect(failure).toContain("HAProxy rejected the new configuration; the live one keeps serving.");
+    expect(failure).toMatch(/ALERT/);
+    const rejection = failure.slice(failure.indexOf("HAProxy rejected"));
+    figures["pulumi up with a PEM HAProxy rejects"] = rejection.split("\n").slice(0, 4).join(" | ");
+    expect(await curl(https)).toBe("200");
+    const live = await run("incus", ["exec", lab.haproxyContainer, "--", "sha256sum", "/etc/haproxy/haproxy.cfg"]);
+    expect(live.split(" ")[0]).toBe(liveHash);
+  } finally {
+    await pulumi("config", "rm", "veza-infra:tlsCertPath");
+    await pulumi("up", "--yes", "--skip-preview");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  expect((await get(path("/api/v1/health"))).status).toBe(200);
 });
 
 test("a second up has nothing to change", async () => {

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench`: the project's HAProxy config against the seed's (bench/anchor.cfg.mustache) on the
+ * same bench-* containers, side by side in one run. Prints a table, writes bench/results/<time>.json
+ * and the failover timelines (SVG), and refreshes bench/LATEST.md and bench/timeline-backend-dies.svg.
+ *
+ *   npm run bench                       everything, then `pulumi destroy -s bench`
+ *   npm run bench -- --keep             leave the bench stack up
+ *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed)
+ *
+ * Only the `bench` stack and bench-* containers are touched (bench/env.ts).
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULTS } from "../components/settings";
+import { incus } from "../tests/lab/harness";
+import { ANCHOR_SETTINGS } from "./anchor";
+import { BENCH_DIR, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
+import { BASE, CONFIGS, Lb } from "./lb";
+import { Results, failoverSvg, latestMarkdown, markdownTable, tableRows } from "./report";
+import { FailureKind, failover } from "./scenarios/failover";
+import { locality } from "./scenarios/locality";
+import { overhead } from "./scenarios/overhead";
+import { reconfiguration } from "./scenarios/reconfig";
+import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
+
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+/** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
+const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount"];
+/** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
+const FAST_INTERVAL_MS = 100;
+
+function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean } {
+  const at = argv.indexOf("--only");
+  const names = at >= 0 ? (argv[at + 1] ?? "").split(",").filter(Boolean) : [...SCENARIOS];
+  const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(", ")}; choose from ${SCENARIOS.join(", ")}`);
+  return { only: new Set(names as Scenario[]), keep: argv.includes("--keep") };
+}
+
+const log = (started: number, message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+const git = (...args: string[]) => execFileSync("git", args, { cwd: REPO_DIR, encoding: "utf8" }).trim();
+
+async function main(): Promise<void> {
+  const { only, keep } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  loadToolchainEnv();
+  await ensureStack();
+  for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
+
+  const lb = new Lb();
+  const results: Results = {
+    startedAt: new Date(started).toISOString(),
+    host: { nproc: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version, kernel: os.release() },
+    settings: {
+      project: { ...DEFAULTS, fastIntervalMs: FAST_INTERVAL_MS },
+      anchor: { ...ANCHOR_SETTINGS },
+    },
+    failover: {},
+    restores: lb.restores,
+    anchorFiles: {},
+    files: [],
+    errors: [],
+  };
+  const phase = async (name: string, action: () => Promise<void>) => {
+    log(started, `${name} ...`);
+    const t = await timed(async () => {
+      try {
+        await action();
+      } catch (error) {
+        results.errors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        log(started, `${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+        await lb.use("project", BASE).catch((e) => log(started, `could not put the project's config back: ${e}`));
+      }
+    });
+    log(started, `${name} done in ${(t.ms / 1000).toFixed(1)} s`);
+  };
+
+  try {
+    if (only.has("speed")) {
+      await phase("6 tool speed: destroy, empty -> all UP, raw launches, preview", async () => {
+        results.cold = await coldStart(lb);
+      });
+    } else {
+      await phase("pulumi up -s bench", async () => {
+        await pulumi("up", "--yes", "--skip-preview");
+        await lb.refresh();
+        await lb.waitServing();
+      });
+    }
+    if (!lb.out) throw new Error("the bench stack is not up; see the errors above");
+    results.host.haproxy = (await incus("exec", lb.haproxy, "--", "haproxy", "-v")).split("\n")[0];
+
+    if (only.has("overhead")) {
+      await phase("7 LB overhead", async () => {
+        results.overhead = await overhead(lb);
+      });
+    }
+    if (only.has("failover")) {
+      for (const kind of ["dies", "hangs"] as FailureKind[]) {
+        for (const config of CONFIGS) {
+          await phase(`${kind === "dies" ? "1+3 backend dies" : "2 backend hangs"} (${config})`, async () => {
+            await lb.use(config, BASE);
+            (results.failover[kind] ??= {})[config] = await failover(lb, config, kind);
+          });
+        }
+      }
+      await lb.use("project", BASE);
+    }
+    if (only.has("reconfig")) {
+      await phase("4 reconfiguration under load", async () => {
+        results.reconfig = await reconfiguration(lb);
+      });
+    }
+    if (only.has("locality")) {
+      await phase("5 hash locality", async () => {
+        results.locality = await locality(lb);
+      });
+    }
+    if (only.has("speed")) {
+      await phase("6 tool speed: scale-out by 1 and by 6", async () => {
+        results.scale = await scaleSpeed(lb);
+      });
+    }
+  } finally {
+    await lb.use("project", BASE).catch((e) => results.errors.push(`restoring the project's config: ${e}`));
+    for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`).catch(() => undefined);
+    results.anchorFiles = Object.fromEntries(lb.anchorFiles);
+    if (!keep) {
+      await phase("pulumi destroy -s bench", async () => {
+        results.finalDestroyMs = (await timed(() => pulumi("destroy", "--yes", "--skip-preview"))).ms;
+      });
+    }
+    results.finishedAt = new Date().toISOString();
+    results.elapsedS = (Date.now() - started) / 1000;
+    results.host.loadavgAtEnd = os.loadavg();
+    writeOutputs(results);
+  }
+}
+
+function writeOutputs(results: Results): void {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = results.startedAt.replace(/[:.]/g, "-");
+  const json = path.join(RESULTS_DIR, `${stamp}.json`);
+  for (const kind of ["dies", "hangs"] as FailureKind[]) {
+    const svg = failoverSvg(kind, results.failover[kind] ?? {});
+    if (!svg) continue;
+    const file = path.join(RESULTS_DIR, `${stamp}-backend-${kind}.svg`);
+    fs.writeFileSync(file, svg);
+    results.files.push(path.relative(REPO_DIR, file));
+    if (kind === "dies" && results.failover.dies?.project && results.failover.dies.anchor) fs.copyFileSync(file, path.join(BENCH_DIR, "timeline-backend-dies.svg"));
+  }
+  results.files.unshift(path.relative(REPO_DIR, json));
+  fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+  const table = markdownTable(tableRows(results));
+  fs.writeFileSync(path.join(BENCH_DIR, "LATEST.md"), latestMarkdown(results, table, git("rev-parse", "--short", "HEAD")));
+  process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_DIR, json)}\n`);
+  if (results.errors.length > 0) process.stdout.write(`errors:\n${results.errors.map((e) => `  - ${e}`).join("\n")}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
