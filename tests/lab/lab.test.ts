@@ -68,6 +68,18 @@ test("the stack outputs name every container and address", () => {
   expect(lab.statsPassword).toMatch(/^[0-9a-f]{40}$/);
 });
 
+test("the units are hardened as measured by systemd-analyze security inside the containers", async () => {
+  const exposure = async (container: string, unit: string) => {
+    const report = await run("incus", ["exec", container, "--", "systemd-analyze", "security", "--no-pager", unit]);
+    const score = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(report)?.[1]);
+    figures[`systemd-analyze security ${unit}`] = score;
+    return score;
+  };
+  expect(await exposure(lab.backendApiContainers[0], "veza-backend-api.service")).toBeLessThanOrEqual(1.5);
+  expect(await exposure(lab.streamServerContainers[0], "veza-stream-server.service")).toBeLessThanOrEqual(1.5);
+  expect(await exposure(lab.haproxyContainer, "haproxy.service")).toBeLessThanOrEqual(4);
+});
+
 test("backend-api failover drill: no failed request, the pinned WebSocket reconnects to the survivor", async () => {
   // Step 0: both backends UP.
   expect(await serverStatus(lab, "api_pool", "backend-api-1")).toBe("UP");
