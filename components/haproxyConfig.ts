@@ -58,6 +58,8 @@ export const SERVER_STATE_FILE = "/var/lib/haproxy/server-state";
 export const STATS_PASSWORD_ENV = "VEZA_STATS_PASSWORD";
 /** Backend names, as used in `set server <backend>/<server> ...`. */
 export const API_POOL = "api_pool";
+/** WebSocket upgrades: api_pool's servers, tracking their health. */
+export const API_WS = "api_ws";
 export const STREAM_POOL = "stream_pool";
 
 /**
@@ -144,7 +146,11 @@ function pools(settings: HaproxySettings, fleets: Fleets) {
  */
 export function serverNames(settings: HaproxySettings, fleets: Fleets): { backend: string; server: string }[] {
   const { api, stream } = pools(settings, fleets);
-  return [...api.map((s) => ({ backend: API_POOL, server: s.name })), ...stream.map((s) => ({ backend: STREAM_POOL, server: s.name }))];
+  return [
+    ...api.map((s) => ({ backend: API_POOL, server: s.name })),
+    ...api.map((s) => ({ backend: API_WS, server: s.name })),
+    ...stream.map((s) => ({ backend: STREAM_POOL, server: s.name })),
+  ];
 }
 
 /**
@@ -198,6 +204,7 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
     cookieName: quoted(settings.stickyCookieName),
     backendApiHealthPath: settings.backendApiHealthPath,
     streamServerHealthPath: settings.streamServerHealthPath,
+    apiPool: API_POOL,
     apiServers: api,
     streamServers: stream,
     streamWeight: STREAM_WEIGHT,

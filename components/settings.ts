@@ -71,7 +71,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   healthCheckRise: 2,
   gracefulDrainSeconds: 30,
   stickyCookieName: "VEZA_SERVERID",
-  connectTimeoutMs: 500,
+  connectTimeoutMs: 250,
   serverTimeoutMs: 5000,
   tunnelTimeoutSeconds: 3600,
   retries: 3,

@@ -94,8 +94,17 @@ describe("renderHaproxyConfig", () => {
     expect(tls).toContain("insert indirect nocache httponly secure\n");
   });
 
-  test("routes the stream prefixes to stream_pool and the rest to api_pool", () => {
-    expect(plain).toContain("\n    use_backend stream_pool if { path_beg /hls/ /stream/ }\n    default_backend api_pool\n");
+  test("routes the stream prefixes to stream_pool, WebSocket upgrades to api_ws and the rest to api_pool", () => {
+    expect(plain).toContain(
+      "\n    use_backend stream_pool if { path_beg /hls/ /stream/ }\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
+    );
+  });
+
+  test("only WebSocket sessions are cut when their server goes DOWN; api_ws follows api_pool's health and pins", () => {
+    expect(plain).not.toMatch(/default-server.*shutdown-sessions/);
+    expect(serverLines(plain, "api_ws")).toEqual(
+      serverLines(plain, "api_pool").map(([keyword, name, ...rest]) => [keyword, name, ...rest, "no-check", "track", `api_pool/${name}`, "on-marked-down", "shutdown-sessions"]),
+    );
   });
 
   test("health checks, passive checks, retries and timeouts come from the settings", () => {
@@ -104,7 +113,7 @@ describe("renderHaproxyConfig", () => {
       fleets(1, 1),
     );
     expect(custom).toContain(
-      "\n    default-server check inter 2000ms fastinter 100ms downinter 2000ms fall 4 rise 3 slowstart 12s on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error sudden-death\n",
+      "\n    default-server check inter 2000ms fastinter 100ms downinter 2000ms fall 4 rise 3 slowstart 12s observe layer4 error-limit 1 on-error sudden-death\n",
     );
     for (const line of ["timeout check 700ms", "retries 5", "timeout connect 250ms", "timeout server 9000ms", "timeout tunnel 60s", "option redispatch 1"]) {
       expect(custom).toContain(`\n    ${line}\n`);
@@ -165,6 +174,8 @@ describe("pools and fallbacks", () => {
     expect(serverNames(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] }), { backendApi: fleet("backend-api", 2), streamServer: [] })).toEqual([
       { backend: "api_pool", server: "backend-api-1" },
       { backend: "api_pool", server: "backend-api-2" },
+      { backend: "api_ws", server: "backend-api-1" },
+      { backend: "api_ws", server: "backend-api-2" },
       { backend: "stream_pool", server: "fallback-1" },
     ]);
   });
