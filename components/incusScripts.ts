@@ -20,26 +20,33 @@ export function incusRef(remote: string, name: string): string {
 }
 
 /**
- * Launches the container unless it exists (so an interrupted `pulumi up` converges), starts it if
- * it is stopped, waits for systemd and a DHCP address on eth0, and prints that IPv4 address.
+ * Launches the container unless it exists (so an interrupted `pulumi up` converges; one this run
+ * created is deleted again if the script fails), starts it if
+ * it is stopped, waits for the DHCP address on eth0, and prints that IPv4 address. It polls the one
+ * instance (`incus info`), not `incus list`, which gathers the state of every instance: six
+ * containers launched at once would keep the daemon busy answering them. The address comes from
+ * systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
  */
 export function launchScript(name: string, placement: IncusPlacement): string {
   const ref = shellQuote(incusRef(placement.remote, name));
-  const listing = shellQuote(placement.remote ? `${placement.remote}:` : "");
   const target = placement.target ? ` --target ${shellQuote(placement.target)}` : "";
   return `ref=${ref}
+# A container this run created goes again if a later step fails: a failed create is not in the
+# stack's state, so nothing else would ever delete it.
+created=false
+trap 'status=$?; if [ "$status" != 0 ] && $created; then incus delete --force "$ref" >/dev/null 2>&1 || true; fi' EXIT
 if ! incus info "$ref" >/dev/null 2>&1; then
+  created=true
   incus launch ${shellQuote(placement.image)} "$ref" --storage ${shellQuote(placement.storagePool)} --network ${shellQuote(placement.network)}${target} >&2
 fi
-column() { incus list ${listing} -c "n$1" -f csv | awk -F, -v n=${shellQuote(name)} '$1 == n { print $2 }'; }
-[ "$(column s)" = RUNNING ] || incus start "$ref" >&2
-for _ in $(seq 1 600); do
-  address=$(column 4 | grep -oE '^([0-9]{1,3}\\.){3}[0-9]{1,3} \\(eth0\\)' | cut -d' ' -f1 || true)
+# The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
+[ "$(incus info "$ref" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$ref" >&2
+for _ in $(seq 1 240); do
+  address=$(incus info "$ref" | awk '$1 == "inet:" && $3 == "(global)" && !found { sub("/.*", "", $2); print $2; found = 1 }')
   [ -n "$address" ] && break
-  sleep 0.1
+  sleep 0.25
 done
-[ -n "$address" ] || { echo "container ${name} got no IPv4 address on eth0 within 60 s" >&2; exit 1; }
-timeout 60 incus exec "$ref" -- systemctl is-system-running --wait >/dev/null 2>&1 || true
+[ -n "$address" ] || { echo "container ${name} got no IPv4 address within 60 s" >&2; exit 1; }
 echo "$address"`;
 }
 
