@@ -2,8 +2,9 @@
  * Measurement helpers: pure summaries of load samples and state polls, and the two impure
  * recorders the scenarios share (a steady load around an action, a poller of one server's state).
  */
-import { LabOutputs, Sample, serverStatus, steadyLoad } from "../tests/lab/harness";
+import { LabOutputs, serverStatus } from "../tests/lab/harness";
 import { sleep, timed } from "./env";
+import { LoadSample, openLoad } from "./load";
 
 /** The steady load of the failover and reconfiguration scenarios (req/s, keep-alive, through the LB). */
 export const LOAD_RATE = 50;
@@ -17,41 +18,56 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** An ok request slower than this is drawn apart in the timelines. */
+export const SLOW_MS = 250;
+
 /** Outcome counts of one load window; latencies are of the requests that succeeded. */
 export interface LoadSummary {
   ok: number;
   failed: number;
+  /** How the requests ended: HTTP status or error code -> count. */
+  outcomes: Record<string, number>;
+  slow: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
 }
 
-export function summarize(samples: Sample[]): LoadSummary {
+export function summarize(samples: LoadSample[]): LoadSummary {
   const ok = samples.filter((s) => s.ok).map((s) => s.latencyMs);
+  const outcomes: Record<string, number> = {};
+  for (const s of samples) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
   return {
     ok: ok.length,
     failed: samples.length - ok.length,
+    outcomes,
+    slow: ok.filter((l) => l > SLOW_MS).length,
     p50Ms: percentile(ok, 50),
     p99Ms: percentile(ok, 99),
     maxMs: ok.length ? Math.max(...ok) : NaN,
   };
 }
 
-/** Requests that ended in each `stepMs` slot of [from, to), times relative to `origin`. */
+/** Requests sent in each `stepMs` slot of [from, to) and how they ended; times relative to `origin`. */
 export interface Bucket {
   t: number;
   ok: number;
+  /** Of `ok`, those slower than SLOW_MS. */
+  slow: number;
   failed: number;
 }
 
-export function bucketize(samples: Sample[], origin: number, from: number, to: number, stepMs = 100): Bucket[] {
+export function bucketize(samples: LoadSample[], origin: number, from: number, to: number, stepMs = 100): Bucket[] {
   const count = Math.max(0, Math.ceil((to - from) / stepMs));
-  const buckets = Array.from({ length: count }, (_, i) => ({ t: from - origin + i * stepMs, ok: 0, failed: 0 }));
+  const buckets = Array.from({ length: count }, (_, i) => ({ t: from - origin + i * stepMs, ok: 0, slow: 0, failed: 0 }));
   for (const s of samples) {
-    const i = Math.floor((s.at - from) / stepMs);
+    const i = Math.floor((s.sentAt - from) / stepMs);
     if (i < 0 || i >= count) continue;
-    if (s.ok) buckets[i].ok++;
-    else buckets[i].failed++;
+    if (!s.ok) buckets[i].failed++;
+    else {
+      buckets[i].ok++;
+      if (s.latencyMs > SLOW_MS) buckets[i].slow++;
+    }
   }
   return buckets;
 }
@@ -108,9 +124,9 @@ export function pollState(lab: LabOutputs, pool: string, server: string, maxMs =
   };
 }
 
-/** A steady keep-alive load through `url` around `action`: SETTLE_MS before and after. */
+/** The steady open-loop keep-alive load (bench/load.ts) through `url` around `action`: SETTLE_MS before and after. */
 export async function underLoad<T>(url: string, action: () => Promise<T>): Promise<LoadSummary & { actionMs: number; value: T }> {
-  const load = steadyLoad(url, LOAD_RATE);
+  const load = openLoad(url, LOAD_RATE);
   let result: { ms: number; value: T };
   try {
     await sleep(SETTLE_MS);
@@ -120,6 +136,5 @@ export async function underLoad<T>(url: string, action: () => Promise<T>): Promi
     await load.stop();
     throw error;
   }
-  const done = await load.stop();
-  return { ...summarize(done.samples), actionMs: result.ms, value: result.value };
+  return { ...summarize(await load.stop()), actionMs: result.ms, value: result.value };
 }

@@ -53,7 +53,15 @@ async function main(): Promise<void> {
   const lb = new Lb();
   const results: Results = {
     startedAt: new Date(started).toISOString(),
-    host: { nproc: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version, kernel: os.release() },
+    host: {
+      nproc: os.cpus().length,
+      loadavgAtStart: os.loadavg(),
+      node: process.version,
+      kernel: os.release(),
+      commit: git("rev-parse", "HEAD"),
+      // What the project's config is built from, if it differs from the commit.
+      uncommitted: git("status", "--porcelain", "--", "index.ts", "components", "templates", "Pulumi.yaml", "lab").split("\n").filter(Boolean),
+    },
     settings: {
       project: { ...DEFAULTS, fastIntervalMs: FAST_INTERVAL_MS },
       anchor: { ...ANCHOR_SETTINGS },
@@ -155,7 +163,8 @@ function writeOutputs(results: Results): void {
   results.files.unshift(path.relative(REPO_DIR, json));
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
   const table = markdownTable(tableRows(results));
-  fs.writeFileSync(path.join(BENCH_DIR, "LATEST.md"), latestMarkdown(results, table, git("rev-parse", "--short", "HEAD")));
+  const commit = `${String(results.host.commit).slice(0, 7)}${(results.host.uncommitted as string[]).length ? " + uncommitted changes" : ""}`;
+  fs.writeFileSync(path.join(BENCH_DIR, "LATEST.md"), latestMarkdown(results, table, commit));
   process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_DIR, json)}\n`);
   if (results.errors.length > 0) process.stdout.write(`errors:\n${results.errors.map((e) => `  - ${e}`).join("\n")}\n`);
 }

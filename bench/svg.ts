@@ -1,9 +1,9 @@
 /**
- * Failover timelines as a plain SVG (no dependency): per 100 ms, requests that succeeded (up) and
- * failed (down), with the victim's state from the admin socket as a band underneath, one panel per
+ * Failover timelines as a plain SVG (no dependency): requests sent in each 100 ms that succeeded
+ * (up; slow ones apart) and failed (down), with the victim's state from the admin socket as a band underneath, one panel per
  * config on the same time axis. Pure: data in, SVG text out.
  */
-import { Bucket, StateSpan } from "./measure";
+import { Bucket, SLOW_MS, StateSpan } from "./measure";
 
 export interface TimelinePanel {
   label: string;
@@ -12,6 +12,8 @@ export interface TimelinePanel {
   states: StateSpan[];
   /** Vertical markers, e.g. the kill at 0 and DOWN. */
   markers: { t: number; label: string }[];
+  /** Time range of this panel in ms; by default every panel shares the range of all of them. */
+  range?: [number, number];
 }
 
 const WIDTH = 960;
@@ -44,17 +46,14 @@ export function tickStep(span: number, target = 12): number {
 export function timelineSvg(title: string, subtitle: string, panels: TimelinePanel[]): string {
   const all = panels.flatMap((p) => p.buckets);
   const stepMs = all.length > 1 ? all[1].t - all[0].t : 100;
-  const t0 = Math.min(...all.map((b) => b.t));
-  const t1 = Math.max(...all.map((b) => b.t + stepMs));
+  const shared: [number, number] = [Math.min(...all.map((b) => b.t)), Math.max(...all.map((b) => b.t + stepMs))];
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const x = (t: number) => fixed(MARGIN.left + ((t - t0) / (t1 - t0)) * plotWidth);
   const maxOk = Math.max(1, ...all.map((b) => b.ok));
   const maxFailed = Math.max(1, ...all.map((b) => b.failed));
   // Successes take the upper part of the plot, failures the lower, in proportion to their peaks.
   const okHeight = PLOT_HEIGHT * (maxOk / (maxOk + maxFailed));
   const perRequest = PLOT_HEIGHT / (maxOk + maxFailed);
   const height = HEADER + panels.length * PANEL_HEIGHT + FOOTER;
-  const tick = tickStep((t1 - t0) / 1000) * 1000;
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
@@ -63,6 +62,9 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
     `<text x="${MARGIN.left}" y="42" fill="#444">${escapeXml(subtitle)}</text>`,
   ];
   panels.forEach((panel, i) => {
+    const [t0, t1] = panel.range ?? shared;
+    const x = (t: number) => fixed(MARGIN.left + ((t - t0) / (t1 - t0)) * plotWidth);
+    const tick = tickStep((t1 - t0) / 1000) * 1000;
     const top = HEADER + i * PANEL_HEIGHT;
     const plotTop = top + 22;
     const zero = plotTop + okHeight;
@@ -71,11 +73,13 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
     out.push(`<rect x="${MARGIN.left}" y="${plotTop}" width="${plotWidth}" height="${PLOT_HEIGHT}" fill="#fafafa" stroke="#ddd"/>`);
     for (let t = Math.ceil(t0 / tick) * tick; t <= t1; t += tick) {
       out.push(`<line x1="${x(t)}" y1="${plotTop}" x2="${x(t)}" y2="${bandTop + BAND_HEIGHT}" stroke="#e0e0e0"/>`);
-      out.push(`<text x="${x(t)}" y="${bandTop + BAND_HEIGHT + 14}" text-anchor="middle" fill="#555">${t / 1000}s</text>`);
+      out.push(`<text x="${x(t)}" y="${bandTop + BAND_HEIGHT + 14}" text-anchor="middle" fill="#555">${Number((t / 1000).toFixed(3))}s</text>`);
     }
     const barWidth = fixed(Math.max(1, (stepMs / (t1 - t0)) * plotWidth - 0.5));
-    for (const b of panel.buckets) {
-      if (b.ok > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - b.ok * perRequest)}" width="${barWidth}" height="${fixed(b.ok * perRequest)}" fill="#43a047"/>`);
+    for (const b of panel.buckets.filter((b) => b.t >= t0 && b.t + stepMs <= t1)) {
+      const fast = b.ok - b.slow;
+      if (fast > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - fast * perRequest)}" width="${barWidth}" height="${fixed(fast * perRequest)}" fill="#43a047"/>`);
+      if (b.slow > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - b.ok * perRequest)}" width="${barWidth}" height="${fixed(b.slow * perRequest)}" fill="#fb8c00"/>`);
       if (b.failed > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero)}" width="${barWidth}" height="${fixed(b.failed * perRequest)}" fill="#e53935"/>`);
     }
     out.push(`<line x1="${MARGIN.left}" y1="${fixed(zero)}" x2="${MARGIN.left + plotWidth}" y2="${fixed(zero)}" stroke="#999"/>`);
@@ -88,16 +92,21 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
       out.push(`<rect x="${x(from)}" y="${bandTop}" width="${fixed(x(to) - x(from))}" height="${BAND_HEIGHT}" fill="${stateColour(s.status)}"><title>${escapeXml(s.status)}</title></rect>`);
     }
     out.push(`<text x="${MARGIN.left - 6}" y="${bandTop + 11}" text-anchor="end" fill="#555">state</text>`);
-    for (const m of panel.markers) {
-      if (m.t < t0 || m.t > t1) continue;
+    panel.markers.forEach((m, j) => {
+      if (m.t < t0 || m.t > t1) return;
       out.push(`<line x1="${x(m.t)}" y1="${plotTop - 4}" x2="${x(m.t)}" y2="${bandTop + BAND_HEIGHT}" stroke="#212121" stroke-dasharray="4 3"/>`);
-      out.push(`<text x="${x(m.t) + 3}" y="${plotTop + 22}" fill="#212121">${escapeXml(m.label)}</text>`);
-    }
+      // Labels step down one line per marker; near the right edge they sit left of their line.
+      const right = x(m.t) > MARGIN.left + plotWidth * 0.75;
+      out.push(
+        `<text x="${right ? x(m.t) - 4 : x(m.t) + 4}" y="${plotTop + 14 + 15 * j}" text-anchor="${right ? "end" : "start"}" fill="#212121" stroke="#ffffff" stroke-width="3" paint-order="stroke">${escapeXml(m.label)}</text>`,
+      );
+    });
   });
   const legendY = HEADER + panels.length * PANEL_HEIGHT + 26;
   const legend: [string, string][] = [
-    ["#43a047", "requests ok / 100 ms"],
-    ["#e53935", "requests failed / 100 ms"],
+    ["#43a047", "ok"],
+    ["#fb8c00", `ok, slower than ${SLOW_MS} ms`],
+    ["#e53935", "failed"],
     [stateColour("UP"), "UP"],
     [stateColour("UP 1/2"), "UP, checks failing"],
     [stateColour("DOWN"), "DOWN"],

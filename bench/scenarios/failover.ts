@@ -5,18 +5,16 @@
  * waits for it to be UP at full weight (slow start over) so the next run starts from the same state.
  */
 import { API_POOL } from "../../components/haproxyConfig";
-import { PinnedSocket, Sample, get, openSocket, serverStats, steadyLoad, waitFor } from "../../tests/lab/harness";
+import { PinnedSocket, get, incus, openSocket, serverStats, waitFor } from "../../tests/lab/harness";
 import { incusOn, sleep } from "../env";
+import { LoadSample, REQUEST_TIMEOUT_MS, openLoad } from "../load";
 import { ConfigName, Lb } from "../lb";
-import { Bucket, LOAD_RATE, LoadSummary, SETTLE_MS, StatePoint, StateSpan, bucketize, firstAt, pollState, stateSpans, summarize } from "../measure";
+import { Bucket, LOAD_RATE, LoadSummary, SETTLE_MS, SLOW_MS, StatePoint, StateSpan, bucketize, firstAt, pollState, stateSpans, summarize } from "../measure";
 
 export type FailureKind = "dies" | "hangs";
 const VICTIM = "backend-api-1";
-/**
- * Load goes on this long after DOWN, so every request sent before DOWN has its outcome: the load's
- * client timeout (harness: 10 s) plus a margin.
- */
-const AFTER_DOWN_MS = 11_000;
+/** Load goes on this long after DOWN (then stops sending and waits for every request in flight). */
+const AFTER_DOWN_MS = 3_000;
 /** Longest wait for DOWN, for the socket to close, for recovery: bounds, not expectations. */
 const DOWN_BOUND_MS = 45_000;
 
@@ -41,6 +39,22 @@ export interface FailoverRun {
   states: StateSpan[];
   socket?: SocketResult;
   recovery: { upAfterMs: number; fullWeightAfterMs: number };
+  /** Requests that failed or were slow: sent and ended relative to the command, how they ended (first 60). */
+  notable: { sentMs: number; endedMs: number; latencyMs: number; outcome: string }[];
+  /** HAProxy's own log of the window: server state changes and every request not answered 200/101 (first 80 lines). */
+  haproxyLog: string[];
+}
+
+/** `option httplog`: `[date] frontend backend/server Tq/Tw/Tc/Tr/Tt status ...`; captures the status. */
+const REQUEST_LOG = /\] \S+ \S+ (?:-?\d+\/){4}\+?\d+ (-?\d+) /;
+
+/** HAProxy's log lines of [from, to] (epoch ms) that say something: state changes, requests not answered 200/101. */
+async function haproxyLog(lb: Lb, from: number, to: number): Promise<string[]> {
+  const text = await incus("exec", lb.haproxy, "--", "journalctl", "-u", "haproxy", "--no-pager", "-o", "short-precise", "--since", `@${Math.floor(from / 1000)}`, "--until", `@${Math.ceil(to / 1000)}`).catch((e) => String(e));
+  return text
+    .split("\n")
+    .filter((line) => !line.includes("[WARNING]") && (/ is (DOWN|UP)/.test(line) || !["200", "101", undefined].includes(REQUEST_LOG.exec(line)?.[1])))
+    .slice(0, 80);
 }
 
 /** The sticky cookie that pins a client to `server` (asks the LB until that server answers). */
@@ -94,12 +108,12 @@ export async function failover(lb: Lb, config: ConfigName, kind: FailureKind): P
   const victim = lb.container(VICTIM);
   const pinned = kind === "dies" ? await pinSocket(lb, VICTIM) : undefined;
   const poller = pollState(lb.out, API_POOL, VICTIM);
-  const load = steadyLoad(lb.url("/api/v1/items"), LOAD_RATE);
+  const load = openLoad(lb.url("/api/v1/items"), LOAD_RATE);
   const windowStart = Date.now();
   let killedAt = 0;
   let commandMs = 0;
   let socket: SocketResult | undefined;
-  let samples: Sample[] = [];
+  let samples: LoadSample[] = [];
   let points: StatePoint[] = [];
   let windowEnd = windowStart;
   let recovery = { upAfterMs: NaN, fullWeightAfterMs: NaN };
@@ -113,13 +127,18 @@ export async function failover(lb: Lb, config: ConfigName, kind: FailureKind): P
     await sleep(AFTER_DOWN_MS);
     socket = reconnected ? await reconnected : undefined;
   } finally {
-    samples = (await load.stop()).samples;
-    points = await poller.stop();
     windowEnd = Date.now();
+    samples = await load.stop();
+    points = await poller.stop();
     pinned?.socket.terminate();
     if (killedAt) recovery = await recover(lb, kind, killedAt);
   }
   const downAt = firstAt(points, killedAt, (s) => s.startsWith("DOWN"));
+  const notable = samples
+    .filter((x) => !x.ok || x.latencyMs > SLOW_MS)
+    .slice(0, 60)
+    .map((x) => ({ sentMs: x.sentAt - killedAt, endedMs: x.at - killedAt, latencyMs: x.latencyMs, outcome: x.outcome }));
+  const log = await haproxyLog(lb, windowStart, windowEnd + REQUEST_TIMEOUT_MS);
   return {
     config,
     kind,
@@ -131,5 +150,7 @@ export async function failover(lb: Lb, config: ConfigName, kind: FailureKind): P
     states: stateSpans(points, killedAt, windowEnd),
     socket,
     recovery,
+    notable,
+    haproxyLog: log,
   };
 }
