@@ -17,7 +17,7 @@ import * as path from "path";
 import { API_POOL, STREAM_POOL, Upstream } from "../components/haproxyConfig";
 import { DEFAULTS, SEED_DEFAULTS } from "../components/settings";
 import { admin, incus, serverStats, waitFor } from "../tests/lab/harness";
-import { ANCHOR_SETTINGS, renderAnchor } from "./anchor";
+import { renderAnchor } from "./anchor";
 import { BenchOutputs, benchOutputs, ours, pulumi, serverName } from "./env";
 
 export type ConfigName = "project" | "anchor";
@@ -127,13 +127,6 @@ export class Lb {
     for (const server of this.stack.removed.filter((s) => !shape.removed.includes(s))) await this.setState(server, "ready");
     this.stack = { ...shape, removed: [...shape.removed] };
     await this.waitServing();
-  }
-
-  /** The project's config values for what the scenarios report (fall etc.). */
-  settingsOf(name: ConfigName) {
-    return name === "project"
-      ? { intervalMs: DEFAULTS.healthCheckIntervalMs, timeoutMs: DEFAULTS.healthCheckTimeoutMs, fall: DEFAULTS.healthCheckFall, rise: DEFAULTS.healthCheckRise, serverTimeoutMs: DEFAULTS.serverTimeoutMs }
-      : { intervalMs: SEED_DEFAULTS.healthCheckIntervalMs, timeoutMs: ANCHOR_SETTINGS.checkTimeoutMs, fall: SEED_DEFAULTS.healthCheckFall, rise: SEED_DEFAULTS.healthCheckRise, serverTimeoutMs: ANCHOR_SETTINGS.serverTimeoutMs };
   }
 
   private async setState(server: string, state: "maint" | "ready"): Promise<void> {

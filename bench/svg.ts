@@ -63,7 +63,7 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
   ];
   panels.forEach((panel, i) => {
     const [t0, t1] = panel.range ?? shared;
-    const x = (t: number) => fixed(MARGIN.left + ((t - t0) / (t1 - t0)) * plotWidth);
+    const x = (t: number) => fixed(MARGIN.left + ((Math.max(t0, Math.min(t1, t)) - t0) / (t1 - t0)) * plotWidth);
     const tick = tickStep((t1 - t0) / 1000) * 1000;
     const top = HEADER + i * PANEL_HEIGHT;
     const plotTop = top + 22;
@@ -76,7 +76,7 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
       out.push(`<text x="${x(t)}" y="${bandTop + BAND_HEIGHT + 14}" text-anchor="middle" fill="#555">${Number((t / 1000).toFixed(3))}s</text>`);
     }
     const barWidth = fixed(Math.max(1, (stepMs / (t1 - t0)) * plotWidth - 0.5));
-    for (const b of panel.buckets.filter((b) => b.t >= t0 && b.t + stepMs <= t1)) {
+    for (const b of panel.buckets.filter((b) => b.t >= t0 - stepMs && b.t + stepMs <= t1)) {
       const fast = b.ok - b.slow;
       if (fast > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - fast * perRequest)}" width="${barWidth}" height="${fixed(fast * perRequest)}" fill="#43a047"/>`);
       if (b.slow > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - b.ok * perRequest)}" width="${barWidth}" height="${fixed(b.slow * perRequest)}" fill="#fb8c00"/>`);
