@@ -1,12 +1,12 @@
 /**
  * What the lab tier and the benchmarks drive the real lab with: the pinned `pulumi` CLI (on PATH
- * through scripts/env.sh), the `incus` CLI, HAProxy's admin socket, steady HTTP load (autocannon)
+ * through scripts/env.sh), the `incus` CLI, HAProxy's admin socket, steady open-loop HTTP load
  * and WebSocket clients (ws). Every target is one of the lab's own containers.
  */
 import { execFile } from "child_process";
 import * as path from "path";
-import autocannon from "autocannon";
 import WebSocket from "ws";
+import { LoadSample, openLoad } from "../../bench/load";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
@@ -104,31 +104,19 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   };
 }
 
-/** One finished request of a steady load: when it ended and whether it succeeded. */
-export interface Sample {
-  at: number;
-  ok: boolean;
-  latencyMs: number;
-}
-
-/** A steady keep-alive HTTP load at a fixed rate, recording every request's outcome. */
+/**
+ * A steady open-loop HTTP load: one keep-alive GET every 1000/rate ms whatever happened to the
+ * earlier ones (bench/load.ts), so a dead or hung backend is offered requests the whole time.
+ */
 export interface SteadyLoad {
-  stop(): Promise<{ samples: Sample[]; ok: number; failed: number; p99Ms: number }>;
+  stop(): Promise<{ samples: LoadSample[]; ok: number; failed: number; p99Ms: number }>;
 }
 
-export function steadyLoad(url: string, ratePerSecond: number, connections = 10): SteadyLoad {
-  const samples: Sample[] = [];
-  let finished: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finished = resolve));
-  const instance = autocannon({ url, connections, overallRate: ratePerSecond, duration: 3600, timeout: 10 }, () => finished());
-  instance.on("response", (_client, statusCode, _bytes, responseTime) => {
-    samples.push({ at: Date.now(), ok: statusCode >= 200 && statusCode < 400, latencyMs: responseTime });
-  });
-  instance.on("reqError", () => samples.push({ at: Date.now(), ok: false, latencyMs: NaN }));
+export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
+  const load = openLoad(url, ratePerSecond);
   return {
     async stop() {
-      instance.stop();
-      await done;
+      const samples = await load.stop();
       const latencies = samples.filter((s) => s.ok).map((s) => s.latencyMs).sort((a, b) => a - b);
       const failed = samples.filter((s) => !s.ok).length;
       return {
