@@ -109,7 +109,8 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
  * earlier ones (bench/load.ts), so a dead or hung backend is offered requests the whole time.
  */
 export interface SteadyLoad {
-  stop(): Promise<{ samples: LoadSample[]; ok: number; failed: number; p99Ms: number }>;
+  /** `failures` names each failed request's outcome and send time, so a red test says what failed. */
+  stop(): Promise<{ samples: LoadSample[]; ok: number; failures: string[]; p99Ms: number }>;
 }
 
 export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
@@ -118,11 +119,11 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
     async stop() {
       const samples = await load.stop();
       const latencies = samples.filter((s) => s.ok).map((s) => s.latencyMs).sort((a, b) => a - b);
-      const failed = samples.filter((s) => !s.ok).length;
+      const failures = samples.filter((s) => !s.ok).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
       return {
         samples,
-        ok: samples.length - failed,
-        failed,
+        ok: samples.length - failures.length,
+        failures,
         p99Ms: latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] : NaN,
       };
     },

@@ -132,9 +132,9 @@ test("backend-api failover drill: no failed request, the pinned WebSocket reconn
     await waitFor("backend-api-1 UP", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "UP", 60_000);
   } finally {
     const result = await load.stop();
-    figures["backend-api drill requests ok/failed"] = `${result.ok}/${result.failed}`;
+    figures["backend-api drill requests ok/failed"] = `${result.ok}/${result.failures.length}`;
     expect(result.ok).toBeGreaterThan(LOAD_RATE * 3);
-    expect(result.failed).toBe(0);
+    expect(result.failures).toEqual([]);
   }
 });
 
@@ -165,8 +165,8 @@ test("stream-server failover: the dead node's track ids move, the others stay, n
     figures["stream-server UP to original placement (ms)"] = rampMs;
   } finally {
     const result = await load.stop();
-    figures["stream-server drill requests ok/failed"] = `${result.ok}/${result.failed}`;
-    expect(result.failed).toBe(0);
+    figures["stream-server drill requests ok/failed"] = `${result.ok}/${result.failures.length}`;
+    expect(result.failures).toEqual([]);
   }
 });
 
@@ -183,8 +183,8 @@ test("a health value edit previews as one HAProxy config update and goes live wi
       await pulumi("up", "--yes", "--skip-preview");
     } finally {
       const result = await load.stop();
-      figures["config edit reload requests ok/failed"] = `${result.ok}/${result.failed}`;
-      expect(result.failed).toBe(0);
+      figures["config edit reload requests ok/failed"] = `${result.ok}/${result.failures.length}`;
+      expect(result.failures).toEqual([]);
     }
     const stats = await serverStats(lab);
     // api_ws's servers run no checks of their own: they track api_pool's.
@@ -193,6 +193,23 @@ test("a health value edit previews as one HAProxy config update and goes live wi
   } finally {
     await pulumi("config", "rm", "veza-infra:healthCheckFall");
     await pulumi("up", "--yes", "--skip-preview");
+  }
+});
+
+// One reload per `up` rarely hits the race between a client reusing an idle keep-alive connection
+// and the old worker closing it; twenty in a row do (before idle-close-on-response: 40 resets in 30).
+test("twenty hitless reloads under load lose no request", async () => {
+  const reloads = 20;
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  try {
+    for (let i = 0; i < reloads; i++) {
+      await incus("exec", lab.haproxyContainer, "--", "systemctl", "reload", "haproxy");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    const result = await load.stop();
+    figures[`${reloads} reloads, requests ok/failed`] = `${result.ok}/${result.failures.length}`;
+    expect(result.failures).toEqual([]);
   }
 });
 
@@ -232,8 +249,8 @@ test("scaling 2 -> 3 -> 2 by stack config: new servers take traffic, removed one
     await upAndMeasure("scale-in 3 -> 2 (s)");
   }
   const result = await load.stop();
-  figures["scaling requests ok/failed"] = `${result.ok}/${result.failed}`;
-  expect(result.failed).toBe(0);
+  figures["scaling requests ok/failed"] = `${result.ok}/${result.failures.length}`;
+  expect(result.failures).toEqual([]);
   const names = (await incus("list", "-c", "n", "-f", "csv")).split("\n");
   expect(names).not.toContain(third);
   expect(lab.backendApiContainers).toHaveLength(2);
