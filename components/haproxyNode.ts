@@ -45,15 +45,15 @@ ${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-secrets.conf
 }
 
 /**
- * The unit's hardening drop-in. A reload keeps the master's environment and sandbox, so the unit's
+ * The unit's hardening drop-in, and the unit enabled (the lab image leaves it disabled, as only
+ * this container runs HAProxy). A reload keeps the master's environment and sandbox, so the unit's
  * changes take a restart: this runs when the container is new, before any traffic, and when the
  * drop-in itself changes.
  */
 function setupScript(ref: string): string {
   return `ref=${shellQuote(ref)}
 ${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-hardening.conf", renderTemplate("haproxy-hardening.conf", {}), "0644")}
-incus exec "$ref" -- systemctl daemon-reload
-incus exec "$ref" -- systemctl restart haproxy`;
+incus exec "$ref" -- sh -c 'systemctl daemon-reload && systemctl enable --quiet --no-reload haproxy && systemctl restart haproxy'`;
 }
 
 /**
@@ -124,9 +124,10 @@ export function applyConfigScript(
   tlsCertPath: string,
   serverStates: { path: string; state: "drain" | "ready" }[],
 ): string {
-  const states = serverStates
-    .map((s) => `echo ${shellQuote(`set server ${s.path} state ${s.state}`)} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null`)
-    .join("\n");
+  // One line of `;`-separated commands: the admin socket runs them all, one `incus exec` in all.
+  const states = serverStates.length
+    ? `echo ${shellQuote(serverStates.map((s) => `set server ${s.path} state ${s.state}`).join("; "))} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null\n`
+    : "";
   return `# config sha256 ${configHash(config)}
 ref=${shellQuote(ref)}
 ${writeFileCommand(ref, CANDIDATE, config, "0644")}
@@ -135,8 +136,7 @@ ${pushPemCommands(tlsCertPath)}if ! verdict=$(incus exec "$ref" -- sh -c ${shell
   exit 1
 fi
 incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
-${states}
-echo ${configHash(config)}`;
+${states}echo ${configHash(config)}`;
 }
 
 /**

@@ -21,11 +21,11 @@ export function incusRef(remote: string, name: string): string {
 
 /**
  * Launches the container unless it exists (so an interrupted `pulumi up` converges; one this run
- * created is deleted again if the script fails), starts it if
- * it is stopped, waits for the DHCP address on eth0, and prints that IPv4 address. It polls the one
- * instance (`incus info`), not `incus list`, which gathers the state of every instance: six
- * containers launched at once would keep the daemon busy answering them. The address comes from
- * systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
+ * created is deleted again if the script fails), starts it if it is stopped, waits for the DHCP
+ * address on eth0, and prints that IPv4 address. The wait runs inside the container, one
+ * `incus exec` in all: polling incusd from outside would have six launches at once keep the daemon
+ * busy answering them. The address comes from systemd-networkd, so systemd is up and the deploy
+ * steps can use `systemctl` from then on.
  */
 export function launchScript(name: string, placement: IncusPlacement): string {
   const ref = shellQuote(incusRef(placement.remote, name));
@@ -41,14 +41,16 @@ if ! incus info "$ref" >/dev/null 2>&1; then
 fi
 # The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
 [ "$(incus info "$ref" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$ref" >&2
-for _ in $(seq 1 240); do
-  address=$(incus info "$ref" | awk '$1 == "inet:" && $3 == "(global)" && !found { sub("/.*", "", $2); print $2; found = 1 }')
-  [ -n "$address" ] && break
-  sleep 0.25
-done
-[ -n "$address" ] || { echo "container ${name} got no IPv4 address within 60 s" >&2; exit 1; }
-echo "$address"`;
+incus exec "$ref" -- sh -c ${shellQuote(WAIT_FOR_ADDRESS)} || { echo "container ${name} got no IPv4 address within 60 s" >&2; exit 1; }`;
 }
+
+/** Inside the container: prints eth0's global IPv4 address once DHCP gave it one, within 60 s. */
+const WAIT_FOR_ADDRESS = `for _ in $(seq 1 600); do
+  address=$(ip -4 -o addr show dev eth0 scope global | awk '!found { sub("/.*", "", $4); print $4; found = 1 }')
+  [ -n "$address" ] && { echo "$address"; exit 0; }
+  sleep 0.1
+done
+exit 1`;
 
 /**
  * Stops the container first so its services get SIGTERM and finish what they serve, then deletes

@@ -31,7 +31,7 @@ incusd_log=/var/log/veza-incusd.log
 
 # ---- The lab image: the one place that says what is in it. ---------------------------------
 # Bump image_build_version whenever build_image() changes what it produces.
-image_build_version=2
+image_build_version=3
 image_suite=bookworm
 image_packages=(
   systemd systemd-sysv systemd-resolved dbus   # init; systemd-networkd (in systemd) does DHCP on eth0
@@ -99,7 +99,7 @@ EOF
 fi
 
 missing=()
-for p in debootstrap haproxy socat jq nftables dnsmasq-base squashfs-tools uidmap; do
+for p in debootstrap haproxy socat jq nftables dnsmasq-base squashfs-tools uidmap btrfs-progs; do
   pkg_installed "$p" || missing+=("$p")
 done
 if (( ${#missing[@]} )); then
@@ -159,9 +159,19 @@ if ! incus_answers; then
 fi
 
 # ---- 3. Storage pool and network ------------------------------------------------------------
+# btrfs (on a loop file Incus sizes and manages) gives each container a snapshot of the unpacked
+# image, so launches cost little and run side by side; on `dir` incusd copies the whole rootfs
+# per container, one after the other (measured: 6 launches 3.0 s on btrfs, 7.8 s on dir).
 if ! incus storage show "$pool" >/dev/null 2>&1; then
-  incus storage create "$pool" dir >/dev/null
-  log "created storage pool $pool (driver dir)"
+  if grep -qw btrfs /proc/filesystems && quiet incus storage create "$pool" btrfs; then
+    log "created storage pool $pool (driver btrfs, loop file $(incus storage get "$pool" source))"
+  else
+    incus storage create "$pool" dir >/dev/null
+    log "created storage pool $pool (driver dir: this kernel cannot mount btrfs here, launches are slower)"
+  fi
+elif [[ $(incus storage list --format json | jq -r --arg p "$pool" '.[] | select(.name == $p) | .driver') == dir ]] \
+  && grep -qw btrfs /proc/filesystems; then
+  log "note: storage pool $pool uses the dir driver; for faster launches: pulumi destroy, incus storage delete $pool, rerun"
 fi
 
 # ipv4.firewall=false: Incus' own rules for a non-routed bridge reject everything "forwarded"
@@ -300,10 +310,15 @@ MulticastDNS=no
 EOF
   ln -sf ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
   chroot "$rootfs" systemctl enable systemd-networkd.service systemd-resolved.service
-  # Nothing in a lab container may try to reach the internet on a timer.
-  for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service; do
+  # Nothing in a lab container may try to reach the internet on a timer. The rest only cost each
+  # boot CPU (measured: 0.55 -> 0.41 CPU-seconds per container, which counts when six boot at
+  # once on 2 cores): no logins, no kernel modules, nothing waits for network-online, no console.
+  for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
+    systemd-logind.service modprobe@.service systemd-networkd-wait-online.service console-getty.service; do
     [[ -e $rootfs/lib/systemd/system/$unit ]] && chroot "$rootfs" systemctl mask "$unit"
   done
+  # HAProxy runs in the load balancer's container only; HaproxyNode enables it there.
+  chroot "$rootfs" systemctl disable haproxy.service
   # Per-container identity: machine-id is generated on first boot, hostname from Incus.
   : >"$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"
