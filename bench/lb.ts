@@ -216,8 +216,21 @@ export class Lb {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     await incus("exec", this.haproxy, "--", "sh", "-c", `${check} ${CANDIDATE}`);
+    await this.cycle(how, () => incus("exec", this.haproxy, "--", "mv", CANDIDATE, LIVE));
+  }
+
+  /**
+   * The live file applied again, unchanged, the live config's way: the project's hitless reload, or
+   * the anchor's restart (the seed's handler). Isolates what each apply does to the traffic.
+   */
+  async reapply(): Promise<void> {
+    await this.cycle(this.live === "anchor" ? "restart" : "reload", async () => undefined);
+  }
+
+  /** Runs `beforeCycle`, then restarts or reloads HAProxy; waits for the new worker and every server serving. */
+  private async cycle(how: "restart" | "reload", beforeCycle: () => Promise<unknown>): Promise<void> {
     const before = await this.workerPid();
-    await incus("exec", this.haproxy, "--", "mv", CANDIDATE, LIVE);
+    await beforeCycle();
     await incus("exec", this.haproxy, "--", "systemctl", how, "haproxy");
     await waitFor(`a new HAProxy worker after ${how}`, async () => {
       const pid = await this.workerPid();

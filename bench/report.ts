@@ -7,7 +7,7 @@ import { LoadSummary } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
-import { ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
+import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
 import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
 import { TimelinePanel, timelineSvg } from "./svg";
 
@@ -146,6 +146,7 @@ function reconfigRows(c?: ReconfigResult): Row[] {
     row("failed requests: health edit fall +1, then back (2 applies)", c.healthEdit),
     row("failed requests: scale-out backend-api 2 -> 3", c.scaleOut),
     row("failed requests: scale-in backend-api 3 -> 2", c.scaleIn),
+    row(`failed requests: the unchanged file applied ${REAPPLIES} times in a row (project reload, anchor restart)`, c.reapplies),
   ];
 }
 

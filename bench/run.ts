@@ -5,7 +5,9 @@
  *
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
- *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed)
+ *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed;
+ *                                                 a partial run leaves bench/LATEST.md as it was)
+ *   npm run bench -- --report bench/results/<time>.json   LATEST.md again from a saved full run
  *
  * Only the `bench` stack and bench-* containers are touched (bench/env.ts).
  */
@@ -44,6 +46,11 @@ const log = (started: number, message: string) => process.stderr.write(`[bench $
 const git = (...args: string[]) => execFileSync("git", args, { cwd: REPO_DIR, encoding: "utf8" }).trim();
 
 async function main(): Promise<void> {
+  const reportAt = process.argv.indexOf("--report");
+  if (reportAt >= 0) {
+    process.stdout.write(`${writeLatest(JSON.parse(fs.readFileSync(process.argv[reportAt + 1], "utf8")) as Results)}\n`);
+    return;
+  }
   const { only, keep } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   loadToolchainEnv();
@@ -144,11 +151,19 @@ async function main(): Promise<void> {
     results.finishedAt = new Date().toISOString();
     results.elapsedS = (Date.now() - started) / 1000;
     results.host.loadavgAtEnd = os.loadavg();
-    writeOutputs(results);
+    writeOutputs(results, only.size === SCENARIOS.length);
   }
 }
 
-function writeOutputs(results: Results): void {
+/** bench/LATEST.md, which the README quotes, from the results of a run of every scenario; returns the table. */
+function writeLatest(results: Results): string {
+  const table = markdownTable(tableRows(results));
+  const commit = `${String(results.host.commit).slice(0, 7)}${(results.host.uncommitted as string[]).length ? " + uncommitted changes" : ""}`;
+  fs.writeFileSync(path.join(BENCH_DIR, "LATEST.md"), latestMarkdown(results, table, commit));
+  return table;
+}
+
+function writeOutputs(results: Results, complete: boolean): void {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = results.startedAt.replace(/[:.]/g, "-");
   const json = path.join(RESULTS_DIR, `${stamp}.json`);
@@ -162,10 +177,9 @@ function writeOutputs(results: Results): void {
   }
   results.files.unshift(path.relative(REPO_DIR, json));
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
-  const table = markdownTable(tableRows(results));
-  const commit = `${String(results.host.commit).slice(0, 7)}${(results.host.uncommitted as string[]).length ? " + uncommitted changes" : ""}`;
-  fs.writeFileSync(path.join(BENCH_DIR, "LATEST.md"), latestMarkdown(results, table, commit));
+  const table = complete ? writeLatest(results) : markdownTable(tableRows(results));
   process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_DIR, json)}\n`);
+  if (!complete) process.stdout.write("a partial run (--only): bench/LATEST.md is left as it was\n");
   if (results.errors.length > 0) process.stdout.write(`errors:\n${results.errors.map((e) => `  - ${e}`).join("\n")}\n`);
 }
 

@@ -5,7 +5,7 @@
 #   sudo bash scripts/lab-host.sh
 #
 # Steps (each prints one line when, and only when, it changes something):
-#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy socat jq nftables.
+#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy socat jq nftables btrfs-progs.
 #   2. A running Incus daemon (systemctl when systemd is PID 1, else incusd in the background).
 #   3. Storage pool and bridge network the containers are launched on.
 #   4. Forwarding rules for the bridge (bridged traffic allowed, routed traffic rejected).
