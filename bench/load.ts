@@ -3,12 +3,12 @@
  * load, one request every 1000/rate ms whatever happened to the previous ones (node:http with a
  * keep-alive agent, no dependency), each with its own outcome and a 10 s deadline.
  *
- * Why not autocannon (harness.steadyLoad) here: its rate limit lets each connection send its
+ * Why not autocannon (kept for throughput, scenario 7): its rate limit lets each connection send its
  * per-second quota back to back when the second starts (50 req/s arrive as one burst per second),
  * and a connection waits for its answer before it sends again, so a request stuck on a dead server
  * holds back the ones behind it (coordinated omission). Both hide failures: measured in this bench,
- * a hung backend received no request at all between the bursts. autocannon stays the tool for
- * throughput (scenario 7).
+ * a hung backend received no request at all between the bursts. The lab tier's steady load
+ * (tests/lab/harness.ts) is this generator too.
  */
 import * as http from "http";
 

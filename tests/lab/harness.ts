@@ -6,7 +6,7 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import WebSocket from "ws";
-import { LoadSample, openLoad } from "../../bench/load";
+import { openLoad } from "../../bench/load";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
@@ -110,7 +110,7 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
  */
 export interface SteadyLoad {
   /** `failures` names each failed request's outcome and send time, so a red test says what failed. */
-  stop(): Promise<{ samples: LoadSample[]; ok: number; failures: string[]; p99Ms: number }>;
+  stop(): Promise<{ ok: number; failures: string[] }>;
 }
 
 export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
@@ -118,14 +118,8 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
   return {
     async stop() {
       const samples = await load.stop();
-      const latencies = samples.filter((s) => s.ok).map((s) => s.latencyMs).sort((a, b) => a - b);
       const failures = samples.filter((s) => !s.ok).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-      return {
-        samples,
-        ok: samples.length - failures.length,
-        failures,
-        p99Ms: latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] : NaN,
-      };
+      return { ok: samples.length - failures.length, failures };
     },
   };
 }
