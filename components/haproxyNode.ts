@@ -1,7 +1,9 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import {
   ADMIN_SOCKET,
   HaproxySettings,
@@ -13,13 +15,14 @@ import {
   serverNames,
 } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
-import { IncusPlacement, writeFileCommand } from "./incusScripts";
+import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
-import { ShellCommand } from "./shellCommand";
 import { renderTemplate } from "./templates";
 
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
+const SECRETS_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-secrets.conf";
+const HARDENING_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-hardening.conf";
 const LIVE = "/etc/haproxy/haproxy.cfg";
 const CANDIDATE = `${LIVE}.next`;
 const PREVIOUS = `${LIVE}.previous`;
@@ -38,29 +41,37 @@ export interface HaproxyNodeArgs {
   streamServer: pulumi.Input<Upstream[]>;
 }
 
-/** Installs the stats password as an environment file of haproxy.service; this script is a secret. */
-function secretsScript(ref: string, statsPassword: string): string {
-  return `${writeFileCommand(ref, SECRETS_ENV, `${STATS_PASSWORD_ENV}=${statsPassword}\n`, "0600")}
-${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-secrets.conf", `[Service]\nEnvironmentFile=${SECRETS_ENV}\n`, "0644")}`;
-}
+/**
+ * Inside the container: installs the secrets file, its drop-in and the hardening drop-in written
+ * beside them, enables the unit (the lab image leaves it disabled: only this container runs
+ * HAProxy) and restarts HAProxy only when one of them changed or it is not running. A reload
+ * keeps the master's environment and sandbox, so these changes take a restart: it happens when
+ * the container is new, before any traffic, and when the password or the hardening changes.
+ */
+export const SETUP_IN_CONTAINER = `set -e
+${INSTALL_NEXT}
+install_next ${SECRETS_ENV}
+install_next ${SECRETS_DROPIN}
+install_next ${HARDENING_DROPIN}
+systemctl enable --quiet --no-reload haproxy
+[ "$(systemctl show -p NeedDaemonReload --value haproxy)" = no ] || systemctl daemon-reload
+if $changed || ! systemctl is-active --quiet haproxy; then systemctl restart haproxy; fi`;
 
 /**
- * The unit's hardening drop-in, and the unit enabled (the lab image leaves it disabled, as only
- * this container runs HAProxy). A reload keeps the master's environment and sandbox, so the unit's
- * changes take a restart: this runs when the container is new, before any traffic, and when the
- * drop-in itself changes.
+ * The stats password (from VEZA_STATS_PASSWORD) as an environment file of haproxy.service, so
+ * it stands neither in haproxy.cfg nor in any script; then {@link SETUP_IN_CONTAINER}.
  */
-function setupScript(ref: string): string {
-  return `ref=${shellQuote(ref)}
-${writeFileCommand(ref, "/etc/systemd/system/haproxy.service.d/veza-hardening.conf", renderTemplate("haproxy-hardening.conf", {}), "0644")}
-incus exec "$ref" -- sh -c 'systemctl daemon-reload && systemctl enable --quiet --no-reload haproxy && systemctl restart haproxy'`;
-}
+export const SETUP_SCRIPT = `write() { incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh "$1.next" "$2"; }
+printf '%s=%s\\n' ${STATS_PASSWORD_ENV} "$VEZA_STATS_PASSWORD" | write ${SECRETS_ENV} 0600
+printf '[Service]\\nEnvironmentFile=%s\\n' ${SECRETS_ENV} | write ${SECRETS_DROPIN} 0644
+printf '%s' "$VEZA_HARDENING" | write ${HARDENING_DROPIN} 0644
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(SETUP_IN_CONTAINER)}`;
 
 /**
  * Inside the container: a new PEM (pushed beside the live one) is swapped in, then the candidate
  * config is checked with it; on rejection both go back, and HAProxy's own message is printed.
  */
-const CHECK_CANDIDATE = `set -eu
+export const CHECK_CANDIDATE = `set -eu
 pem=${TLS_PEM_PATH}
 if [ -e "$pem.next" ]; then
   if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
@@ -72,24 +83,13 @@ if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
 rm -f ${CANDIDATE}
 exit 1`;
 
-/** Pushes the PEM from the Pulumi host beside the live one; only its digest stands in the script. */
-function pushPemCommands(tlsCertPath: string): string {
-  if (!tlsCertPath) return "";
-  const digest = crypto.createHash("sha256").update(fs.readFileSync(tlsCertPath)).digest("hex");
-  return `# pem sha256 ${digest}
-incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
-incus file push --mode 0640 ${shellQuote(tlsCertPath)} "$ref${TLS_PEM_PATH}.next" >&2
-incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
-`;
-}
-
 /**
  * Inside the container: carry runtime state over (only when the live config names the same
  * state file, see haproxyConfig.ts), swap the checked candidate in, reload (master-worker: the new
  * worker takes over the listeners, nothing is refused), and wait for the new worker. When none
  * comes up, the previous file goes back: what is on disk stays what is serving.
  */
-const SWAP_AND_RELOAD = `set -eu
+export const SWAP_AND_RELOAD = `set -eu
 state_file() { awk '$1 == "server-state-file" { print $2 }' "$1" 2>/dev/null; }
 worker() { echo "show info" | socat stdio ${ADMIN_SOCKET} 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
 state=$(state_file ${CANDIDATE})
@@ -113,30 +113,47 @@ echo "HAProxy started no worker with the new configuration within 10 s; the prev
 exit 1`;
 
 /**
- * Applies a rendered haproxy.cfg without ever breaking the live load balancer: the candidate is
- * written beside the live file and checked there by the container's own `haproxy -c`; only then
- * does it replace the live file, with a hitless reload. The servers' runtime states (drain or ready)
- * are then set through the admin socket.
+ * Applies the rendered haproxy.cfg (VEZA_CONFIG) without ever breaking the live load balancer:
+ * the candidate is written beside the live file, with the PEM named by VEZA_TLS_PEM if any, and
+ * checked there by the container's own `haproxy -c`; only then does it replace the live file,
+ * with a hitless reload. The servers' runtime states (VEZA_SERVER_STATES: one line of admin
+ * commands, drain or ready) are then set through the admin socket. Prints the config's sha256.
  */
-export function applyConfigScript(
+export const APPLY_CONFIG_SCRIPT = `printf '%s' "$VEZA_CONFIG" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644
+if [ -n "$VEZA_TLS_PEM" ]; then
+  incus exec "$VEZA_REF" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
+  incus file push --mode 0640 "$VEZA_TLS_PEM" "$VEZA_REF${TLS_PEM_PATH}.next" >&2
+  incus exec "$VEZA_REF" -- chgrp haproxy ${TLS_PEM_PATH}.next
+fi
+if ! verdict=$(incus exec "$VEZA_REF" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
+  printf 'HAProxy rejected the new configuration; the live one keeps serving.\\n%s\\n' "$verdict" >&2
+  exit 1
+fi
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
+# One line of \`;\`-separated commands: the admin socket runs them all, one \`incus exec\` in all.
+[ -z "$VEZA_SERVER_STATES" ] || printf '%s\\n' "$VEZA_SERVER_STATES" | incus exec "$VEZA_REF" -- socat stdio ${ADMIN_SOCKET} >/dev/null
+printf '%s\\n' "$VEZA_CONFIG_SHA256"`;
+
+/** sha256 of a file on the Pulumi host: the PEM's stands in the apply step, so a new PEM re-runs it. */
+function fileDigest(file: string): string {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** The environment of {@link APPLY_CONFIG_SCRIPT}. */
+export function applyConfigEnvironment(
   ref: string,
   config: string,
   tlsCertPath: string,
   serverStates: { path: string; state: "drain" | "ready" }[],
-): string {
-  // One line of `;`-separated commands: the admin socket runs them all, one `incus exec` in all.
-  const states = serverStates.length
-    ? `echo ${shellQuote(serverStates.map((s) => `set server ${s.path} state ${s.state}`).join("; "))} | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null\n`
-    : "";
-  return `# config sha256 ${configHash(config)}
-ref=${shellQuote(ref)}
-${writeFileCommand(ref, CANDIDATE, config, "0644")}
-${pushPemCommands(tlsCertPath)}if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
-  printf 'HAProxy rejected the new configuration; the live one keeps serving.\\n%s\\n' "$verdict" >&2
-  exit 1
-fi
-incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
-${states}echo ${configHash(config)}`;
+): Record<string, string> {
+  return {
+    VEZA_REF: ref,
+    VEZA_CONFIG: config,
+    VEZA_CONFIG_SHA256: configHash(config),
+    VEZA_TLS_PEM: tlsCertPath,
+    VEZA_TLS_PEM_SHA256: tlsCertPath ? fileDigest(tlsCertPath) : "",
+    VEZA_SERVER_STATES: serverStates.map((s) => `set server ${s.path} state ${s.state}`).join("; "),
+  };
 }
 
 /**
@@ -157,28 +174,25 @@ export class HaproxyNode extends pulumi.ComponentResource {
     super("veza:infra:HaproxyNode", name, {}, opts);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
     const settings = pulumi.output(args.settings);
-    const password = new ShellCommand(
-      `${name}-stats-password`,
-      { create: `node -e "process.stdout.write(require('crypto').randomBytes(20).toString('hex'))"` },
-      { parent: this, additionalSecretOutputs: ["stdout"] },
-    );
-    const secrets = new ShellCommand(
-      `${name}-secrets`,
+    // Letters and digits only: it travels through an environment file and haproxy.cfg's
+    // environment expansion, where punctuation would need quoting rules of its own.
+    const password = new random.RandomPassword(`${name}-stats-password`, { length: 40, special: false }, { parent: this });
+    const setup = new command.local.Command(
+      `${name}-setup`,
       {
-        create: pulumi.secret(pulumi.all([container.ref, password.stdout]).apply(([ref, pw]) => secretsScript(ref, pw))),
+        create: SETUP_SCRIPT,
+        interpreter: BASH,
+        environment: {
+          VEZA_REF: container.ref,
+          VEZA_STATS_PASSWORD: password.result,
+          VEZA_HARDENING: renderTemplate("haproxy-hardening.conf", {}),
+        },
         triggers: [container.generation],
+        logging: "none",
       },
       { parent: this },
     );
-    const setup = new ShellCommand(
-      `${name}-setup`,
-      {
-        create: container.ref.apply(setupScript),
-        triggers: [container.generation],
-      },
-      { parent: this, dependsOn: [secrets] },
-    );
-    const script = pulumi
+    const environment = pulumi
       .all([container.ref, settings, args.backendApi, args.streamServer])
       .apply(([ref, s, backendApi, streamServer]) => {
         const fleets = { backendApi, streamServer };
@@ -187,16 +201,16 @@ export class HaproxyNode extends pulumi.ComponentResource {
           path: `${backend}/${server}`,
           state: drained.has(server) ? ("drain" as const) : ("ready" as const),
         }));
-        return applyConfigScript(ref, renderHaproxyConfig(s, fleets), s.tlsCertPath, serverStates);
+        return applyConfigEnvironment(ref, renderHaproxyConfig(s, fleets), s.tlsCertPath, serverStates);
       });
-    const apply = new ShellCommand(
+    const apply = new command.local.Command(
       `${name}-config`,
-      { create: script, triggers: [container.generation] },
+      { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
       { parent: this, dependsOn: [setup] },
     );
     this.containerName = args.containerName;
     this.address = container.address;
-    this.statsPassword = pulumi.secret(password.stdout);
+    this.statsPassword = password.result;
     this.configHash = apply.stdout;
     this.registerOutputs({
       containerName: this.containerName,

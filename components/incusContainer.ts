@@ -1,6 +1,6 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { IncusPlacement, deleteScript, incusRef, launchScript } from "./incusScripts";
-import { ShellCommand } from "./shellCommand";
+import { BASH, DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef } from "./incusScripts";
 
 /** Arguments of an {@link IncusContainer}. */
 export interface IncusContainerArgs {
@@ -8,6 +8,11 @@ export interface IncusContainerArgs {
   name: string;
   /** Remote, cluster target, image, network and pool; validated settings. */
   placement: pulumi.Input<IncusPlacement>;
+}
+
+/** `project/stack`: what a container's owner key holds, so another stack never adopts or deletes it. */
+export function stackOwner(): string {
+  return `${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
 /**
@@ -24,23 +29,30 @@ export class IncusContainer extends pulumi.ComponentResource {
   public readonly address: pulumi.Output<string>;
   /** Changes whenever the container is re-created, so steps deployed into it re-run. */
   public readonly generation: pulumi.Output<string>;
+  /** The step that launches (or adopts) and deletes the container. */
+  public readonly launch: command.local.Command;
 
   constructor(name: string, args: IncusContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:IncusContainer", name, {}, opts);
     const placement = pulumi.output(args.placement);
-    const launch = new ShellCommand(
+    this.launch = new command.local.Command(
       `${name}-launch`,
       {
-        create: placement.apply((p) => launchScript(args.name, p)),
-        delete: placement.apply((p) => deleteScript(args.name, p.remote)),
+        create: LAUNCH_SCRIPT,
+        delete: DELETE_SCRIPT,
+        interpreter: BASH,
+        environment: placement.apply((p) => containerEnvironment(args.name, p, stackOwner())),
         triggers: placement.apply((p) => [args.name, p.remote, p.target, p.image, p.network, p.storagePool]),
+        logging: "stderr",
       },
-      { parent: this },
+      // The container's name is fixed: a replacement that created first would adopt the old
+      // container and then delete it.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.containerName = args.name;
     this.ref = placement.apply((p) => incusRef(p.remote, args.name));
-    this.address = launch.stdout;
-    this.generation = launch.id;
+    this.address = this.launch.stdout;
+    this.generation = this.launch.id;
     this.registerOutputs({ containerName: this.containerName, address: this.address });
   }
 }

@@ -1,4 +1,16 @@
+/**
+ * The `incus` steps, as bash scripts whose text never changes with the settings: every value
+ * reaches them through the command's environment (the `VEZA_*` names listed with each script)
+ * and, inside a container, as quoted arguments of `sh -c`. A value is never spliced into script
+ * text, so whatever validation let through can only ever be data, never code.
+ */
 import { shellQuote } from "./shell";
+
+/** Interpreter of every host-side step: bash, failing on any error, unset variable or broken pipe. */
+export const BASH = ["/bin/bash", "-euo", "pipefail", "-c"];
+
+/** Incus config key naming the `project/stack` that made a container, so no other stack adopts it. */
+export const OWNER_KEY = "user.veza.owner";
 
 /** Where and from what an Incus container is made; every field is validated before it gets here. */
 export interface IncusPlacement {
@@ -19,33 +31,24 @@ export function incusRef(remote: string, name: string): string {
   return remote ? `${remote}:${name}` : name;
 }
 
-/**
- * Launches the container unless it exists (so an interrupted `pulumi up` converges; one this run
- * created is deleted again if the script fails), starts it if it is stopped, waits for the DHCP
- * address on eth0, and prints that IPv4 address. The wait runs inside the container, one
- * `incus exec` in all: polling incusd from outside would have six launches at once keep the daemon
- * busy answering them. The address comes from systemd-networkd, so systemd is up and the deploy
- * steps can use `systemctl` from then on.
- */
-export function launchScript(name: string, placement: IncusPlacement): string {
-  const ref = shellQuote(incusRef(placement.remote, name));
-  const target = placement.target ? ` --target ${shellQuote(placement.target)}` : "";
-  return `ref=${ref}
-# A container this run created goes again if a later step fails: a failed create is not in the
-# stack's state, so nothing else would ever delete it.
-created=false
-trap 'status=$?; if [ "$status" != 0 ] && $created; then incus delete --force "$ref" >/dev/null 2>&1 || true; fi' EXIT
-if ! incus info "$ref" >/dev/null 2>&1; then
-  created=true
-  incus launch ${shellQuote(placement.image)} "$ref" --storage ${shellQuote(placement.storagePool)} --network ${shellQuote(placement.network)}${target} >&2
-fi
-# The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
-[ "$(incus info "$ref" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$ref" >&2
-incus exec "$ref" -- sh -c ${shellQuote(WAIT_FOR_ADDRESS)} || { echo "container ${name} got no IPv4 address within 60 s" >&2; exit 1; }`;
+/** The environment of {@link LAUNCH_SCRIPT} and {@link DELETE_SCRIPT}. */
+export function containerEnvironment(name: string, placement: IncusPlacement, owner: string): Record<string, string> {
+  return {
+    VEZA_REF: incusRef(placement.remote, name),
+    VEZA_IMAGE: placement.image,
+    VEZA_STORAGE_POOL: placement.storagePool,
+    VEZA_NETWORK: placement.network,
+    VEZA_TARGET: placement.target,
+    VEZA_OWNER: owner,
+  };
 }
 
+/** Refuses, naming the owner, a container that another stack made. Needs VEZA_REF and VEZA_OWNER. */
+const OWNER_CHECK = `owner=$(incus config get "$VEZA_REF" ${OWNER_KEY})
+if [ -n "$owner" ] && [ "$owner" != "$VEZA_OWNER" ]; then`;
+
 /** Inside the container: prints eth0's global IPv4 address once DHCP gave it one, within 60 s. */
-const WAIT_FOR_ADDRESS = `for _ in $(seq 1 600); do
+export const WAIT_FOR_ADDRESS = `for _ in $(seq 1 600); do
   address=$(ip -4 -o addr show dev eth0 scope global | awk '!found { sub("/.*", "", $4); print $4; found = 1 }')
   [ -n "$address" ] && { echo "$address"; exit 0; }
   sleep 0.1
@@ -53,19 +56,60 @@ done
 exit 1`;
 
 /**
- * Stops the container first so its services get SIGTERM and finish what they serve, then deletes
- * it; succeeds when the container is already gone.
+ * Launches the container unless it exists, starts it if it is stopped, waits for the DHCP address
+ * on eth0, and prints that IPv4 address. An existing container is adopted only when no other
+ * stack owns it (so an interrupted `pulumi up` converges, and a stack whose prefix collides with
+ * another's is refused instead of taking its containers). A container this run created is deleted
+ * again if the script fails: a failed create is not in the stack's state, so nothing else would.
+ * The address wait runs inside the container, one `incus exec` in all: polling incusd from
+ * outside would have six launches at once keep the daemon busy answering them. The address comes
+ * from systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
  */
-export function deleteScript(name: string, remote: string): string {
-  const ref = shellQuote(incusRef(remote, name));
-  return `ref=${ref}
-if incus info "$ref" >/dev/null 2>&1; then
-  incus stop "$ref" --timeout 15 >&2 || true
-  incus delete --force "$ref" >&2
-fi`;
+export const LAUNCH_SCRIPT = `created=false
+forget_failed_create() {
+  status=$?
+  if [ "$status" != 0 ] && $created; then incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true; fi
 }
+trap forget_failed_create EXIT
+if incus info "$VEZA_REF" >/dev/null 2>&1; then
+  ${OWNER_CHECK}
+    echo "container $VEZA_REF belongs to stack $owner, not to $VEZA_OWNER: refusing to adopt it (give this stack another veza-infra:namePrefix)" >&2
+    exit 1
+  fi
+  [ -n "$owner" ] || incus config set "$VEZA_REF" ${OWNER_KEY} "$VEZA_OWNER"
+else
+  created=true
+  incus launch "$VEZA_IMAGE" "$VEZA_REF" --storage "$VEZA_STORAGE_POOL" --network "$VEZA_NETWORK" \\
+    --config ${OWNER_KEY}="$VEZA_OWNER" \${VEZA_TARGET:+--target "$VEZA_TARGET"} >&2
+fi
+# The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
+[ "$(incus info "$VEZA_REF" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$VEZA_REF" >&2
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(WAIT_FOR_ADDRESS)} || { echo "container $VEZA_REF got no IPv4 address within 60 s" >&2; exit 1; }`;
 
-/** Writes `content` to `path` inside the container (creating its directory) with the given mode, through stdin, atomically. */
-export function writeFileCommand(ref: string, path: string, content: string, mode: string): string {
-  return `printf '%s' ${shellQuote(content)} | incus exec ${shellQuote(ref)} -- sh -c 'umask 077; mkdir -p "\${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' _ ${shellQuote(path)} ${shellQuote(mode)}`;
-}
+/**
+ * Stops the container first so its services get SIGTERM and finish what they serve, then deletes
+ * it; succeeds when the container is already gone, and leaves one another stack owns in place.
+ */
+export const DELETE_SCRIPT = `incus info "$VEZA_REF" >/dev/null 2>&1 || exit 0
+${OWNER_CHECK}
+  echo "container $VEZA_REF belongs to stack $owner: left in place" >&2
+  exit 0
+fi
+incus stop "$VEZA_REF" --timeout 15 >&2 || true
+incus delete --force "$VEZA_REF" >&2`;
+
+/**
+ * Inside a container: standard input becomes file "$1" with mode "$2", written beside it and
+ * moved into place, so a reader never sees half a file. Its directory is created if missing.
+ */
+export const WRITE_FILE = `umask 077; mkdir -p "\${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`;
+
+/**
+ * Inside a container, a shell function: `install_next FILE` moves FILE.next over FILE when they
+ * differ and then sets `changed=true`; an identical FILE.next is dropped. Re-running a step on
+ * an unchanged container therefore restarts nothing.
+ */
+export const INSTALL_NEXT = `changed=false
+install_next() {
+  if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
+}`;

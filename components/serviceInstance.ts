@@ -1,10 +1,10 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { IncusContainer } from "./incusContainer";
-import { IncusPlacement, writeFileCommand } from "./incusScripts";
+import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
-import { ShellCommand } from "./shellCommand";
 import { renderTemplate } from "./templates";
 
 /**
@@ -38,7 +38,7 @@ export interface ServiceInstanceArgs {
   binaryPath: pulumi.Input<string>;
 }
 
-/** Everything the deploy script needs, resolved from the inputs. */
+/** Everything the deploy step needs, resolved from the inputs. */
 export interface ServiceDeploySpec {
   role: ServiceRole;
   ref: string;
@@ -48,62 +48,90 @@ export interface ServiceDeploySpec {
   binaryPath: string;
 }
 
-/** sha256 of a file on the Pulumi host, so a changed binary changes the deploy script and re-runs it. */
+/** sha256 of a file on the Pulumi host, so a changed binary changes the deploy step and re-runs it. */
 function fileDigest(file: string): string {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /**
- * The idempotent deploy of one service into its container, as the seed's backend_api role lays it
- * out: system user, /opt/veza/<service>, /etc/veza env dir (an existing env file is kept: it holds
- * the operator's secrets), /var/log/veza, a hardened unit; then a restart and a wait until healthy,
- * so HAProxy never sees the new server before it answers.
+ * Inside the container, with arguments service and user: the seed's backend_api layout — system
+ * user, /opt/veza/<service>, /etc/veza env dir (an existing env file is kept: it holds the
+ * operator's secrets), /var/log/veza.
  */
-export function serviceDeployScript(spec: ServiceDeploySpec): string {
-  const { role, ref, port } = spec;
+export const LAYOUT = `set -e
+home=/opt/veza/$1 env=/etc/veza/$1.env
+id -u "$2" >/dev/null 2>&1 || useradd --system --home-dir "$home" --no-create-home --shell /usr/sbin/nologin "$2"
+install -d -m 0755 "$home" /etc/veza
+install -d -m 0750 -o "$2" -g "$2" /var/log/veza
+[ -e "$env" ] || install -m 0640 -g "$2" /dev/null "$env"`;
+
+/**
+ * Inside the container, with arguments service, program file, port, health path and container
+ * name: installs the pushed program and unit when they changed, restarts the service only then
+ * (or when it is not running), and waits until it answers its health check, so HAProxy never
+ * sees a new server before it serves and re-running the step on an unchanged container is
+ * harmless. A daemon-reload costs about 0.1 CPU-second: only when the unit changed on disk
+ * after systemd loaded it (a new unit is loaded fresh by `show`); enable's own is skipped.
+ */
+export const START_AND_WAIT = `set -e
+unit=veza-$1
+${INSTALL_NEXT}
+install_next "/opt/veza/$1/$2"
+install_next "/etc/systemd/system/$unit.service"
+systemctl enable --quiet --no-reload "$unit"
+[ "$(systemctl show -p NeedDaemonReload --value "$unit")" = no ] || systemctl daemon-reload
+if $changed || ! systemctl is-active --quiet "$unit"; then systemctl restart "$unit"; fi
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$3$4" 2>/dev/null && exit 0
+  sleep 0.1
+done
+journalctl -u "$unit" -n 20 --no-pager >&2 || true
+echo "$unit in $5 did not answer $4 on port $3 within 30 s" >&2
+exit 1`;
+
+/**
+ * The idempotent deploy of one service into its container: layout, program and hardened unit
+ * pushed beside the live ones, then {@link START_AND_WAIT}. One `incus exec` (a round trip
+ * through incusd) per step, not one per command: six deploys at once share the daemon and 2 cores.
+ */
+export const DEPLOY_SCRIPT = `home=/opt/veza/$VEZA_SERVICE
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(LAYOUT)} sh "$VEZA_SERVICE" "$VEZA_USER"
+incus file push --mode 0755 "$VEZA_PROGRAM" "$VEZA_REF$home/$VEZA_PROGRAM_FILE.next" >&2
+printf '%s' "$VEZA_UNIT" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh "/etc/systemd/system/veza-$VEZA_SERVICE.service.next" 0644
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(START_AND_WAIT)} sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" "$VEZA_PORT" "$VEZA_HEALTH_PATH" "$VEZA_REF"`;
+
+/**
+ * The environment of {@link DEPLOY_SCRIPT}: the program to push (a real binary, or the lab
+ * stand-in) with its digest, so a changed file changes the step, and the rendered unit.
+ */
+export function serviceDeployEnvironment(spec: ServiceDeploySpec): Record<string, string> {
+  const { role, port } = spec;
   const home = `/opt/veza/${role.service}`;
-  const unit = `veza-${role.service}`;
-  const envFile = `/etc/veza/${role.service}.env`;
   const program = spec.binaryPath || STANDIN_PATH;
-  const programInContainer = `${home}/${spec.binaryPath ? role.service : "standin.js"}`;
+  const programFile = spec.binaryPath ? role.service : "standin.js";
   const execStart = spec.binaryPath
-    ? programInContainer
-    : `/usr/bin/node ${programInContainer} --role ${role.service} --port ${port} --name ${spec.containerName}`;
-  const unitText = renderTemplate("service.service.mustache", {
+    ? `${home}/${programFile}`
+    : `/usr/bin/node ${home}/${programFile} --role ${role.service} --port ${port} --name ${spec.containerName}`;
+  const unit = renderTemplate("service.service.mustache", {
     description: role.description,
     user: role.user,
     execStart,
-    envFile,
+    envFile: `/etc/veza/${role.service}.env`,
     workingDirectory: home,
     logDirectory: "/var/log/veza",
     port,
   });
-  // Each step is one `incus exec` (a round trip through incusd), not one per command: six
-  // deploys at once share the daemon and 2 cores.
-  const layout = `set -e
-id -u ${role.user} >/dev/null 2>&1 || useradd --system --home-dir ${home} --no-create-home --shell /usr/sbin/nologin ${role.user}
-install -d -m 0755 ${home} /etc/veza
-install -d -m 0750 -o ${role.user} -g ${role.user} /var/log/veza
-[ -e ${envFile} ] || install -m 0640 -g ${role.user} /dev/null ${envFile}`;
-  // A daemon-reload costs about 0.1 CPU-second in a container: only when the unit changed on disk
-  // after systemd loaded it (a new unit is loaded fresh by `show`); enable's own reload is skipped.
-  const startAndWait = `set -e
-systemctl enable --quiet --no-reload ${unit}
-[ "$(systemctl show -p NeedDaemonReload --value ${unit})" = no ] || systemctl daemon-reload
-systemctl restart ${unit}
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null --max-time 1 ${shellQuote(`http://127.0.0.1:${port}${spec.healthPath}`)} 2>/dev/null && exit 0
-  sleep 0.1
-done
-journalctl -u ${unit} -n 20 --no-pager >&2 || true
-echo "${unit} in ${spec.containerName} did not answer ${spec.healthPath} on port ${port} within 30 s" >&2
-exit 1`;
-  return `# program sha256 ${fileDigest(program)}
-ref=${shellQuote(ref)}
-incus exec "$ref" -- sh -c ${shellQuote(layout)}
-incus file push --mode 0755 ${shellQuote(program)} "$ref${programInContainer}" >&2
-${writeFileCommand(ref, `/etc/systemd/system/${unit}.service`, unitText, "0644")}
-incus exec "$ref" -- sh -c ${shellQuote(startAndWait)}`;
+  return {
+    VEZA_REF: spec.ref,
+    VEZA_SERVICE: role.service,
+    VEZA_USER: role.user,
+    VEZA_PORT: String(port),
+    VEZA_HEALTH_PATH: spec.healthPath,
+    VEZA_PROGRAM: program,
+    VEZA_PROGRAM_FILE: programFile,
+    VEZA_PROGRAM_SHA256: fileDigest(program),
+    VEZA_UNIT: unit,
+  };
 }
 
 /**
@@ -127,14 +155,14 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   ) {
     super(type, name, {}, opts);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
-    const script = pulumi
+    const environment = pulumi
       .all([container.ref, args.port, args.healthPath, args.binaryPath])
       .apply(([ref, port, healthPath, binaryPath]) =>
-        serviceDeployScript({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
+        serviceDeployEnvironment({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
       );
-    const deploy = new ShellCommand(
+    const deploy = new command.local.Command(
       `${name}-deploy`,
-      { create: script, triggers: [container.generation] },
+      { create: DEPLOY_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
       { parent: this },
     );
     this.containerName = args.containerName;

@@ -13,7 +13,12 @@ fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 
-# Selects the stack, creating it on first use.
+# Selects the stack, creating it on first use. A stack made by the releases that ran every step
+# through a dynamic provider is first moved onto @pulumi/command and @pulumi/random, once, without
+# touching its containers (scripts/migrateState.ts says what it does as it does it).
 select_stack() {
   (cd "$repo" && { pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" --non-interactive; })
+  if (cd "$repo" && pulumi stack export --stack "$1" | grep -q '"pulumi-nodejs:dynamic:Resource"'); then
+    (cd "$repo" && npx ts-node --transpile-only scripts/migrateState.ts "$1")
+  fi
 }

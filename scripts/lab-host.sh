@@ -5,7 +5,7 @@
 #   sudo bash scripts/lab-host.sh
 #
 # Steps (each prints one line when, and only when, it changes something):
-#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy socat jq nftables btrfs-progs.
+#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy socat jq nftables btrfs-progs shellcheck.
 #   2. A running Incus daemon (systemctl when systemd is PID 1, else incusd in the background).
 #   3. Storage pool and bridge network the containers are launched on.
 #   4. Forwarding rules for the bridge (bridged traffic allowed, routed traffic rejected).
@@ -99,7 +99,7 @@ EOF
 fi
 
 missing=()
-for p in debootstrap haproxy socat jq nftables dnsmasq-base squashfs-tools uidmap btrfs-progs; do
+for p in debootstrap haproxy socat jq nftables dnsmasq-base squashfs-tools uidmap btrfs-progs shellcheck; do
   pkg_installed "$p" || missing+=("$p")
 done
 if (( ${#missing[@]} )); then

@@ -4,7 +4,6 @@
  * before any resource exists. The real engine and real containers are the lab tier's job.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
-import { shellCommandProvider } from "../../components/shellCommand";
 
 interface Registered {
   type: string;
@@ -19,7 +18,8 @@ interface ProgramRun {
   outputs: Record<string, unknown>;
 }
 
-const SHELL = "pulumi-nodejs:dynamic/veza:ShellCommand";
+const COMMAND = "command:local:Command";
+const PASSWORD = "random:index/randomPassword:RandomPassword";
 
 /** Runs index.ts with `config` (keys without namespace) in a fresh module registry and mock runtime. */
 async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
@@ -32,7 +32,8 @@ async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
       {
         newResource: (args) => {
           inputsByName.set(args.name, args.inputs);
-          const stdout = args.name.endsWith("-launch") ? `10.77.0.${host++}` : args.name.endsWith("-stats-password") ? "f".repeat(40) : "";
+          if (args.type === PASSWORD) return { id: `${args.name}-id`, state: { ...args.inputs, result: "f".repeat(40) } };
+          const stdout = args.name.endsWith("-launch") ? `10.77.0.${host++}` : "";
           return { id: `${args.name}-id`, state: { ...args.inputs, stdout } };
         },
         call: (args) => args.inputs,
@@ -57,11 +58,13 @@ async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
   return run;
 }
 
-const byName = (run: ProgramRun, name: string, type = SHELL) => {
+const byName = (run: ProgramRun, name: string, type = COMMAND) => {
   const found = run.resources.find((r) => r.name === name && r.type === type);
   if (!found) throw new Error(`no ${type} named ${name}`);
   return found;
 };
+const environment = (run: ProgramRun, name: string) => byName(run, name).inputs.environment as Record<string, string>;
+const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
 
 describe("index.ts under mocks", () => {
   let lab: ProgramRun;
@@ -86,18 +89,20 @@ describe("index.ts under mocks", () => {
     expect(byName(lab, "backend-api-1-launch").parentType).toBe("veza:infra:IncusContainer");
     expect(byName(lab, "backend-api-1-deploy").parentType).toBe("veza:infra:BackendApiInstance");
     expect(byName(lab, "stream-server-2-deploy").parentType).toBe("veza:infra:StreamServerInstance");
-    for (const step of ["haproxy-config", "haproxy-setup", "haproxy-secrets", "haproxy-stats-password"]) {
+    for (const step of ["haproxy-config", "haproxy-setup"]) {
       expect(byName(lab, step).parentType).toBe("veza:infra:HaproxyNode");
     }
-    expect(lab.resources.filter((r) => r.type === SHELL).every((r) => r.parentType.startsWith("veza:infra:"))).toBe(true);
+    expect(byName(lab, "haproxy-stats-password", PASSWORD).parentType).toBe("veza:infra:HaproxyNode");
+    expect(commands(lab).every((r) => r.parentType.startsWith("veza:infra:"))).toBe(true);
   });
 
   test("containers carry the stack's prefix; HAProxy servers keep the service names", () => {
     expect(lab.outputs.backendApiContainers).toEqual(["lab-backend-api-1", "lab-backend-api-2"]);
     expect(lab.outputs.streamServerContainers).toEqual(["lab-stream-server-1", "lab-stream-server-2"]);
     expect(lab.outputs.haproxyContainer).toBe("lab-haproxy");
-    expect(byName(lab, "backend-api-1-launch").inputs.create).toContain("ref='lab-backend-api-1'");
-    const config = String(byName(lab, "haproxy-config").inputs.create);
+    expect(environment(lab, "backend-api-1-launch").VEZA_REF).toBe("lab-backend-api-1");
+    expect(environment(lab, "backend-api-1-launch").VEZA_OWNER).toBe("veza-infra/lab");
+    const config = environment(lab, "haproxy-config").VEZA_CONFIG;
     expect(config).toMatch(/server backend-api-1 10\.77\.0\.\d+:8080/);
     expect(config).toMatch(/server stream-server-2 10\.77\.0\.\d+:8082/);
   });
@@ -106,21 +111,41 @@ describe("index.ts under mocks", () => {
     expect(lab.outputs.lbUrl).toMatch(/^http:\/\/10\.77\.0\.\d+\/$/);
     expect(lab.outputs.statsAccess).toContain("http://127.0.0.1:9100/stats");
     expect(lab.outputs.statsPassword).toBe("f".repeat(40));
-    for (const r of lab.resources.filter((r) => r.name !== "haproxy-secrets" && r.name !== "haproxy-stats-password")) {
+    expect(environment(lab, "haproxy-setup").VEZA_STATS_PASSWORD).toBe("f".repeat(40));
+    for (const r of lab.resources.filter((r) => r.name !== "haproxy-setup" && r.name !== "haproxy-stats-password")) {
       expect(JSON.stringify(r.inputs)).not.toContain("f".repeat(40));
     }
+    expect(byName(lab, "haproxy-setup").inputs.create).not.toContain("f".repeat(40));
   });
 
   test("a settings change reaches only the HAProxy config step: no container is replaced or touched", async () => {
     const edited = await runProgram({ namePrefix: "lab-", healthCheckIntervalMs: "1000", gracefulDrainSeconds: "10", stickyCookieName: "PIN" });
-    const changed = edited.resources
-      .filter((r) => r.type === SHELL)
+    const changed = commands(edited)
       .filter((r) => {
         const before = byName(lab, r.name).inputs;
-        return JSON.stringify([before.create, before.triggers]) !== JSON.stringify([r.inputs.create, r.inputs.triggers]);
+        return JSON.stringify([before.create, before.environment, before.triggers]) !== JSON.stringify([r.inputs.create, r.inputs.environment, r.inputs.triggers]);
       })
       .map((r) => r.name);
     expect(changed).toEqual(["haproxy-config"]);
+  });
+
+  test("no script text carries a stack-config value: every value travels in the environment", async () => {
+    const edited = await runProgram({
+      namePrefix: "x-",
+      backendApiHealthPath: "/other/health",
+      streamServerHealthPath: "/s",
+      backendApiPort: "9090",
+      incusImage: "other/image",
+      incusNetwork: "othernet",
+      incusStoragePool: "otherpool",
+      stickyCookieName: "PIN",
+    });
+    for (const r of commands(edited)) {
+      const before = byName(lab, r.name).inputs;
+      expect([r.inputs.create, r.inputs.delete, r.inputs.interpreter]).toEqual([before.create, before.delete, before.interpreter]);
+    }
+    expect(environment(edited, "backend-api-1-deploy").VEZA_HEALTH_PATH).toBe("/other/health");
+    expect(environment(edited, "backend-api-1-launch").VEZA_IMAGE).toBe("other/image");
   });
 
   test("bad settings stop the program before any resource is registered, naming every key", async () => {
@@ -133,23 +158,5 @@ describe("index.ts under mocks", () => {
     expect(message).toContain("veza-infra:httpPort must be an integer from 1 to 65535 (got 70000)");
     expect(message).toContain("veza-infra:stickyCookieName must be an RFC 6265 cookie name");
     expect(registered).toBe(0);
-  });
-});
-
-describe("the ShellCommand provider's diff", () => {
-  const olds = { create: "a", delete: "d", triggers: ["x"], stdout: "" };
-
-  test("a changed script updates in place", async () => {
-    const diff = await shellCommandProvider.diff!("id", olds, { ...olds, create: "b" });
-    expect(diff).toMatchObject({ changes: true, replaces: [] });
-  });
-
-  test("changed triggers replace, deleting first (container names are fixed)", async () => {
-    const diff = await shellCommandProvider.diff!("id", olds, { ...olds, triggers: ["y"] });
-    expect(diff).toMatchObject({ changes: true, replaces: ["triggers"], deleteBeforeReplace: true });
-  });
-
-  test("nothing changed, nothing to do", async () => {
-    expect(await shellCommandProvider.diff!("id", olds, { ...olds })).toMatchObject({ changes: false });
   });
 });

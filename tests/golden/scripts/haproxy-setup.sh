@@ -1,0 +1,15 @@
+write() { incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh "$1.next" "$2"; }
+printf '%s=%s\n' VEZA_STATS_PASSWORD "$VEZA_STATS_PASSWORD" | write /etc/haproxy/veza-secrets.env 0600
+printf '[Service]\nEnvironmentFile=%s\n' /etc/haproxy/veza-secrets.env | write /etc/systemd/system/haproxy.service.d/veza-secrets.conf 0644
+printf '%s' "$VEZA_HARDENING" | write /etc/systemd/system/haproxy.service.d/veza-hardening.conf 0644
+incus exec "$VEZA_REF" -- sh -c 'set -e
+changed=false
+install_next() {
+  if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
+}
+install_next /etc/haproxy/veza-secrets.env
+install_next /etc/systemd/system/haproxy.service.d/veza-secrets.conf
+install_next /etc/systemd/system/haproxy.service.d/veza-hardening.conf
+systemctl enable --quiet --no-reload haproxy
+[ "$(systemctl show -p NeedDaemonReload --value haproxy)" = no ] || systemctl daemon-reload
+if $changed || ! systemctl is-active --quiet haproxy; then systemctl restart haproxy; fi'

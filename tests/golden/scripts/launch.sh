@@ -1,0 +1,26 @@
+created=false
+forget_failed_create() {
+  status=$?
+  if [ "$status" != 0 ] && $created; then incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true; fi
+}
+trap forget_failed_create EXIT
+if incus info "$VEZA_REF" >/dev/null 2>&1; then
+  owner=$(incus config get "$VEZA_REF" user.veza.owner)
+if [ -n "$owner" ] && [ "$owner" != "$VEZA_OWNER" ]; then
+    echo "container $VEZA_REF belongs to stack $owner, not to $VEZA_OWNER: refusing to adopt it (give this stack another veza-infra:namePrefix)" >&2
+    exit 1
+  fi
+  [ -n "$owner" ] || incus config set "$VEZA_REF" user.veza.owner "$VEZA_OWNER"
+else
+  created=true
+  incus launch "$VEZA_IMAGE" "$VEZA_REF" --storage "$VEZA_STORAGE_POOL" --network "$VEZA_NETWORK" \
+    --config user.veza.owner="$VEZA_OWNER" ${VEZA_TARGET:+--target "$VEZA_TARGET"} >&2
+fi
+# The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
+[ "$(incus info "$VEZA_REF" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$VEZA_REF" >&2
+incus exec "$VEZA_REF" -- sh -c 'for _ in $(seq 1 600); do
+  address=$(ip -4 -o addr show dev eth0 scope global | awk '\''!found { sub("/.*", "", $4); print $4; found = 1 }'\'')
+  [ -n "$address" ] && { echo "$address"; exit 0; }
+  sleep 0.1
+done
+exit 1' || { echo "container $VEZA_REF got no IPv4 address within 60 s" >&2; exit 1; }
