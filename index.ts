@@ -1,14 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { HaproxyNode } from "./components/haproxyNode";
-import { HAPROXY_NAME, containerName, fleetNames, settingsFromConfig } from "./components/settings";
+import { HAPROXY_NAME, Settings, containerName, fleetNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
-import { validateSettings } from "./components/validation";
+import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
 
-const config = new pulumi.Config();
-// Validation throws one message naming every bad stack-config key before any resource is registered,
-// so `pulumi preview` fails on bad input without touching a container.
-const settings = validateSettings(settingsFromConfig((key) => config.get(key)));
+/**
+ * Validation throws one message naming every bad stack-config key, mistyped keys included, before
+ * any resource is registered, so `pulumi preview` fails on bad input without touching a container.
+ * Pulumi prints a RunError as its message alone: the operator sees the problems, not a stack trace.
+ */
+function stackSettings(): Settings {
+  const config = new pulumi.Config();
+  try {
+    return validateSettings(settingsFromConfig((key) => config.get(key)), LOCAL_FILES, Object.keys(pulumi.runtime.allConfig()));
+  } catch (error) {
+    if (error instanceof SettingsError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+const settings = stackSettings();
 
 const placement = {
   remote: settings.incusRemote,

@@ -41,6 +41,7 @@ export type HaproxySettings = Pick<
   | "connectTimeoutMs"
   | "serverTimeoutMs"
   | "tunnelTimeoutSeconds"
+  | "hardStopAfterSeconds"
   | "retries"
   | "drainServers"
   | "backendApiFallbackServers"
@@ -75,6 +76,11 @@ const STREAM_WEIGHT = 256;
  * The shortest allowed healthCheckIntervalMs is the same 100 ms.
  */
 const FAST_INTERVAL_MS = 100;
+/**
+ * HAProxy 2.6 reads at most 64 words on a config line, so the stream prefixes are spread over
+ * repeated `acl` lines of one name (which HAProxy ORs), each well within that limit.
+ */
+const PREFIXES_PER_ACL_LINE = 32;
 /** HAProxy keys a server's ring points on `id x 4096` in 32 bits, so only `id mod 2^20` counts. */
 const HASH_ID_SPACE = 2 ** 20;
 
@@ -193,6 +199,7 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
     connectTimeoutMs: settings.connectTimeoutMs,
     serverTimeoutMs: settings.serverTimeoutMs,
     tunnelTimeoutSeconds: settings.tunnelTimeoutSeconds,
+    hardStopAfterSeconds: settings.hardStopAfterSeconds,
     healthCheckTimeoutMs: settings.healthCheckTimeoutMs,
     retries: settings.retries,
     intervalMs: settings.healthCheckIntervalMs,
@@ -200,7 +207,9 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
     fall: settings.healthCheckFall,
     rise: settings.healthCheckRise,
     slowstart: settings.gracefulDrainSeconds > 0 && `${settings.gracefulDrainSeconds}s`,
-    streamPathPrefixes: settings.streamPathPrefixes.join(" "),
+    streamPrefixLines: Array.from({ length: Math.ceil(settings.streamPathPrefixes.length / PREFIXES_PER_ACL_LINE) }, (_, i) =>
+      settings.streamPathPrefixes.slice(i * PREFIXES_PER_ACL_LINE, (i + 1) * PREFIXES_PER_ACL_LINE).join(" "),
+    ),
     cookieName: quoted(settings.stickyCookieName),
     backendApiHealthPath: settings.backendApiHealthPath,
     streamServerHealthPath: settings.streamServerHealthPath,

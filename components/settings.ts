@@ -24,6 +24,7 @@ export interface Settings {
   connectTimeoutMs: number;
   serverTimeoutMs: number;
   tunnelTimeoutSeconds: number;
+  hardStopAfterSeconds: number;
   retries: number;
   drainServers: string[];
   backendApiFallbackServers: string[];
@@ -74,6 +75,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   connectTimeoutMs: 250,
   serverTimeoutMs: 5000,
   tunnelTimeoutSeconds: 3600,
+  hardStopAfterSeconds: 300,
   retries: 3,
   drainServers: [],
   backendApiFallbackServers: [],
@@ -112,11 +114,12 @@ export const SEED_DEFAULTS = Object.freeze({
 /**
  * Pulumi hands every config value over as a string (`pulumi.Config.get`), while a stack file read
  * with a YAML parser yields numbers and lists; both are accepted. A string is turned into a number
- * or list only when it reads as one, so anything else reaches validation as it was written.
+ * or list only when it reads as one exactly, so anything else reaches validation, and its
+ * message, as it was written: `9223372036854775807` would become 9223372036854776000.
  */
 function coerce(defaultValue: unknown, value: unknown): unknown {
   if (typeof value !== "string") return value;
-  if (typeof defaultValue === "number" && /^\s*-?\d+\s*$/.test(value)) return Number(value);
+  if (typeof defaultValue === "number" && /^\s*-?\d+\s*$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   if (Array.isArray(defaultValue)) {
     try {
       return JSON.parse(value);

@@ -3,7 +3,7 @@
  * reported in one error, each line naming the `veza-infra:<key>` to fix and what it accepts.
  */
 import * as fs from "fs";
-import { HAPROXY_NAME, RawSettings, Settings, configKey, containerName, fleetNames } from "./settings";
+import { CONFIG_NAMESPACE, DEFAULTS, HAPROXY_NAME, RawSettings, Settings, configKey, containerName, fleetNames } from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
 export class SettingsError extends Error {
@@ -17,17 +17,28 @@ export class SettingsError extends Error {
   }
 }
 
+/** What a path names, links followed; "missing" also when a part of it is not a directory. */
+export type FileKind = "file" | "directory" | "other" | "missing";
+
 /** The file checks validation needs; injected so tests need no real files. */
 export interface FileAccess {
-  /** True when `path` is an existing regular file (or a link to one). */
-  isFile(path: string): boolean;
+  kind(path: string): FileKind;
   /** The file's text; may throw when it cannot be read. */
   readText(path: string): string;
 }
 
 /** {@link FileAccess} over the Pulumi host's file system. */
 export const LOCAL_FILES: FileAccess = {
-  isFile: (path) => fs.statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,
+  kind: (path) => {
+    try {
+      const stat = fs.statSync(path, { throwIfNoEntry: false });
+      if (!stat) return "missing";
+      return stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other";
+    } catch {
+      // ENOTDIR (a file used as a directory) and EACCES: nothing usable is there either.
+      return "missing";
+    }
+  },
   readText: (path) => fs.readFileSync(path, "utf8"),
 };
 
@@ -56,18 +67,31 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   connectTimeoutMs: [50, 60_000],
   serverTimeoutMs: [100, MAX_INTERVAL_MS],
   tunnelTimeoutSeconds: [1, 86_400],
+  hardStopAfterSeconds: [1, 86_400],
   retries: [0, 10],
 };
 
-/**
- * Characters a path may not hold: whitespace and quotes would split or end the word in
- * haproxy.cfg and in shell commands, `#` starts a comment there and `\` escapes.
+/*
+ * Every string is held to an allowlist, never a denylist: its values end up in haproxy.cfg and
+ * in shell scripts, and only characters that mean nothing in either are let through.
  */
-const PATH = /^\/[^\s"'`\\#]*$/;
-const PATH_RULE = "must be a path starting with / and free of whitespace, quotes, backslashes and #";
 
-/** RFC 6265 cookie-name: an RFC 2616 token (no separators, controls or spaces). */
-const COOKIE_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * A URL path as HAProxy sends it (health checks) or matches it (path_beg): RFC 3986 unreserved
+ * characters and the sub-delims that mean nothing to haproxy.cfg or a shell. No `%` at all: a
+ * percent-encoding would bring back, once decoded, the very characters kept out.
+ */
+const URL_PATH = /^\/[A-Za-z0-9\-._~/:@+,=]{0,255}$/;
+const URL_PATH_RULE = "must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters";
+/** Beyond this a prefix list is a mistake, not a routing table; HAProxy itself would take more. */
+const MAX_STREAM_PREFIXES = 1000;
+
+/** An RFC 6265 cookie name (an RFC 2616 token), narrowed to the token characters no tool treats specially. */
+const COOKIE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A file on the Pulumi host, pushed by `incus file push <path>`: plain characters, and never read as an option. */
+const FILE_PATH = /^[A-Za-z0-9._/+@][A-Za-z0-9._/+@-]{0,4095}$/;
+const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not starting with '-'";
 
 /** Incus names of remotes, cluster members and storage pools. */
 const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -81,9 +105,61 @@ const INCUS_NAME_RULE = "letters, digits and hyphens, starting with a letter, at
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
+/** What JSON leaves raw but a terminal may act on: DEL, C1 controls (CSI among them), line and bidi controls. */
+const TERMINAL_CONTROLS = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** Longer strings are cut in messages, which must stay readable whatever was typed. */
+const SHOWN_CHARS = 64;
+
+/** JSON text with the characters a terminal could act on escaped too, so a message prints as plain text. */
+function escaped(json: string): string {
+  return json.replace(TERMINAL_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** How a rejected value is shown: as JSON, so strings keep their quotes and lists their brackets. */
 function shown(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  if (typeof value === "string" && value.length > SHOWN_CHARS) {
+    return `${escaped(JSON.stringify(value.slice(0, SHOWN_CHARS))).slice(0, -1)}..." (${value.length} characters)`;
+  }
+  return escaped(JSON.stringify(value) ?? String(value));
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two strings. */
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The setting a mistyped key most likely meant: nearest ignoring case within 3 edits, else one of the same letters. */
+function closestSetting(typed: string): keyof Settings | undefined {
+  const settings = Object.keys(DEFAULTS) as (keyof Settings)[];
+  const letters = (text: string) => [...text.toLowerCase()].sort().join("");
+  // A stable sort: on a tie the setting declared first wins, so the suggestion never varies.
+  const [nearest] = settings.map((key) => ({ key, distance: levenshtein(typed.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.distance - b.distance);
+  if (nearest.distance <= 3) return nearest.key;
+  return settings.find((key) => letters(key) === letters(typed));
+}
+
+/**
+ * One problem per key of the project's namespace that is not a setting, e.g. from every key of
+ * `pulumi.runtime.allConfig()`: a mistyped key would otherwise be ignored and its default used
+ * without a word. Keys of other namespaces (providers, other projects) are not ours to judge.
+ */
+export function unknownKeyProblems(keys: readonly string[]): string[] {
+  const namespace = `${CONFIG_NAMESPACE}:`;
+  return keys
+    .filter((key) => key.startsWith(namespace) && !Object.hasOwn(DEFAULTS, key.slice(namespace.length)))
+    .map((key) => {
+      const guess = closestSetting(key.slice(namespace.length));
+      const hint = guess ? `did you mean ${configKey(guess)}?` : `the settings are the ${namespace} keys of Pulumi.yaml`;
+      return `${escaped(JSON.stringify(key).slice(1, -1))} is not a setting of this project; ${hint}`;
+    });
 }
 
 /** True when `name` is a valid Incus instance name (a hostname label that starts with a letter). */
@@ -110,17 +186,18 @@ export function parseHostPort(value: string): { host: string; port: number } | u
   return port >= PORT[0] && port <= PORT[1] ? { host: match[1], port } : undefined;
 }
 
-/** `a..b` summary of a fleet's names for messages, e.g. `backend-api-1..backend-api-3`. */
-function nameRange(names: string[], kind: string): string {
-  return names.length === 0 ? `no ${kind} (count 0)` : `${names[0]}..${names[names.length - 1]}`;
+/** Why a path given for a file is not one, or undefined when it is a regular file. */
+function notAFile(files: FileAccess, path: string): string | undefined {
+  return { file: undefined, directory: "is a directory", other: "not a regular file", missing: "no such file" }[files.kind(path)];
 }
 
 /**
  * Checks every setting and returns them typed, or throws one {@link SettingsError} listing every
  * problem found. Files named by the settings (TLS PEM, binaries) are looked up through `files`.
+ * `configKeys` are the full keys the stack sets (any namespace), checked by {@link unknownKeyProblems}.
  */
-export function validateSettings(raw: RawSettings | Settings, files: FileAccess = LOCAL_FILES): Settings {
-  const problems: string[] = [];
+export function validateSettings(raw: RawSettings | Settings, files: FileAccess = LOCAL_FILES, configKeys: readonly string[] = []): Settings {
+  const problems: string[] = unknownKeyProblems(configKeys);
   const problem = (key: keyof Settings, text: string) => problems.push(`${configKey(key)} ${text}`);
   const inRange = (value: unknown, [min, max]: readonly [number, number]) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
   const isInteger = (key: IntegerKey) => inRange(raw[key], INTEGER_RANGES[key]);
@@ -150,17 +227,18 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
 
   for (const key of ["backendApiHealthPath", "streamServerHealthPath"] as const) {
     const value = text(key);
-    if (value !== undefined && !PATH.test(value)) problem(key, `${PATH_RULE} (got ${shown(value)})`);
+    if (value !== undefined && !URL_PATH.test(value)) problem(key, `${URL_PATH_RULE} (got ${shown(value)})`);
   }
   const prefixes = list("streamPathPrefixes");
   if (prefixes?.length === 0) problem("streamPathPrefixes", "must list at least one path prefix, or nothing would reach stream_pool (got [])");
+  if (prefixes && prefixes.length > MAX_STREAM_PREFIXES) problem("streamPathPrefixes", `must list at most ${MAX_STREAM_PREFIXES} path prefixes (got ${prefixes.length})`);
   prefixes?.forEach((prefix, i) => {
-    if (!PATH.test(prefix)) problems.push(`${configKey("streamPathPrefixes")}[${i}] ${PATH_RULE} (got ${shown(prefix)})`);
+    if (!URL_PATH.test(prefix)) problems.push(`${configKey("streamPathPrefixes")}[${i}] ${URL_PATH_RULE} (got ${shown(prefix)})`);
   });
 
   const cookie = text("stickyCookieName");
-  if (cookie !== undefined && !COOKIE_TOKEN.test(cookie)) {
-    problem("stickyCookieName", `must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got ${shown(cookie)})`);
+  if (cookie !== undefined && !COOKIE_NAME.test(cookie)) {
+    problem("stickyCookieName", `must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got ${shown(cookie)})`);
   }
 
   const optionalToken = (key: "incusRemote" | "incusTarget") => {
@@ -209,21 +287,33 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     }
   }
 
+  // An invalid count is named as the cause, not shown as the count 0 it is checked as here.
+  const fleetRange = (fleet: string[], kind: string, count: keyof typeof counts) => {
+    if (!isInteger(count)) return `no ${kind} while ${configKey(count)}=${shown(raw[count])} is invalid`;
+    return fleet.length === 0 ? `no ${kind} (count 0)` : `${fleet[0]}..${fleet[fleet.length - 1]}`;
+  };
   const drain = list("drainServers");
   const known = new Set([...names.backendApi, ...names.streamServer]);
   drain?.forEach((server, i) => {
     if (!known.has(server)) {
       problems.push(
-        `${configKey("drainServers")}[${i}] must name a server of this stack: ${nameRange(names.backendApi, "backend-api")}, ` +
-          `${nameRange(names.streamServer, "stream-server")} (got ${shown(server)})`,
+        `${configKey("drainServers")}[${i}] must name a server of this stack: ${fleetRange(names.backendApi, "backend-api", "backendApiCount")}, ` +
+          `${fleetRange(names.streamServer, "stream-server", "streamServerCount")} (got ${shown(server)})`,
       );
     }
   });
 
-  const tlsCertPath = text("tlsCertPath");
+  const filePath = (key: "tlsCertPath" | "backendApiBinaryPath" | "streamServerBinaryPath") => {
+    const value = text(key);
+    if (!value || FILE_PATH.test(value)) return value;
+    problem(key, `must be empty or ${FILE_PATH_RULE} (got ${shown(value)})`);
+    return undefined;
+  };
+  const tlsCertPath = filePath("tlsCertPath");
   if (tlsCertPath) {
     const pemProblem = (() => {
-      if (!files.isFile(tlsCertPath)) return "no such file";
+      const notFile = notAFile(files, tlsCertPath);
+      if (notFile) return notFile;
       let pem: string;
       try {
         pem = files.readText(tlsCertPath);
@@ -239,8 +329,9 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     if (pemProblem) problem("tlsCertPath", `must be empty or name a PEM file holding the certificate and its unencrypted private key (got ${shown(tlsCertPath)}: ${pemProblem})`);
   }
   for (const key of ["backendApiBinaryPath", "streamServerBinaryPath"] as const) {
-    const value = text(key);
-    if (value && !files.isFile(value)) problem(key, `must be empty or name an existing file on the Pulumi host (got ${shown(value)}: no such file)`);
+    const value = filePath(key);
+    const notFile = value && notAFile(files, value);
+    if (notFile) problem(key, `must be empty or name an existing file on the Pulumi host (got ${shown(value)}: ${notFile})`);
   }
 
   const listeners = (

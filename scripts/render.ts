@@ -11,8 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
 import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxyConfig";
-import { CONFIG_NAMESPACE, DEFAULTS, Settings, fleetNames, settingsFromConfig } from "../components/settings";
-import { validateSettings } from "../components/validation";
+import { CONFIG_NAMESPACE, Settings, fleetNames, settingsFromConfig } from "../components/settings";
+import { LOCAL_FILES, validateSettings } from "../components/validation";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const parseYaml: (text: string) => unknown = load;
@@ -23,23 +23,17 @@ function readYaml(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Strips the namespace of a `veza-infra:<key>` entry; refuses a key the project does not declare. */
-function settingKey(fullKey: string, file: string): keyof Settings {
-  const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
-  if (!Object.hasOwn(DEFAULTS, key)) throw new Error(`${file}: unknown stack-config key ${fullKey}`);
-  return key as keyof Settings;
+/**
+ * The `config:` entries of a Pulumi YAML file, by full key (`veza-infra:httpPort`). Keys that are
+ * not settings are left to validation, which reports them with every other problem.
+ */
+function configEntries(file: string): Map<string, unknown> {
+  return new Map(Object.entries((readYaml(file).config ?? {}) as Record<string, unknown>));
 }
 
-/** The `config:` entries of the project's namespace in a Pulumi YAML file, by setting name. */
-function namespaceEntries(file: string): Map<keyof Settings, unknown> {
-  const config = (readYaml(file).config ?? {}) as Record<string, unknown>;
-  const ours = Object.entries(config).filter(([key]) => key.startsWith(`${CONFIG_NAMESPACE}:`));
-  return new Map(ours.map(([key, value]) => [settingKey(key, file), value]));
-}
-
-/** Defaults declared in Pulumi.yaml (`config: veza-infra:<key>: default:`), by setting name. */
-function readPulumiDefaults(projectDir = PROJECT_DIR): Map<keyof Settings, unknown> {
-  const declared = namespaceEntries(path.join(projectDir, "Pulumi.yaml"));
+/** Defaults declared in Pulumi.yaml (`config: veza-infra:<key>: default:`), by full key. */
+function readPulumiDefaults(projectDir = PROJECT_DIR): Map<string, unknown> {
+  const declared = configEntries(path.join(projectDir, "Pulumi.yaml"));
   return new Map([...declared].map(([key, declaration]) => [key, (declaration as { default?: unknown } | null)?.default]));
 }
 
@@ -59,18 +53,21 @@ function upstreamList(value: unknown, field: string): Upstream[] {
   return value as Upstream[];
 }
 
-/** What to render: raw settings, and the upstreams the input gives (the others are sampled). */
+/** What to render: raw settings, every key the input sets, and the upstreams it gives (the others are sampled). */
 interface Input {
   raw: ReturnType<typeof settingsFromConfig>;
+  configKeys: string[];
   fleets: Partial<Fleets>;
 }
+
+const fullKey = (key: string) => `${CONFIG_NAMESPACE}:${key}`;
 
 function stackInput(stack: string): Input {
   const file = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const defaults = readPulumiDefaults();
-  const overrides = namespaceEntries(file);
-  return { raw: settingsFromConfig((key) => overrides.get(key as keyof Settings) ?? defaults.get(key as keyof Settings)), fleets: {} };
+  const overrides = configEntries(file);
+  return { raw: settingsFromConfig((key) => overrides.get(fullKey(key)) ?? defaults.get(fullKey(key))), configKeys: [...overrides.keys()], fleets: {} };
 }
 
 function jsonInput(file: string): Input {
@@ -81,9 +78,9 @@ function jsonInput(file: string): Input {
   if (extra.length > 0) throw new Error(`${file}: unknown field(s) ${extra.join(", ")}; expected settings, backendApi, streamServer`);
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) throw new Error(`${file}: "settings" must be an object`);
   const given = settings as Record<string, unknown>;
-  for (const key of Object.keys(given)) settingKey(`${CONFIG_NAMESPACE}:${key}`, file);
   return {
     raw: settingsFromConfig((key) => given[key]),
+    configKeys: Object.keys(given).map(fullKey),
     fleets: {
       ...(backendApi === undefined ? {} : { backendApi: upstreamList(backendApi, "backendApi") }),
       ...(streamServer === undefined ? {} : { streamServer: upstreamList(streamServer, "streamServer") }),
@@ -98,7 +95,7 @@ function renderFromArgs(args: string[]): string {
     throw new Error("usage: npm run render -- --stack <name> | --settings <file.json>");
   }
   const input = flag === "--stack" ? stackInput(value) : jsonInput(value);
-  const settings = validateSettings(input.raw);
+  const settings = validateSettings(input.raw, LOCAL_FILES, input.configKeys);
   const samples = sampleFleets(settings);
   const fleets = { ...samples, ...input.fleets };
   const sampled = !input.fleets.backendApi || !input.fleets.streamServer;

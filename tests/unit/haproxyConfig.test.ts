@@ -96,8 +96,22 @@ describe("renderHaproxyConfig", () => {
 
   test("routes the stream prefixes to stream_pool, WebSocket upgrades to api_ws and the rest to api_pool", () => {
     expect(plain).toContain(
-      "\n    use_backend stream_pool if { path_beg /hls/ /stream/ }\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
+      "\n    acl is_stream path_beg /hls/ /stream/\n    use_backend stream_pool if is_stream\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
     );
+  });
+
+  test("spreads many stream prefixes over acl lines of at most 32, keeping HAProxy's 64 words a line", () => {
+    const prefixes = manyPrefixes(70);
+    const lines = renderHaproxyConfig(settings({ streamPathPrefixes: prefixes }), fleets(1, 1))
+      .split("\n")
+      .filter((line) => line.startsWith("    acl is_stream path_beg "));
+    expect(lines.map((line) => line.trim().split(" ").length - 3)).toEqual([32, 32, 6]);
+    expect(lines.flatMap((line) => line.trim().split(" ").slice(3))).toEqual(prefixes);
+  });
+
+  test("limits how long an old worker may keep its connections after a reload", () => {
+    expect(plain).toContain("\n    hard-stop-after 300s\n");
+    expect(renderHaproxyConfig(settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1))).toContain("\n    hard-stop-after 86400s\n");
   });
 
   test("only WebSocket sessions are cut when their server goes DOWN; api_ws follows api_pool's health and pins", () => {
@@ -228,6 +242,11 @@ test("configHash is the sha256 of the text, so any change to the config changes 
   expect(configHash(renderHaproxyConfig(settings({ healthCheckFall: 3 }), fleets(2, 2)))).not.toBe(configHash(config));
 });
 
+/** `count` distinct stream prefixes, each `length` characters long (at least 8). */
+function manyPrefixes(count: number, length = 8): string[] {
+  return Array.from({ length: count }, (_, i) => `/s${String(i).padStart(4, "0")}`.padEnd(length - 1, "x") + "/");
+}
+
 function fleetNamesUpTo(count: number): string[] {
   return ["stream-server", "fallback"].flatMap((base) => fleet(base, count).map((u) => u.name));
 }
@@ -243,6 +262,10 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     ...[false, true].flatMap((withTls) =>
       [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [`${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`, settings({ tlsCertPath: withTls ? "/x.pem" : "" }), fleets(n, n)]),
     ),
+    ["70 stream prefixes", settings({ streamPathPrefixes: manyPrefixes(70) }), fleets(2, 2)],
+    ["200 stream prefixes", settings({ streamPathPrefixes: manyPrefixes(200) }), fleets(2, 2)],
+    ["the most stream prefixes validation allows, each as long as allowed", settings({ streamPathPrefixes: manyPrefixes(1000, 256) }), fleets(2, 2)],
+    ["the longest hard-stop-after", settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1)],
     ["api fleet empty, fallbacks", settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }), { backendApi: [], streamServer: fleet("stream-server", 2) }],
     ["stream fleet empty, fallbacks, TLS", settings({ tlsCertPath: "/x.pem", streamServerFallbackServers: ["127.0.0.1:8082", "localhost:8083"] }), { backendApi: fleet("backend-api", 2), streamServer: [] }],
   ];

@@ -43,17 +43,18 @@ describe("npm run render", () => {
     expect(run.stdout).toMatch(/\n {4}server stream-server-1 10\.77\.0\.40:8082 id \d+ weight 256\n/);
   });
 
-  test("bad settings exit 1 with every problem, naming each key", () => {
+  test("bad settings exit 1 with every problem, naming each key, unknown ones too", () => {
     const run = render("--settings", path.join(FIXTURES, "settings-bad.json"));
     expect(run.status).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toBe(
       [
-        "invalid stack configuration (6 problems):",
+        "invalid stack configuration (7 problems):",
+        "  - veza-infra:healthcheckfall is not a setting of this project; did you mean veza-infra:healthCheckFall?",
         "  - veza-infra:httpsPort must be an integer from 1 to 65535 (got 0)",
         "  - veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)",
-        '  - veza-infra:streamPathPrefixes[0] must be a path starting with / and free of whitespace, quotes, backslashes and # (got "hls/")',
-        `  - veza-infra:stickyCookieName must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got "VEZA SERVERID")`,
+        `  - veza-infra:streamPathPrefixes[0] must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters (got "hls/")`,
+        `  - veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVERID")`,
         '  - veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, stream-server-1..stream-server-2 (got "backend-api-7")',
         "  - veza-infra:statsPort must differ from veza-infra:httpPort: both would listen on port 80",
         "",
@@ -66,7 +67,7 @@ describe("npm run render", () => {
     const typo = path.join(dir, "typo.json");
     fs.writeFileSync(typo, JSON.stringify({ settings: { healthCheckFalls: 3 } }));
     const cases: [string[], string][] = [
-      [["--settings", typo], `${typo}: unknown stack-config key veza-infra:healthCheckFalls\n`],
+      [["--settings", typo], "invalid stack configuration (1 problem):\n  - veza-infra:healthCheckFalls is not a setting of this project; did you mean veza-infra:healthCheckFall?\n"],
       [["--stack", "nosuchstack"], `no stack file ${path.join(ROOT, "Pulumi.nosuchstack.yaml")}\n`],
       [[], "usage: npm run render -- --stack <name> | --settings <file.json>\n"],
     ];

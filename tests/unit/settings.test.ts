@@ -56,6 +56,13 @@ describe("settingsFromConfig", () => {
     expect(raw.httpPort).toBe(8.5);
   });
 
+  test("keeps an integer string beyond 2^53 as typed, so its message quotes it exactly", () => {
+    const given: Record<string, string> = { retries: "9223372036854775807", httpPort: "9007199254740991" };
+    const raw = settingsFromConfig((key) => given[key]);
+    expect(raw.retries).toBe("9223372036854775807");
+    expect(raw.httpPort).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   test("hands out copies of default lists, so the defaults cannot be edited through a result", () => {
     const raw = settingsFromConfig(() => undefined);
     (raw.streamPathPrefixes as string[]).push("/x/");

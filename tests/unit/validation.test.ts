@@ -1,5 +1,5 @@
-import { DEFAULTS, RawSettings, settingsFromConfig } from "../../components/settings";
-import { FileAccess, SettingsError, isHost, parseHostPort, validateSettings } from "../../components/validation";
+import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../components/settings";
+import { FileAccess, LOCAL_FILES, SettingsError, isHost, parseHostPort, unknownKeyProblems, validateSettings } from "../../components/validation";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
@@ -12,8 +12,10 @@ const FILES: Record<string, string> = {
   "/certs/encrypted.pem": CERT + KEY.replace(/PRIVATE KEY/g, "ENCRYPTED PRIVATE KEY"),
   "/bin/backend-api": "\x7fELF",
 };
+/** Directories of the in-memory file system. */
+const DIRECTORIES = new Set(["/certs", "/bin"]);
 const files: FileAccess = {
-  isFile: (path) => path in FILES,
+  kind: (path) => (path in FILES ? "file" : DIRECTORIES.has(path) ? "directory" : "missing"),
   readText: (path) => {
     if (!(path in FILES)) throw new Error(`ENOENT: ${path}`);
     return FILES[path];
@@ -31,6 +33,9 @@ function problemsOf(overrides: Partial<Record<keyof RawSettings, unknown>>): rea
   }
   return [];
 }
+
+const URL_PATH_RULE = "must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters";
+const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not starting with '-'";
 
 const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   ["fall of zero", { healthCheckFall: 0 }, "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)"],
@@ -86,17 +91,24 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     `veza-infra:incusNetwork must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit (got "vezabridge-lab-01")`,
   ],
   ["pool starting with a hyphen", { incusStoragePool: "-pool" }, `veza-infra:incusStoragePool must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "-pool")`],
-  ["cookie name with a space", { stickyCookieName: "VEZA SERVER" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got "VEZA SERVER")`],
-  ["cookie name with =", { stickyCookieName: "a=b" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name: letters, digits and !#$%&'*+-.^_\`|~ only (got "a=b")`],
+  ["cookie name with a space", { stickyCookieName: "VEZA SERVER" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVER")`],
+  ["cookie name with =", { stickyCookieName: "a=b" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "a=b")`],
+  ["cookie name with $, legal in a token", { stickyCookieName: "VEZA$ID" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA$ID")`],
+  ["empty cookie name", { stickyCookieName: "" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "")`],
   [
     "health path without a leading slash",
     { backendApiHealthPath: "api/v1/health" },
-    'veza-infra:backendApiHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "api/v1/health")',
+    `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "api/v1/health")`,
   ],
-  ["health path with a space", { streamServerHealthPath: "/he alth" }, 'veza-infra:streamServerHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "/he alth")'],
-  ["health path with a quote", { streamServerHealthPath: '/health"' }, 'veza-infra:streamServerHealthPath must be a path starting with / and free of whitespace, quotes, backslashes and # (got "/health\\"")'],
+  ["health path with a space", { streamServerHealthPath: "/he alth" }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/he alth")`],
+  ["health path with a query", { backendApiHealthPath: "/health?deep=1" }, `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health?deep=1")`],
+  ["health path percent-encoded", { backendApiHealthPath: "/health%20x" }, `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health%20x")`],
+  ["health path of 257 characters", { streamServerHealthPath: `/${"h".repeat(256)}` }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/${"h".repeat(63)}..." (257 characters))`],
+  ["too many stream prefixes", { streamPathPrefixes: Array.from({ length: 1001 }, (_, i) => `/s${i}/`) }, "veza-infra:streamPathPrefixes must list at most 1000 path prefixes (got 1001)"],
+  ["health path with a quote", { streamServerHealthPath: '/health"' }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/health\\"")`],
   ["no stream prefix", { streamPathPrefixes: [] }, "veza-infra:streamPathPrefixes must list at least one path prefix, or nothing would reach stream_pool (got [])"],
-  ["relative stream prefix", { streamPathPrefixes: ["/hls/", "stream/"] }, 'veza-infra:streamPathPrefixes[1] must be a path starting with / and free of whitespace, quotes, backslashes and # (got "stream/")'],
+  ["relative stream prefix", { streamPathPrefixes: ["/hls/", "stream/"] }, `veza-infra:streamPathPrefixes[1] ${URL_PATH_RULE} (got "stream/")`],
+  ["hard-stop-after of zero", { hardStopAfterSeconds: 0 }, "veza-infra:hardStopAfterSeconds must be an integer from 1 to 86400 (got 0)"],
   ["prefixes as one string", { streamPathPrefixes: "/hls/" }, 'veza-infra:streamPathPrefixes must be a list of strings (got "/hls/")'],
   [
     "fallback with an impossible IPv4",
@@ -143,12 +155,21 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { tlsCertPath: "/certs/encrypted.pem" },
     'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs/encrypted.pem": its private key is encrypted, and HAProxy cannot ask for a passphrase)',
   ],
+  [
+    "certificate path that is a directory",
+    { tlsCertPath: "/certs" },
+    'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs": is a directory)',
+  ],
+  ["certificate path with a space", { tlsCertPath: "/certs/my cert.pem" }, `veza-infra:tlsCertPath must be empty or ${FILE_PATH_RULE} (got "/certs/my cert.pem")`],
+  ["binary path read as an option", { backendApiBinaryPath: "-x" }, `veza-infra:backendApiBinaryPath must be empty or ${FILE_PATH_RULE} (got "-x")`],
   ["certificate path of the wrong type", { tlsCertPath: 443 }, "veza-infra:tlsCertPath must be a string (got 443)"],
   [
     "missing binary",
     { streamServerBinaryPath: "/bin/stream-server" },
     'veza-infra:streamServerBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin/stream-server": no such file)',
   ],
+  ["binary path that is a directory", { backendApiBinaryPath: "/bin" }, 'veza-infra:backendApiBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin": is a directory)'],
+  ["integer beyond 2^53, quoted as typed", { retries: "9223372036854775807" }, 'veza-infra:retries must be an integer from 0 to 10 (got "9223372036854775807")'],
 ];
 
 describe("validateSettings", () => {
@@ -164,7 +185,9 @@ describe("validateSettings", () => {
       streamServerFallbackServers: ["10.0.0.9:8082", "cache.example.org:80"],
       drainServers: ["backend-api-2"],
       namePrefix: "lab-",
-      stickyCookieName: "a'b#c$d",
+      stickyCookieName: "veza.pin_1-b",
+      backendApiHealthPath: "/api/v1/health:deep@node+x,y=z~",
+      streamPathPrefixes: ["/hls/", "/v1/live:1/"],
     });
     expect(problemsOf(settings)).toEqual([]);
   });
@@ -176,6 +199,13 @@ describe("validateSettings", () => {
 
   test.each(BAD)("rejects %s", (_label, overrides, message) => {
     expect(problemsOf(overrides)).toEqual([message]);
+  });
+
+  test("a drain checked against an invalid count names that count, not a count of 0", () => {
+    expect(problemsOf({ backendApiCount: "33x", drainServers: ["backend-api-1"] })).toEqual([
+      'veza-infra:backendApiCount must be an integer from 0 to 32 (got "33x")',
+      'veza-infra:drainServers[0] must name a server of this stack: no backend-api while veza-infra:backendApiCount="33x" is invalid, stream-server-1..stream-server-2 (got "backend-api-1")',
+    ]);
   });
 
   test("reports every problem at once, in one error", () => {
@@ -191,6 +221,91 @@ describe("validateSettings", () => {
     expect(problems).toHaveLength(4);
     expect(message).toBe(`invalid stack configuration (4 problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     for (const key of ["healthCheckFall", "httpsPort", "stickyCookieName", "streamServerBinaryPath"]) expect(message).toContain(`veza-infra:${key} `);
+  });
+});
+
+/** Values that must never reach haproxy.cfg or a shell script, whatever key they are given to. */
+const INJECTION: [string, string][] = [
+  ["command substitution", "$(touch x)"],
+  ["backticks", "`id`"],
+  ["a command separator", ";id"],
+  ["a pipe", "|id"],
+  ["a background &", "&id"],
+  ["a newline", "/a\nid"],
+  ["ESC, which starts a terminal's escape sequences", "/a\u001b[31m"],
+  ["NUL", "/a\u0000"],
+  ["DEL", "/a\u007f"],
+  ["a single quote", "/a'b"],
+  ["a double quote", '/a"b'],
+  ["a percent-encoded $", "/%24(id)"],
+  ["a percent-encoded newline", "/a%0aid"],
+  ["5000 characters", "a".repeat(5000)],
+  ["5000 characters of path", `/${"a".repeat(4999)}`],
+];
+const STRING_KEYS = (Object.keys(DEFAULTS) as (keyof Settings)[]).filter((key) => typeof DEFAULTS[key] === "string");
+const LIST_KEYS = (Object.keys(DEFAULTS) as (keyof Settings)[]).filter((key) => Array.isArray(DEFAULTS[key]));
+
+describe("the injection class: every string key and list item refuses each value, naming the key", () => {
+  const cases = [
+    ...STRING_KEYS.flatMap((key) => INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [`veza-infra:${key}`, label, { [key]: value }, `veza-infra:${key} `])),
+    ...LIST_KEYS.flatMap((key) => INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [`veza-infra:${key}[0]`, label, { [key]: [value] }, `veza-infra:${key}[0] `])),
+  ];
+
+  test("covers every key that holds text", () => {
+    expect(STRING_KEYS).toHaveLength(12);
+    expect(LIST_KEYS).toHaveLength(4);
+  });
+
+  test.each(cases)("%s refuses %s", (_key, _label, overrides, named) => {
+    const problems = problemsOf(overrides);
+    expect(problems.filter((p) => p.startsWith(named))).toHaveLength(1);
+    // The message itself stays plain, printable text: no control character gets through.
+    for (const p of problems) expect(p).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+});
+
+describe("unknown keys", () => {
+  test("names each key of the project's namespace that is not a setting, with the likely one", () => {
+    expect(unknownKeyProblems(["veza-infra:httpport", "veza-infra:healthCheckFalls", "veza-infra:streamServreCount", "veza-infra:retries"])).toEqual([
+      "veza-infra:httpport is not a setting of this project; did you mean veza-infra:httpPort?",
+      "veza-infra:healthCheckFalls is not a setting of this project; did you mean veza-infra:healthCheckFall?",
+      "veza-infra:streamServreCount is not a setting of this project; did you mean veza-infra:streamServerCount?",
+    ]);
+  });
+
+  test("suggests a key of the same letters even when far in edits, and nothing when none is close", () => {
+    expect(unknownKeyProblems(["veza-infra:PrefixName", "veza-infra:colour"])).toEqual([
+      "veza-infra:PrefixName is not a setting of this project; did you mean veza-infra:namePrefix?",
+      "veza-infra:colour is not a setting of this project; the settings are the veza-infra: keys of Pulumi.yaml",
+    ]);
+  });
+
+  test("leaves other namespaces alone and shows a strange key as plain text", () => {
+    expect(unknownKeyProblems(["aws:region", "veza:httpPort", "veza-infra:a\u001b[31m"])).toEqual([
+      "veza-infra:a\\u001b[31m is not a setting of this project; the settings are the veza-infra: keys of Pulumi.yaml",
+    ]);
+  });
+
+  test("are reported by validateSettings together with every other problem", () => {
+    let thrown: unknown;
+    try {
+      validateSettings(raw({ healthCheckFall: 0 }), files, ["veza-infra:httpPort", "veza-infra:healthcheckfall", "aws:region"]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as SettingsError).problems).toEqual([
+      "veza-infra:healthcheckfall is not a setting of this project; did you mean veza-infra:healthCheckFall?",
+      "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)",
+    ]);
+  });
+});
+
+describe("LOCAL_FILES", () => {
+  test("tells a file from a directory and from nothing, even below a file", () => {
+    expect(LOCAL_FILES.kind(__filename)).toBe("file");
+    expect(LOCAL_FILES.kind(__dirname)).toBe("directory");
+    expect(LOCAL_FILES.kind(`${__dirname}/no-such-file`)).toBe("missing");
+    expect(LOCAL_FILES.kind(`${__filename}/below-a-file`)).toBe("missing");
   });
 });
 
