@@ -8,7 +8,7 @@
  * 3. every container's creation time must be unchanged, the load must have lost no request,
  *    a second `pulumi up` must change nothing, and no dynamic resource may be left in the state.
  *
- * Usage: npx ts-node bench/migration.ts [--from COMMIT]   (default: the last dynamic-provider commit)
+ * Usage: source scripts/env.sh && npx ts-node bench/migration.ts [--from COMMIT]   (default: the last dynamic-provider commit)
  * It leaves the lab up on this checkout's code. Not part of `npm test`: it builds the old toolchain.
  */
 import * as fs from "fs";
@@ -18,6 +18,8 @@ import { REPO, incus, outputs, pulumi, run, steadyLoad } from "../tests/lab/harn
 /** The last commit whose steps ran through the dynamic provider. */
 const LAST_DYNAMIC_COMMIT = "03fa267";
 const RATE = 50;
+
+const dynamicCount = (state: string) => (state.match(/"type": "pulumi-nodejs:dynamic[^"]*"/g) ?? []).length;
 
 async function createdAt(containers: string[]): Promise<Record<string, string>> {
   const entries = await Promise.all(
@@ -32,14 +34,16 @@ async function main(): Promise<void> {
   const oldTree = path.join(path.dirname(REPO), `veza-infra-${from}`);
   if (!fs.existsSync(oldTree)) await run("git", ["worktree", "add", "--detach", oldTree, from]);
   console.log(`old code: ${oldTree} (${from}); npm run lab there`);
-  await run("npm", ["run", "lab"], { cwd: oldTree });
+  // With its own toolchain: this checkout's on PATH has no dynamic-provider launcher.
+  const oldPath = (process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("/veza-infra/pulumi/")).join(":");
+  await run("env", [`PATH=${oldPath}`, "npm", "run", "lab"], { cwd: oldTree });
   // The toolchain of this checkout first, so the load window holds the migration, not Go builds.
   await run("bash", ["scripts/toolchain.sh"]);
 
   const before = await outputs();
   const containers = [before.haproxyContainer, ...before.backendApiContainers, ...before.streamServerContainers];
   const createdBefore = await createdAt(containers);
-  const dynamicBefore = (await pulumi("stack", "export")).split('"pulumi-nodejs:dynamic:Resource"').length - 1;
+  const dynamicBefore = dynamicCount(await pulumi("stack", "export"));
 
   const load = steadyLoad(before.lbUrl, RATE);
   const started = Date.now();
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
 
   const after = await outputs();
   const createdAfter = await createdAt(containers);
-  const dynamicAfter = (await pulumi("stack", "export")).split('"pulumi-nodejs:dynamic:Resource"').length - 1;
+  const dynamicAfter = dynamicCount(await pulumi("stack", "export"));
   const secondUp = Date.now();
   const upOutput = await pulumi("up", "--yes", "--expect-no-changes", "--skip-preview");
   const secondUpMs = Date.now() - secondUp;

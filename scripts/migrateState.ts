@@ -1,6 +1,6 @@
 /**
  * One-time move of a stack made by the dynamic-provider releases (every `incus` step a
- * `pulumi-nodejs:dynamic:Resource`, the stats password among them) onto `@pulumi/command` and
+ * `pulumi-nodejs:dynamic/veza:ShellCommand`, the stats password among them) onto `@pulumi/command` and
  * `@pulumi/random`, without deleting or re-creating a container:
  *
  * 1. the state is saved to a backup file, then re-imported without the dynamic resources and
@@ -18,7 +18,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
+/** Dynamic resources are typed `pulumi-nodejs:dynamic[/module]:Type` (ours: `.../veza:ShellCommand`). */
+const DYNAMIC_TYPE_PREFIX = "pulumi-nodejs:dynamic";
 const DYNAMIC_PROVIDER_TYPE = "pulumi:providers:pulumi-nodejs";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 const HAPROXY_NODE_TYPE = "veza:infra:HaproxyNode";
@@ -41,12 +42,14 @@ export interface StackExport {
   [other: string]: unknown;
 }
 
+const isDynamic = (r: StateResource) => r.type.startsWith(DYNAMIC_TYPE_PREFIX);
+
 /** The name part of a URN: `urn:pulumi:stack::project::type::name`. */
 const urnName = (urn: string) => urn.split("::").slice(3).join("::");
 
 /** True when the stack still holds resources of the dynamic-provider releases. */
 export function needsMigration(state: StackExport): boolean {
-  return (state.deployment.resources ?? []).some((r) => r.type === DYNAMIC_TYPE);
+  return (state.deployment.resources ?? []).some(isDynamic);
 }
 
 /** What a stats password resource of the old releases held: its value and its HaproxyNode. */
@@ -61,7 +64,7 @@ export interface OldPassword {
 export function oldPasswords(state: StackExport): OldPassword[] {
   const resources = state.deployment.resources ?? [];
   return resources
-    .filter((r) => r.type === DYNAMIC_TYPE && urnName(r.urn).endsWith(PASSWORD_SUFFIX))
+    .filter((r) => isDynamic(r) && urnName(r.urn).endsWith(PASSWORD_SUFFIX))
     .map((r) => {
       const parent = resources.find((p) => p.urn === r.parent && p.type === HAPROXY_NODE_TYPE);
       const stdout = r.outputs?.stdout;
@@ -86,7 +89,7 @@ function secretPlaintext(value: unknown): string | undefined {
  */
 export function withoutDynamicResources(state: StackExport): StackExport {
   const resources = state.deployment.resources ?? [];
-  const gone = new Set(resources.filter((r) => r.type === DYNAMIC_TYPE || r.type === DYNAMIC_PROVIDER_TYPE).map((r) => r.urn));
+  const gone = new Set(resources.filter((r) => isDynamic(r) || r.type === DYNAMIC_PROVIDER_TYPE).map((r) => r.urn));
   const kept = resources.filter((r) => !gone.has(r.urn));
   for (const r of kept) {
     const refs = [...(r.dependencies ?? []), ...Object.values(r.propertyDependencies ?? {}).flat()];

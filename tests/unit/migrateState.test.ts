@@ -6,8 +6,8 @@ const node = { urn: `${URN}veza:infra:HaproxyNode::haproxy`, type: "veza:infra:H
 const container = { urn: `${URN}veza:infra:HaproxyNode$veza:infra:IncusContainer::haproxy`, type: "veza:infra:IncusContainer", parent: node.urn };
 const provider = { urn: `${URN}pulumi:providers:pulumi-nodejs::default`, type: "pulumi:providers:pulumi-nodejs" };
 const dynamic = (parent: string, name: string, outputs: Record<string, unknown> = {}) => ({
-  urn: `${URN}x$pulumi-nodejs:dynamic:Resource::${name}`,
-  type: "pulumi-nodejs:dynamic:Resource",
+  urn: `${URN}x$pulumi-nodejs:dynamic/veza:ShellCommand::${name}`,
+  type: "pulumi-nodejs:dynamic/veza:ShellCommand",
   parent,
   provider: `${provider.urn}::id`,
   outputs,
