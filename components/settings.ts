@@ -32,6 +32,8 @@ export interface Settings {
   backendApiBinaryPath: string;
   streamServerBinaryPath: string;
   statsPort: number;
+  metricsPort: number;
+  metricsAllowedSources: string[];
   incusRemote: string;
   incusTarget: string;
   incusImage: string;
@@ -83,6 +85,8 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   backendApiBinaryPath: "",
   streamServerBinaryPath: "",
   statsPort: 9100,
+  metricsPort: 9101,
+  metricsAllowedSources: ["10.77.0.0/24"],
   incusRemote: "",
   incusTarget: "",
   incusImage: "veza-lab/bookworm",
