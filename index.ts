@@ -20,7 +20,8 @@ function stackSettings(): Settings {
   }
 }
 
-const settings = stackSettings();
+/** Also a stack output: the policy pack (policy/) judges the settings a stack will run with. */
+export const settings = stackSettings();
 
 const placement = {
   remote: settings.incusRemote,

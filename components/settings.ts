@@ -40,6 +40,7 @@ export interface Settings {
   incusNetwork: string;
   incusStoragePool: string;
   namePrefix: string;
+  policyWaivers: string[];
 }
 
 /** Settings as read, before validation: every key present, any value. */
@@ -93,6 +94,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   incusNetwork: "vezabr0",
   incusStoragePool: "veza",
   namePrefix: "",
+  policyWaivers: [],
 });
 
 /**

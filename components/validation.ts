@@ -3,6 +3,7 @@
  * reported in one error, each line naming the `veza-infra:<key>` to fix and what it accepts.
  */
 import * as fs from "fs";
+import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
 import { CONFIG_NAMESPACE, DEFAULTS, HAPROXY_NAME, RawSettings, Settings, configKey, containerName, fleetNames } from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
@@ -331,6 +332,10 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     if (!isIPv4Cidr(source)) {
       problems.push(`${configKey("metricsAllowedSources")}[${i}] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${shown(source)})`);
     }
+  });
+
+  list("policyWaivers")?.forEach((waiver, i) => {
+    if (!parseWaiver(waiver)) problems.push(`${configKey("policyWaivers")}[${i}] must be ${WAIVER_FORMAT} (got ${shown(waiver)})`);
   });
 
   const filePath = (key: "tlsCertPath" | "backendApiBinaryPath" | "streamServerBinaryPath") => {

@@ -265,7 +265,7 @@ describe("the injection class: every string key and list item refuses each value
 
   test("covers every key that holds text", () => {
     expect(STRING_KEYS).toHaveLength(12);
-    expect(LIST_KEYS).toHaveLength(5);
+    expect(LIST_KEYS).toHaveLength(6);
   });
 
   test.each(cases)("%s refuses %s", (_key, _label, overrides, named) => {
