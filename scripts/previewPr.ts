@@ -61,7 +61,7 @@ function main(): number {
 
   let policy;
   if (fs.existsSync(path.join(POLICY_PACK, "PulumiPolicy.yaml"))) {
-    const checked = run("pulumi", ["preview", "--stack", stack, "--non-interactive", "--color", "never", "--policy-pack", POLICY_PACK]);
+    const checked = run("pulumi", ["preview", "--stack", stack, "--non-interactive", "--color", "never", "--policy-pack", path.relative(REPO, POLICY_PACK)]);
     policy = { passed: checked.status === 0, report: policyReport(checked.stdout) };
   }
 
