@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: type-check, lint (code and GitHub workflows), unit tests (with the real `haproxy -c`),
-# a real `pulumi preview` of the lab stack with the policy pack, then the lab tier against real Incus containers. Outside CI the lab tier is
-# skipped, loudly, when this machine cannot run Incus; under CI=true it always runs.
+# a real `pulumi preview` of the lab stack with the policy pack, then the lab tier against real
+# Incus containers. Outside CI the lab tier is skipped, loudly, when this machine cannot run
+# Incus; under CI=true it always runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
