@@ -20,7 +20,8 @@ function stackSettings(): Settings {
   }
 }
 
-const settings = stackSettings();
+/** Also a stack output: the policy pack (policy/) judges the settings a stack will run with. */
+export const settings = stackSettings();
 
 const placement = {
   remote: settings.incusRemote,
@@ -83,3 +84,4 @@ export const streamServerAddresses = streamServer.map((instance) => instance.add
 export const statsPassword = haproxy.statsPassword;
 export const statsAccess = pulumi.interpolate`incus exec ${haproxy.containerName} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
 export const haproxyConfigHash = haproxy.configHash;
+export const metricsUrl = pulumi.interpolate`http://${haproxy.address}:${settings.metricsPort}/metrics`;

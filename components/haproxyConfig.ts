@@ -47,6 +47,8 @@ export type HaproxySettings = Pick<
   | "backendApiFallbackServers"
   | "streamServerFallbackServers"
   | "statsPort"
+  | "metricsPort"
+  | "metricsAllowedSources"
 >;
 
 /** Where the PEM (certificate then key) must be installed in the HAProxy container. */
@@ -196,6 +198,8 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
     statsPort: settings.statsPort,
     statsPasswordEnv: STATS_PASSWORD_ENV,
     statsPasswordRef: `\${${STATS_PASSWORD_ENV}}`,
+    metricsPort: settings.metricsPort,
+    metricsSources: settings.metricsAllowedSources.join(" "),
     connectTimeoutMs: settings.connectTimeoutMs,
     serverTimeoutMs: settings.serverTimeoutMs,
     tunnelTimeoutSeconds: settings.tunnelTimeoutSeconds,

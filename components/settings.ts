@@ -32,12 +32,15 @@ export interface Settings {
   backendApiBinaryPath: string;
   streamServerBinaryPath: string;
   statsPort: number;
+  metricsPort: number;
+  metricsAllowedSources: string[];
   incusRemote: string;
   incusTarget: string;
   incusImage: string;
   incusNetwork: string;
   incusStoragePool: string;
   namePrefix: string;
+  policyWaivers: string[];
 }
 
 /** Settings as read, before validation: every key present, any value. */
@@ -83,12 +86,15 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   backendApiBinaryPath: "",
   streamServerBinaryPath: "",
   statsPort: 9100,
+  metricsPort: 9101,
+  metricsAllowedSources: ["10.77.0.0/24"],
   incusRemote: "",
   incusTarget: "",
   incusImage: "veza-lab/bookworm",
   incusNetwork: "vezabr0",
   incusStoragePool: "veza",
   namePrefix: "",
+  policyWaivers: [],
 });
 
 /**

@@ -3,6 +3,7 @@
  * reported in one error, each line naming the `veza-infra:<key>` to fix and what it accepts.
  */
 import * as fs from "fs";
+import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
 import { CONFIG_NAMESPACE, DEFAULTS, HAPROXY_NAME, RawSettings, Settings, configKey, containerName, fleetNames } from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
@@ -59,6 +60,7 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   backendApiPort: PORT,
   streamServerPort: PORT,
   statsPort: PORT,
+  metricsPort: PORT,
   healthCheckIntervalMs: [100, MAX_INTERVAL_MS],
   healthCheckTimeoutMs: [50, MAX_INTERVAL_MS - 1],
   healthCheckFall: [1, 100],
@@ -103,6 +105,13 @@ const NETWORK = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
 
 const INCUS_NAME_RULE = "letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen";
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** An IPv4 network in CIDR notation with no host bits set, e.g. `10.77.0.0/24` or `192.0.2.7/32`. */
+const IPV4_CIDR = /^([\d.]+)\/(3[0-2]|[12]?\d)$/;
+/**
+ * The sources are one `src` ACL on one config line, which HAProxy 2.6 reads to 64 words; an
+ * allowlist longer than this belongs in a firewall, not in the exporter's frontend.
+ */
+const MAX_METRICS_SOURCES = 32;
 const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** What JSON leaves raw but a terminal may act on: DEL, C1 controls (CSI among them), line and bidi controls. */
@@ -170,6 +179,19 @@ export function isIncusName(name: string): boolean {
 /** True for an IPv4 dotted quad such as `10.77.0.11`. */
 export function isIPv4(address: string): boolean {
   return IPV4.test(address);
+}
+
+/**
+ * True for an IPv4 network such as `10.77.0.0/24` whose address has no bit set beyond the prefix:
+ * `10.77.0.5/24` is refused rather than read as 10.77.0.0/24, since it is most likely a typo for
+ * one host (`/32`) or one network, and the two differ by 255 allowed clients.
+ */
+export function isIPv4Cidr(cidr: string): boolean {
+  const match = IPV4_CIDR.exec(cidr);
+  if (!match || !isIPv4(match[1])) return false;
+  const address = match[1].split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const hostBits = 2 ** (32 - Number(match[2]));
+  return address % hostBits === 0;
 }
 
 /** True for an IPv4 dotted quad or a DNS host name; all-numeric names must be valid IPv4. */
@@ -303,6 +325,19 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     }
   });
 
+  const sources = list("metricsAllowedSources");
+  if (sources?.length === 0) problem("metricsAllowedSources", "must list at least one IPv4 network, or no scraper could reach /metrics (got [])");
+  if (sources && sources.length > MAX_METRICS_SOURCES) problem("metricsAllowedSources", `must list at most ${MAX_METRICS_SOURCES} networks (got ${sources.length})`);
+  sources?.forEach((source, i) => {
+    if (!isIPv4Cidr(source)) {
+      problems.push(`${configKey("metricsAllowedSources")}[${i}] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${shown(source)})`);
+    }
+  });
+
+  list("policyWaivers")?.forEach((waiver, i) => {
+    if (!parseWaiver(waiver)) problems.push(`${configKey("policyWaivers")}[${i}] must be ${WAIVER_FORMAT} (got ${shown(waiver)})`);
+  });
+
   const filePath = (key: "tlsCertPath" | "backendApiBinaryPath" | "streamServerBinaryPath") => {
     const value = text(key);
     if (!value || FILE_PATH.test(value)) return value;
@@ -339,6 +374,7 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
       ["httpPort", true],
       ["httpsPort", Boolean(tlsCertPath)],
       ["statsPort", true],
+      ["metricsPort", true],
     ] as const
   ).filter(([key, bound]) => bound && isInteger(key));
   listeners.forEach(([key], i) => {

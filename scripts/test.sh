@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test: type-check, lint, unit tests (with the real `haproxy -c`), a real `pulumi preview`
-# of the lab stack, then the lab tier against real Incus containers. Outside CI the lab tier is
-# skipped, loudly, when this machine cannot run Incus; under CI=true it always runs.
+# Every test: type-check, lint (code and GitHub workflows), unit tests (with the real `haproxy -c`),
+# a real `pulumi preview` of the lab stack with the policy pack, then the lab tier against real
+# Incus containers. Outside CI the lab tier is skipped, loudly, when this machine cannot run
+# Incus; under CI=true it always runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ fi
 # The lab host set-up also installs haproxy, which the unit tests run as `haproxy -c`.
 if $lab_tier; then bash scripts/lab-host.sh; fi
 [[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
+# The policy pack has its own dependencies (@pulumi/policy), which Pulumi loads from policy/.
+[[ -d policy/node_modules ]] && npm ls --prefix policy --silent >/dev/null 2>&1 || npm ci --prefix policy --ignore-scripts --no-audit --no-fund
 source scripts/env.sh
 
 step() { printf '\n== %s\n' "$*"; }
@@ -30,10 +33,12 @@ trap summarize EXIT
 
 step "type-check";  npx tsc --noEmit
 step "lint";        npx eslint .
+step "policy pack type-check"; (cd policy && npx tsc --noEmit)
+step "workflows (actionlint)"; bash scripts/actionlint.sh
 step "unit tests";  npx jest --selectProjects unit --json --outputFile "$results/unit.json"
-step "pulumi preview -s lab (real engine)"
+step "pulumi preview -s lab with the policy pack (real engine)"
 select_stack lab
-pulumi preview --stack lab --non-interactive --diff
+pulumi preview --stack lab --non-interactive --diff --policy-pack policy
 
 if ! $lab_tier; then
   printf '\n!! SKIPPING THE LAB TIER: it needs root and Incus (run scripts/lab-host.sh), and this is not CI.\n' >&2

@@ -40,6 +40,7 @@ export interface LabOutputs {
   streamServerContainers: string[];
   streamServerAddresses: string[];
   statsPassword: string;
+  metricsUrl: string;
 }
 
 export async function outputs(): Promise<LabOutputs> {

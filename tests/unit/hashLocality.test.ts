@@ -3,38 +3,14 @@
  * front of tiny HTTP servers that answer with their name. Adding a server may only move URIs to
  * the new one; removing one may only move that server's URIs.
  */
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
+import { ChildProcess } from "child_process";
 import * as http from "http";
-import * as net from "net";
-import * as path from "path";
-import { ADMIN_SOCKET, SERVER_STATE_FILE, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
+import { Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
 import { DEFAULTS } from "../../components/settings";
-import { HAPROXY, TEST_STATS_PASSWORD, describeWithTools, tempDir } from "./helpers/tools";
+import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
+import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 
 const URIS = Array.from({ length: 400 }, (_, i) => `/hls/track-${i}/seg-1.ts`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-function get(port: number, uri: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: uri, agent: false }, (response) => {
-        let body = "";
-        response.on("data", (chunk) => (body += chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
-  });
-}
 
 describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy", () => {
   const dir = tempDir("locality");
@@ -43,12 +19,13 @@ describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy
   let streamPort: number;
   let frontPort: number;
   let statsPort: number;
+  let metricsPort: number;
 
   /** Stream servers stream-server-1..6 on 127.0.0.21.., all on one port as in production. */
   const upstream = (n: number): Upstream => ({ name: `stream-server-${n}`, address: `127.0.0.${20 + n}` });
 
   beforeAll(async () => {
-    [streamPort, frontPort, statsPort] = [await freePort(), await freePort(), await freePort()];
+    [streamPort, frontPort, statsPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     for (let n = 1; n <= 5; n++) {
       const server = http.createServer((_request, response) => response.end(upstream(n).name));
       await new Promise<void>((resolve) => server.listen(streamPort, upstream(n).address, resolve));
@@ -57,40 +34,17 @@ describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy
   });
 
   afterAll(async () => {
-    await stopHaproxy();
+    await stopHaproxy(haproxy);
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
-  async function stopHaproxy(): Promise<void> {
-    const running = haproxy;
-    haproxy = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGTERM");
-    await exited;
-  }
-
-  /** Runs the rendered config, made runnable without root (own socket and state file, no user switch) and bound to loopback only. */
   async function placement(streamFleet: Upstream[]): Promise<Map<string, string>> {
-    await stopHaproxy();
+    await stopHaproxy(haproxy);
     const config = renderHaproxyConfig(
-      { ...DEFAULTS, httpPort: frontPort, statsPort, streamServerPort: streamPort, gracefulDrainSeconds: 0 },
+      { ...DEFAULTS, httpPort: frontPort, statsPort, metricsPort, streamServerPort: streamPort, gracefulDrainSeconds: 0 },
       { backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }], streamServer: streamFleet },
-    )
-      .split(ADMIN_SOCKET).join(path.join(dir, "admin.sock"))
-      .split(SERVER_STATE_FILE).join(path.join(dir, "server-state"))
-      .replace(/^ {4}(user|group) haproxy\n/gm, "")
-      .replace(`bind :${frontPort}\n`, `bind 127.0.0.1:${frontPort}\n`);
-    const file = path.join(dir, "haproxy.cfg");
-    fs.writeFileSync(file, config);
-    const started = spawn("haproxy", ["-db", "-f", file], { env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD }, stdio: "ignore" });
-    haproxy = started;
-    for (let attempt = 0; ; attempt++) {
-      const ready = await get(frontPort, "/hls/ready").catch(() => undefined);
-      if (ready?.status === 200) break;
-      if (attempt > 100 || started.exitCode !== null) throw new Error("haproxy did not start serving on loopback");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    );
+    haproxy = await startHaproxy(config, dir, async () => (await get(frontPort, "/hls/ready")).status === 200);
     const map = new Map<string, string>();
     for (let i = 0; i < URIS.length; i += 25) {
       const batch = URIS.slice(i, i + 25);

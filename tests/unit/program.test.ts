@@ -110,6 +110,7 @@ describe("index.ts under mocks", () => {
   test("the outputs say where the LB is and how to reach the stats page; the password stays out of scripts", () => {
     expect(lab.outputs.lbUrl).toMatch(/^http:\/\/10\.77\.0\.\d+\/$/);
     expect(lab.outputs.statsAccess).toContain("http://127.0.0.1:9100/stats");
+    expect(lab.outputs.metricsUrl).toMatch(/^http:\/\/10\.77\.0\.\d+:9101\/metrics$/);
     expect(lab.outputs.statsPassword).toBe("f".repeat(40));
     expect(environment(lab, "haproxy-setup").VEZA_STATS_PASSWORD).toBe("f".repeat(40));
     for (const r of lab.resources.filter((r) => r.name !== "haproxy-setup" && r.name !== "haproxy-stats-password")) {

@@ -1,5 +1,5 @@
 import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../components/settings";
-import { FileAccess, LOCAL_FILES, SettingsError, isHost, parseHostPort, unknownKeyProblems, validateSettings } from "../../components/validation";
+import { FileAccess, LOCAL_FILES, SettingsError, isHost, isIPv4Cidr, parseHostPort, unknownKeyProblems, validateSettings } from "../../components/validation";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
@@ -58,6 +58,18 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   ["negative drain", { gracefulDrainSeconds: -1 }, "veza-infra:gracefulDrainSeconds must be an integer from 0 to 3600 (got -1)"],
   ["tunnel timeout of zero", { tunnelTimeoutSeconds: 0 }, "veza-infra:tunnelTimeoutSeconds must be an integer from 1 to 86400 (got 0)"],
   ["stats on the HTTP port", { statsPort: 80 }, "veza-infra:statsPort must differ from veza-infra:httpPort: both would listen on port 80"],
+  ["metrics on the stats port", { metricsPort: 9100 }, "veza-infra:metricsPort must differ from veza-infra:statsPort: both would listen on port 9100"],
+  ["metrics port 0", { metricsPort: 0 }, "veza-infra:metricsPort must be an integer from 1 to 65535 (got 0)"],
+  ["no metrics source", { metricsAllowedSources: [] }, "veza-infra:metricsAllowedSources must list at least one IPv4 network, or no scraper could reach /metrics (got [])"],
+  ["metrics sources as one string", { metricsAllowedSources: "10.77.0.0/24" }, 'veza-infra:metricsAllowedSources must be a list of strings (got "10.77.0.0/24")'],
+  ["too many metrics sources", { metricsAllowedSources: Array.from({ length: 33 }, (_, i) => `10.0.${i}.0/24`) }, "veza-infra:metricsAllowedSources must list at most 32 networks (got 33)"],
+  ...["10.77.0.5/24", "10.77.0.0", "10.77.0.0/33", "10.77.0.0/024", "10.77.0.256/32", "fd00::/8", "10.77.0.0/24 ", "0/0"].map(
+    (source): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+      `metrics source ${source}`,
+      { metricsAllowedSources: ["127.0.0.0/8", source] },
+      `veza-infra:metricsAllowedSources[1] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${JSON.stringify(source)})`,
+    ],
+  ),
   [
     "HTTPS on the HTTP port with TLS on",
     { tlsCertPath: "/certs/good.pem", httpsPort: 80 },
@@ -253,7 +265,7 @@ describe("the injection class: every string key and list item refuses each value
 
   test("covers every key that holds text", () => {
     expect(STRING_KEYS).toHaveLength(12);
-    expect(LIST_KEYS).toHaveLength(4);
+    expect(LIST_KEYS).toHaveLength(6);
   });
 
   test.each(cases)("%s refuses %s", (_key, _label, overrides, named) => {
@@ -312,6 +324,8 @@ describe("LOCAL_FILES", () => {
 describe("host and host:port", () => {
   test.each(["10.0.0.1", "255.255.255.255", "localhost", "api.example.org", "a-b.c1"])("%s is a host", (host) => expect(isHost(host)).toBe(true));
   test.each(["10.0.0.256", "1.2.3", "-a.example", "a..b", "a_b", "x".repeat(64)])("%s is not a host", (host) => expect(isHost(host)).toBe(false));
+  test.each(["10.77.0.0/24", "192.0.2.7/32", "0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12"])("%s is an IPv4 network", (cidr) => expect(isIPv4Cidr(cidr)).toBe(true));
+  test.each(["10.77.0.1/24", "11.0.0.0/7", "1.0.0.0/0", "10.77.0.0", "10.77.0/24"])("%s is not an IPv4 network", (cidr) => expect(isIPv4Cidr(cidr)).toBe(false));
   test("parses host:port and refuses IPv6 and ports out of range", () => {
     expect(parseHostPort("10.0.0.1:8080")).toEqual({ host: "10.0.0.1", port: 8080 });
     expect(parseHostPort("::1:80")).toBeUndefined();

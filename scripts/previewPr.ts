@@ -1,0 +1,81 @@
+/**
+ * The pull-request comment of a stack's preview (scripts/previewComment.ts renders it):
+ *
+ *   npm run preview:pr -- --stack NAME [--out FILE] [--base REF]
+ *
+ * Runs the real `pulumi preview --json`, then, when policy/ holds a policy pack, the preview again
+ * with it (the JSON preview leaves policy results out); compares Pulumi.NAME.yaml at REF (default
+ * HEAD) with the working tree's, and the live haproxy.cfg from `pulumi stack export`. Prints the
+ * Markdown, or writes it to FILE; exits 1 when the preview or the policy pack fails, after writing.
+ * Needs the pinned pulumi on PATH with the stack's backend (`source scripts/env.sh`).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { configChanges, renderComment, stackConfig } from "./previewComment";
+
+const REPO = path.resolve(__dirname, "..");
+const POLICY_PACK = path.join(REPO, "policy");
+
+function run(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd: REPO, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  if (result.error) throw new Error(`cannot run ${command}: ${result.error.message}`);
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function parseArgs(args: string[]): { stack: string; out?: string; base: string } {
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (!["--stack", "--out", "--base"].includes(flag) || value === undefined) throw new Error("usage: npm run preview:pr -- --stack NAME [--out FILE] [--base REF]");
+    options[flag.slice(2)] = value;
+  }
+  if (!options.stack) throw new Error("usage: npm run preview:pr -- --stack NAME [--out FILE] [--base REF]");
+  return { stack: options.stack, out: options.out, base: options.base ?? "HEAD" };
+}
+
+/** The policy section of Pulumi's text output: from `Policies:` to the next section. */
+function policyReport(output: string): string {
+  const lines = output.split("\n");
+  const start = lines.findIndex((line) => line.startsWith("Policies:"));
+  if (start < 0) return "";
+  const end = lines.findIndex((line, i) => i > start && /^\S/.test(line));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
+}
+
+function main(): number {
+  const { stack, out, base } = parseArgs(process.argv.slice(2));
+  const stackFile = `Pulumi.${stack}.yaml`;
+  const preview = run("pulumi", ["preview", "--json", "--stack", stack, "--non-interactive"]);
+  let digest;
+  try {
+    digest = JSON.parse(preview.stdout);
+  } catch {
+    throw new Error(`pulumi preview --json printed no JSON (exit ${preview.status}):\n${preview.stderr}`);
+  }
+  const exported = run("pulumi", ["stack", "export", "--stack", stack]);
+  const state = exported.status === 0 ? JSON.parse(exported.stdout) : {};
+  const before = run("git", ["show", `${base}:${stackFile}`]);
+  const working = path.join(REPO, stackFile);
+  const changes = configChanges(stackConfig(before.status === 0 ? before.stdout : undefined), stackConfig(fs.existsSync(working) ? fs.readFileSync(working, "utf8") : undefined));
+
+  let policy;
+  if (fs.existsSync(path.join(POLICY_PACK, "PulumiPolicy.yaml"))) {
+    const checked = run("pulumi", ["preview", "--stack", stack, "--non-interactive", "--color", "never", "--policy-pack", path.relative(REPO, POLICY_PACK)]);
+    policy = { passed: checked.status === 0, report: policyReport(checked.stdout) };
+  }
+
+  const markdown = renderComment(stack, digest, state, changes, policy);
+  if (out) fs.writeFileSync(out, markdown);
+  else process.stdout.write(markdown);
+  return preview.status === 0 && (policy?.passed ?? true) ? 0 : 1;
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The Prometheus exporter during the backend drill, on the real lab (the host, 10.77.0.1, is in
+ * the default metricsAllowedSources): the victim's haproxy_server_status goes DOWN and comes back
+ * UP, and api_pool's request counter grows by exactly what the load generator sent.
+ */
+import { LabOutputs, incus, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
+
+jest.setTimeout(10 * 60_000);
+
+let lab: LabOutputs;
+const VICTIM = "backend-api-2";
+const LOAD_RATE = 50;
+
+/** One scrape, as `metric{labels}` to value. */
+async function scrape(): Promise<Map<string, number>> {
+  const response = await fetch(lab.metricsUrl, { signal: AbortSignal.timeout(5_000) });
+  if (response.status !== 200) throw new Error(`GET ${lab.metricsUrl}: ${response.status}`);
+  const samples = (await response.text()).split("\n").filter((line) => line && !line.startsWith("#"));
+  return new Map(samples.map((line) => [line.slice(0, line.lastIndexOf(" ")), Number(line.slice(line.lastIndexOf(" ") + 1))]));
+}
+
+/** The state haproxy_server_status reports for a server of api_pool (the sample at 1). */
+async function state(server: string): Promise<string | undefined> {
+  const metrics = await scrape();
+  const prefix = `haproxy_server_status{proxy="api_pool",server="${server}",state="`;
+  const current = [...metrics].find(([key, value]) => key.startsWith(prefix) && value === 1);
+  return current?.[0].slice(prefix.length, -2);
+}
+
+const apiRequests = async () => (await scrape()).get('haproxy_backend_http_requests_total{proxy="api_pool"}') ?? NaN;
+
+beforeAll(async () => {
+  await pulumi("up", "--yes", "--skip-preview");
+  lab = await outputs();
+  await waitAllUp(lab, 120_000);
+});
+
+test("metricsUrl answers the host and lists every server", async () => {
+  expect(lab.metricsUrl).toBe(`http://${lab.haproxyAddress}:9101/metrics`);
+  for (const server of ["backend-api-1", "backend-api-2"]) expect(await state(server)).toBe("UP");
+});
+
+test("backend drill as metrics: the victim goes DOWN and back UP, request counters match the load", async () => {
+  const victim = lab.backendApiContainers.find((c) => c.endsWith(VICTIM))!;
+  const before = await apiRequests();
+  const load = steadyLoad(`${lab.lbUrl.replace(/\/$/, "")}/api/v1/items`, LOAD_RATE);
+  let sent: { ok: number; failures: string[] };
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await incus("stop", "--force", victim);
+    await waitFor(`${VICTIM} DOWN in /metrics`, async () => (await state(VICTIM)) === "DOWN", 30_000, 100);
+    await incus("start", victim);
+    await waitFor(`${VICTIM} UP in /metrics`, async () => (await state(VICTIM)) === "UP", 60_000, 100);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  } finally {
+    sent = await load.stop();
+  }
+  expect(sent.failures).toEqual([]);
+  // Only the load generator talks to api_pool here; health checks are not HTTP requests of the
+  // backend, and a request retried on another server is still one request.
+  expect((await apiRequests()) - before).toBe(sent.ok + sent.failures.length);
+});
