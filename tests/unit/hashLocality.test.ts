@@ -6,23 +6,12 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as path from "path";
-import { ADMIN_SOCKET, SERVER_STATE_FILE, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
+import { STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
 import { DEFAULTS } from "../../components/settings";
-import { HAPROXY, TEST_STATS_PASSWORD, describeWithTools, tempDir } from "./helpers/tools";
+import { HAPROXY, TEST_STATS_PASSWORD, describeWithTools, freePort, loopbackHaproxyConfig, tempDir } from "./helpers/tools";
 
 const URIS = Array.from({ length: 400 }, (_, i) => `/hls/track-${i}/seg-1.ts`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 function get(port: number, uri: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -70,17 +59,14 @@ describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy
     await exited;
   }
 
-  /** Runs the rendered config, made runnable without root (own socket and state file, no user switch) and bound to loopback only. */
+  /** Runs the rendered config, made runnable without root and bound to loopback only. */
   async function placement(streamFleet: Upstream[]): Promise<Map<string, string>> {
     await stopHaproxy();
-    const config = renderHaproxyConfig(
+    const rendered = renderHaproxyConfig(
       { ...DEFAULTS, httpPort: frontPort, statsPort, streamServerPort: streamPort, gracefulDrainSeconds: 0 },
       { backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }], streamServer: streamFleet },
-    )
-      .split(ADMIN_SOCKET).join(path.join(dir, "admin.sock"))
-      .split(SERVER_STATE_FILE).join(path.join(dir, "server-state"))
-      .replace(/^ {4}(user|group) haproxy\n/gm, "")
-      .replace(`bind :${frontPort}\n`, `bind 127.0.0.1:${frontPort}\n`);
+    );
+    const config = loopbackHaproxyConfig(rendered, dir, frontPort);
     const file = path.join(dir, "haproxy.cfg");
     fs.writeFileSync(file, config);
     const started = spawn("haproxy", ["-db", "-f", file], { env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD }, stdio: "ignore" });

@@ -1,13 +1,14 @@
 /**
- * The real tools some unit tests drive (haproxy, openssl). Missing on a workstation, those tests
+ * The real tools some unit tests drive (haproxy, openssl, keepalived). Missing on a workstation, those tests
  * are skipped with a loud warning; under CI=true they run anyway and fail, so CI cannot go green
  * without having checked anything.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { SERVER_STATE_FILE, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../../components/haproxyConfig";
+import { ADMIN_SOCKET, SERVER_STATE_FILE, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../../components/haproxyConfig";
 
 /** Stands in for the generated stats password wherever HAProxy has to read a config. */
 export const TEST_STATS_PASSWORD = "unitTestStatsPassword0";
@@ -26,6 +27,7 @@ export function describeWithTools(tools: { name: string; versionFlag: string }[]
 
 export const HAPROXY = { name: "haproxy", versionFlag: "-v" };
 export const OPENSSL = { name: "openssl", versionFlag: "version" };
+export const KEEPALIVED = { name: "keepalived", versionFlag: "--version" };
 
 /** A fresh temporary directory, removed when the process exits. */
 export function tempDir(label: string): string {
@@ -65,4 +67,39 @@ export function haproxyCheck(config: string, pem?: string): { status: number | n
   const output = `${run.stdout}${run.stderr}`;
   const warnings = output.split("\n").filter((line) => line.includes("[WARNING]") && !line.includes(NO_STATE_FILE));
   return { status: run.status, output, warnings };
+}
+
+/** A TCP port free on loopback at the time of asking. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/**
+ * A rendered haproxy.cfg made runnable here without root: its own admin socket and state file in
+ * `dir`, no user switch, and the HTTP listener on loopback only.
+ */
+export function loopbackHaproxyConfig(config: string, dir: string, httpPort: number): string {
+  return config
+    .split(ADMIN_SOCKET).join(path.join(dir, "admin.sock"))
+    .split(SERVER_STATE_FILE).join(path.join(dir, "server-state"))
+    .replace(/^ {4}(user|group) haproxy\n/gm, "")
+    .replace(`bind :${httpPort}\n`, `bind 127.0.0.1:${httpPort}\n`);
+}
+
+/**
+ * Runs `keepalived -t` (parse and check the config, start nothing) on a rendered keepalived.conf.
+ * As root: keepalived refuses a root-run script as insecure when it is not root itself.
+ */
+export function keepalivedCheck(config: string): { status: number | null; output: string } {
+  const file = path.join(tempDir("keepalived"), "keepalived.conf");
+  fs.writeFileSync(file, config);
+  const run = spawnSync("keepalived", ["-t", "-f", file], { encoding: "utf8" });
+  if (run.error) throw new Error(`cannot run keepalived: ${run.error.message}`);
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
