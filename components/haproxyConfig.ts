@@ -57,6 +57,8 @@ export const TLS_PEM_PATH = "/etc/haproxy/certs/veza.pem";
 export const ADMIN_SOCKET = "/run/haproxy/admin.sock";
 /** Prefix of the file `show servers state` is written to before a reload, for state to carry over. */
 export const SERVER_STATE_FILE = "/var/lib/haproxy/server-state";
+/** Path on the stats listener that HAProxy answers 200 to by itself, for keepalived's check. */
+export const ALIVE_URI = "/alive";
 /** Environment variable of haproxy.service that holds the stats password (user `admin`). */
 export const STATS_PASSWORD_ENV = "VEZA_STATS_PASSWORD";
 /** Backend names, as used in `set server <backend>/<server> ...`. */
@@ -196,6 +198,7 @@ export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): 
     httpPort: settings.httpPort,
     httpsPort: settings.httpsPort,
     statsPort: settings.statsPort,
+    aliveUri: ALIVE_URI,
     statsPasswordEnv: STATS_PASSWORD_ENV,
     statsPasswordRef: `\${${STATS_PASSWORD_ENV}}`,
     metricsPort: settings.metricsPort,

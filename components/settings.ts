@@ -41,6 +41,10 @@ export interface Settings {
   incusStoragePool: string;
   namePrefix: string;
   policyWaivers: string[];
+  haproxyCount: number;
+  virtualIp: string;
+  vrrpAdvertIntervalMs: number;
+  vrrpRouterId: number;
 }
 
 /** Settings as read, before validation: every key present, any value. */
@@ -95,6 +99,10 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   incusStoragePool: "veza",
   namePrefix: "",
   policyWaivers: [],
+  haproxyCount: 1,
+  virtualIp: "",
+  vrrpAdvertIntervalMs: 200,
+  vrrpRouterId: 51,
 });
 
 /**
@@ -154,6 +162,15 @@ export function settingsFromConfig(get: (key: string) => unknown): RawSettings {
 
 /** Name of the HAProxy container before the stack's prefix. */
 export const HAPROXY_NAME = "haproxy";
+
+/**
+ * Logical names of the HAProxy nodes: `haproxy`, then `haproxy-2` for the pair. The first keeps
+ * the single node's name, so a stack that turns the pair on keeps its serving container and adds
+ * one, instead of replacing the load balancer it has.
+ */
+export function haproxyNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? HAPROXY_NAME : `${HAPROXY_NAME}-${i + 1}`));
+}
 
 /**
  * Logical names of the upstream containers for the configured counts: `backend-api-1`.. and

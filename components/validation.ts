@@ -4,7 +4,8 @@
  */
 import * as fs from "fs";
 import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
-import { CONFIG_NAMESPACE, DEFAULTS, HAPROXY_NAME, RawSettings, Settings, configKey, containerName, fleetNames } from "./settings";
+import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "./labNetwork";
+import { CONFIG_NAMESPACE, DEFAULTS, RawSettings, Settings, configKey, containerName, fleetNames, haproxyNames } from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
 export class SettingsError extends Error {
@@ -71,7 +72,15 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   tunnelTimeoutSeconds: [1, 86_400],
   hardStopAfterSeconds: [1, 86_400],
   retries: [0, 10],
+  haproxyCount: [1, 2],
+  vrrpAdvertIntervalMs: [100, 1000],
+  vrrpRouterId: [1, 255],
 };
+
+/** VRRPv3 carries the advertisement interval in centiseconds; keepalived would round anything finer. */
+const VRRP_INTERVAL_STEP_MS = 10;
+
+const VIRTUAL_IP_RULE = `an IPv4 address from ${LAB_STATIC_RANGE}, the part of the lab subnet ${LAB_SUBNET} no container is leased`;
 
 /*
  * Every string is held to an allowlist, never a denylist: its values end up in haproxy.cfg and
@@ -233,6 +242,9 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
       problem(key, `must be an integer from ${range[0]} to ${range[1]}${bound} (got ${shown(raw[key])})`);
     }
   }
+  if (isInteger("vrrpAdvertIntervalMs") && (raw.vrrpAdvertIntervalMs as number) % VRRP_INTERVAL_STEP_MS !== 0) {
+    problem("vrrpAdvertIntervalMs", `must be a multiple of ${VRRP_INTERVAL_STEP_MS}: VRRPv3 counts the interval in centiseconds (got ${shown(raw.vrrpAdvertIntervalMs)})`);
+  }
 
   const text = (key: keyof Settings): string | undefined => {
     const value = raw[key];
@@ -285,12 +297,25 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     streamServerCount: isInteger("streamServerCount") ? (raw.streamServerCount as number) : 0,
   };
   const names = fleetNames(counts);
+  const haproxyCount = isInteger("haproxyCount") ? (raw.haproxyCount as number) : 1;
   const prefix = text("namePrefix");
   if (prefix !== undefined) {
-    const bad = [HAPROXY_NAME, ...names.backendApi, ...names.streamServer]
+    const bad = [...haproxyNames(haproxyCount), ...names.backendApi, ...names.streamServer]
       .map((name) => containerName(prefix, name))
       .find((name) => !isIncusName(name));
     if (bad !== undefined) problem("namePrefix", `gives the container name ${shown(bad)}, but Incus names must be ${INCUS_NAME_RULE} (got ${shown(prefix)})`);
+  }
+
+  const virtualIp = text("virtualIp");
+  if (virtualIp !== undefined) {
+    const conflict = virtualIp === "" ? undefined : isIPv4(virtualIp) ? virtualIpConflict(virtualIp) : "not an IPv4 address";
+    if (conflict) {
+      problem("virtualIp", `must be empty or ${VIRTUAL_IP_RULE} (got ${shown(virtualIp)}: ${conflict})`);
+    } else if (virtualIp === "" && raw.haproxyCount === 2) {
+      problem("virtualIp", `must be ${VIRTUAL_IP_RULE} when ${configKey("haproxyCount")} is 2: clients reach the pair there (got "")`);
+    } else if (virtualIp !== "" && raw.haproxyCount === 1) {
+      problem("virtualIp", `must be empty while ${configKey("haproxyCount")} is 1: a single HAProxy is reached at its own address (got ${shown(virtualIp)})`);
+    }
   }
 
   const fleets = [

@@ -5,14 +5,14 @@
 #   sudo bash scripts/lab-host.sh
 #
 # Steps (each prints one line when, and only when, it changes something):
-#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy socat jq nftables btrfs-progs shellcheck.
+#   1. Incus (bookworm-backports) and the host tools: debootstrap haproxy keepalived socat jq nftables btrfs-progs shellcheck.
 #   2. A running Incus daemon (systemctl when systemd is PID 1, else incusd in the background).
 #   3. Storage pool and bridge network the containers are launched on.
 #   4. Forwarding rules for the bridge (bridged traffic allowed, routed traffic rejected).
 #   5. The lab image, built with debootstrap once, cached, imported under a fixed alias.
 #
 # Environment (defaults match Pulumi.yaml):
-#   VEZA_LAB_POOL=veza  VEZA_LAB_NETWORK=vezabr0  VEZA_LAB_SUBNET=10.77.0.1/24
+#   VEZA_LAB_POOL=veza  VEZA_LAB_NETWORK=vezabr0
 #   VEZA_LAB_IMAGE=veza-lab/bookworm  VEZA_LAB_MIRROR=http://deb.debian.org/debian
 #   VEZA_LAB_INCUS_PACKAGES="incus-base incus-client" (container-only daemon; "incus" adds VM support)
 #   VEZA_CACHE_DIR=~/.cache/veza-infra (the image cache is $VEZA_CACHE_DIR/image/<key>/)
@@ -22,7 +22,10 @@ started_ns=$(date +%s%N)
 
 pool=${VEZA_LAB_POOL:-veza}
 network=${VEZA_LAB_NETWORK:-vezabr0}
-subnet=${VEZA_LAB_SUBNET:-10.77.0.1/24}
+# Fixed: veza-infra:virtualIp is validated against these numbers, which components/labNetwork.ts
+# holds too (a unit test compares them). DHCP leases stop at .199; .200-.254 are for virtual IPs.
+subnet=10.77.0.1/24
+dhcp_ranges=10.77.0.2-10.77.0.199
 image_alias=${VEZA_LAB_IMAGE:-veza-lab/bookworm}
 mirror=${VEZA_LAB_MIRROR:-http://deb.debian.org/debian}
 incus_packages=${VEZA_LAB_INCUS_PACKAGES:-incus-base incus-client}
@@ -31,12 +34,13 @@ incusd_log=/var/log/veza-incusd.log
 
 # ---- The lab image: the one place that says what is in it. ---------------------------------
 # Bump image_build_version whenever build_image() changes what it produces.
-image_build_version=3
+image_build_version=4
 image_suite=bookworm
 image_packages=(
   systemd systemd-sysv systemd-resolved dbus   # init; systemd-networkd (in systemd) does DHCP on eth0
   udev                                          # Incus mounts /sys read-write, so networkd waits for udev
   haproxy socat nodejs                          # the load balancer and the lab stand-in services
+  keepalived                                    # the HAProxy pair's virtual IP (pulls libsnmp40, libperl5.36)
   iproute2 ca-certificates curl procps          # operations and tests
 )
 
@@ -57,8 +61,6 @@ quiet() {
 }
 
 (( EUID == 0 )) || die "must run as root"
-[[ $subnet =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/([89]|[12][0-9]|30)$ ]] \
-  || die "VEZA_LAB_SUBNET must be the bridge address with a prefix length, e.g. 10.77.0.1/24 (got $subnet)"
 
 # ---- 1. Packages ----------------------------------------------------------------------------
 pkg_installed() { [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]; }
@@ -99,12 +101,14 @@ EOF
 fi
 
 missing=()
-for p in debootstrap haproxy socat jq nftables dnsmasq-base squashfs-tools uidmap btrfs-progs shellcheck; do
+for p in debootstrap haproxy keepalived socat jq nftables dnsmasq-base squashfs-tools uidmap btrfs-progs shellcheck; do
   pkg_installed "$p" || missing+=("$p")
 done
 if (( ${#missing[@]} )); then
   apt_update
-  # Not -t bookworm-backports: the host's haproxy must be the same version as the image's.
+  # Not -t bookworm-backports: the host's haproxy and keepalived, which check the rendered
+  # configs, must be the same versions as the image's. With no keepalived.conf neither the
+  # package's unit nor its init script starts a daemon on the host.
   DEBIAN_FRONTEND=noninteractive quiet apt-get install -y --no-install-recommends "${missing[@]}"
   log "installed ${missing[*]}"
 fi
@@ -180,14 +184,14 @@ fi
 # raw.dnsmasq=no-resolv: the bridge's dnsmasq answers for <name>.incus only and never forwards
 # a query to the host's upstream resolvers.
 declare -A want=(
-  [ipv4.address]=$subnet [ipv4.nat]=false [ipv4.routing]=false [ipv4.dhcp]=true
+  [ipv4.address]=$subnet [ipv4.nat]=false [ipv4.routing]=false [ipv4.dhcp]=true [ipv4.dhcp.ranges]=$dhcp_ranges
   [ipv4.firewall]=false [ipv6.address]=none [raw.dnsmasq]=no-resolv
 )
 if ! incus network show "$network" >/dev/null 2>&1; then
   args=()
   for k in "${!want[@]}"; do args+=("$k=${want[$k]}"); done
   incus network create "$network" --type bridge "${args[@]}" >/dev/null
-  log "created bridge network $network ($subnet, no NAT, no routing, no IPv6, DHCP)"
+  log "created bridge network $network ($subnet, no NAT, no routing, no IPv6, DHCP $dhcp_ranges)"
 else
   [[ $(incus network list --format json | jq -r --arg n "$network" '.[] | select(.name == $n) | "\(.managed) \(.type)"') == "true bridge" ]] \
     || die "network $network exists but is not a managed Incus bridge"
@@ -317,8 +321,8 @@ EOF
     systemd-logind.service modprobe@.service systemd-networkd-wait-online.service console-getty.service; do
     [[ -e $rootfs/lib/systemd/system/$unit ]] && chroot "$rootfs" systemctl mask "$unit"
   done
-  # HAProxy runs in the load balancer's container only; HaproxyNode enables it there.
-  chroot "$rootfs" systemctl disable haproxy.service
+  # HAProxy and keepalived run in the load balancers' containers only; HaproxyNode enables them there.
+  chroot "$rootfs" systemctl disable haproxy.service keepalived.service
   # Per-container identity: machine-id is generated on first boot, hostname from Incus.
   : >"$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"

@@ -11,7 +11,7 @@ set -euo pipefail
 
 pool=${VEZA_LAB_POOL:-veza}
 network=${VEZA_LAB_NETWORK:-vezabr0}
-subnet=${VEZA_LAB_SUBNET:-10.77.0.1/24}
+subnet=10.77.0.1/24   # the bridge scripts/lab-host.sh creates
 image=${VEZA_LAB_IMAGE:-veza-lab/bookworm}
 a=veza-smoke-a-$$
 b=veza-smoke-b-$$

@@ -36,6 +36,7 @@ function problemsOf(overrides: Partial<Record<keyof RawSettings, unknown>>): rea
 
 const URL_PATH_RULE = "must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters";
 const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not starting with '-'";
+const VIRTUAL_IP_RULE = "an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased";
 
 const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   ["fall of zero", { healthCheckFall: 0 }, "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)"],
@@ -182,6 +183,27 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   ],
   ["binary path that is a directory", { backendApiBinaryPath: "/bin" }, 'veza-infra:backendApiBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin": is a directory)'],
   ["integer beyond 2^53, quoted as typed", { retries: "9223372036854775807" }, 'veza-infra:retries must be an integer from 0 to 10 (got "9223372036854775807")'],
+  ["no HAProxy", { haproxyCount: 0 }, "veza-infra:haproxyCount must be an integer from 1 to 2 (got 0)"],
+  ["three HAProxies", { haproxyCount: 3, virtualIp: "10.77.0.200" }, "veza-infra:haproxyCount must be an integer from 1 to 2 (got 3)"],
+  ["advert interval too short", { vrrpAdvertIntervalMs: 50 }, "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 50)"],
+  ["advert interval too long", { vrrpAdvertIntervalMs: 1010 }, "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 1010)"],
+  ["advert interval finer than a centisecond", { vrrpAdvertIntervalMs: 205 }, "veza-infra:vrrpAdvertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 205)"],
+  ["router id 0", { vrrpRouterId: 0 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 0)"],
+  ["router id 256", { vrrpRouterId: 256 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 256)"],
+  ["a pair without a virtual IP", { haproxyCount: 2 }, `veza-infra:virtualIp must be ${VIRTUAL_IP_RULE} when veza-infra:haproxyCount is 2: clients reach the pair there (got "")`],
+  ["a virtual IP for one HAProxy", { virtualIp: "10.77.0.200" }, 'veza-infra:virtualIp must be empty while veza-infra:haproxyCount is 1: a single HAProxy is reached at its own address (got "10.77.0.200")'],
+  ["virtual IP not IPv4", { haproxyCount: 2, virtualIp: "10.77.0.256" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.256": not an IPv4 address)`],
+  ["virtual IP with a prefix length", { haproxyCount: 2, virtualIp: "10.77.0.200/24" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.200/24": not an IPv4 address)`],
+  ["virtual IP outside the subnet", { haproxyCount: 2, virtualIp: "10.77.1.200" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.1.200": outside the lab subnet 10.77.0.0/24)`],
+  ["virtual IP on the network address", { haproxyCount: 2, virtualIp: "10.77.0.0" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.0": the subnet's network address)`],
+  ["virtual IP on the broadcast address", { haproxyCount: 2, virtualIp: "10.77.0.255" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.255": the subnet's broadcast address)`],
+  ["virtual IP on the gateway", { haproxyCount: 2, virtualIp: "10.77.0.1" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.1": the bridge's own address on the host)`],
+  ...["10.77.0.2", "10.77.0.100", "10.77.0.199"].map((ip): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+    `virtual IP ${ip}, in the DHCP range`,
+    { haproxyCount: 2, virtualIp: ip },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "${ip}": inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it)`,
+  ]),
+  ["virtual IP of the wrong type", { haproxyCount: 2, virtualIp: 10 }, "veza-infra:virtualIp must be a string (got 10)"],
 ];
 
 describe("validateSettings", () => {
@@ -202,6 +224,20 @@ describe("validateSettings", () => {
       streamPathPrefixes: ["/hls/", "/v1/live:1/"],
     });
     expect(problemsOf(settings)).toEqual([]);
+  });
+
+  test.each(["10.77.0.200", "10.77.0.254"])("accepts a pair behind the virtual IP %s, with the VRRP bounds", (virtualIp) => {
+    expect(problemsOf({ haproxyCount: 2, virtualIp, vrrpAdvertIntervalMs: 100, vrrpRouterId: 255 })).toEqual([]);
+    expect(problemsOf({ haproxyCount: 2, virtualIp, vrrpAdvertIntervalMs: 1000, vrrpRouterId: 1 })).toEqual([]);
+  });
+
+  test("holds the second HAProxy's container name to the prefix rule too", () => {
+    const prefix = "a".repeat(55);
+    const noFleets = { backendApiCount: 0, streamServerCount: 0, backendApiFallbackServers: ["10.0.0.5:8080"], streamServerFallbackServers: ["10.0.0.6:8082"] };
+    expect(problemsOf({ ...noFleets, namePrefix: prefix })).toEqual([]);
+    expect(problemsOf({ ...noFleets, namePrefix: prefix, haproxyCount: 2, virtualIp: "10.77.0.200" })).toEqual([
+      `veza-infra:namePrefix gives the container name "${prefix}haproxy-2", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "${prefix}")`,
+    ]);
   });
 
   test("accepts every value as Pulumi passes it, a string", () => {
@@ -264,7 +300,7 @@ describe("the injection class: every string key and list item refuses each value
   ];
 
   test("covers every key that holds text", () => {
-    expect(STRING_KEYS).toHaveLength(12);
+    expect(STRING_KEYS).toHaveLength(13);
     expect(LIST_KEYS).toHaveLength(6);
   });
 

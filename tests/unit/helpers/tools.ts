@@ -1,5 +1,5 @@
 /**
- * The real tools some unit tests drive (haproxy, openssl). Missing on a workstation, those tests
+ * The real tools some unit tests drive (haproxy, openssl, keepalived). Missing on a workstation, those tests
  * are skipped with a loud warning; under CI=true they run anyway and fail, so CI cannot go green
  * without having checked anything.
  */
@@ -26,6 +26,7 @@ export function describeWithTools(tools: { name: string; versionFlag: string }[]
 
 export const HAPROXY = { name: "haproxy", versionFlag: "-v" };
 export const OPENSSL = { name: "openssl", versionFlag: "version" };
+export const KEEPALIVED = { name: "keepalived", versionFlag: "--version" };
 
 /** A fresh temporary directory, removed when the process exits. */
 export function tempDir(label: string): string {
@@ -65,4 +66,16 @@ export function haproxyCheck(config: string, pem?: string): { status: number | n
   const output = `${run.stdout}${run.stderr}`;
   const warnings = output.split("\n").filter((line) => line.includes("[WARNING]") && !line.includes(NO_STATE_FILE));
   return { status: run.status, output, warnings };
+}
+
+/**
+ * Runs `keepalived -t` (parse and check the config, start nothing) on a rendered keepalived.conf.
+ * As root: keepalived refuses a root-run script as insecure when it is not root itself.
+ */
+export function keepalivedCheck(config: string): { status: number | null; output: string } {
+  const file = path.join(tempDir("keepalived"), "keepalived.conf");
+  fs.writeFileSync(file, config);
+  const run = spawnSync("keepalived", ["-t", "-f", file], { encoding: "utf8" });
+  if (run.error) throw new Error(`cannot run keepalived: ${run.error.message}`);
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }

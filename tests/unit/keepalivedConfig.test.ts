@@ -1,0 +1,192 @@
+import { ChildProcess, execFile } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { ALIVE_URI, Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
+import { KeepalivedSettings, renderKeepalivedConfig, rolloutOrder } from "../../components/keepalivedConfig";
+import { DEFAULTS } from "../../components/settings";
+import { freePort, startHaproxy } from "./helpers/localHaproxy";
+import { HAPROXY, KEEPALIVED, describeWithTools, keepalivedCheck, tempDir } from "./helpers/tools";
+
+const GOLDEN_DIR = path.join(__dirname, "..", "golden");
+
+const PAIR: Upstream[] = [
+  { name: "haproxy", address: "10.77.0.11" },
+  { name: "haproxy-2", address: "10.77.0.12" },
+];
+const settings = (overrides: Partial<KeepalivedSettings> = {}): KeepalivedSettings => ({ ...DEFAULTS, virtualIp: "10.77.0.200", ...overrides });
+
+/** The value after `keyword` on its line, e.g. `priority 150` gives "150". */
+const value = (config: string, keyword: string) => new RegExp(`^\\s*${keyword} (.+)$`, "m").exec(config)?.[1];
+/** The check's command line, as keepalived splits it: words, no shell. */
+const checkCommand = (config: string) => (/^\s*script "(.+)"$/m.exec(config)?.[1] ?? "").split(" ");
+
+const GOLDEN: Record<string, string> = {
+  "keepalived-node1": renderKeepalivedConfig(settings(), PAIR, "haproxy"),
+  "keepalived-node2": renderKeepalivedConfig(settings(), PAIR, "haproxy-2"),
+};
+
+describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
+  test.each(Object.keys(GOLDEN))("%s", (name) => {
+    const file = path.join(GOLDEN_DIR, `${name}.conf`);
+    if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, GOLDEN[name]);
+    expect(GOLDEN[name]).toBe(fs.readFileSync(file, "utf8"));
+  });
+});
+
+describe("renderKeepalivedConfig", () => {
+  const [first, second] = [GOLDEN["keepalived-node1"], GOLDEN["keepalived-node2"]];
+
+  test("both nodes start as BACKUP and never preempt; the first is preferred when neither holds the address", () => {
+    for (const config of [first, second]) {
+      expect(value(config, "state")).toBe("BACKUP");
+      expect(config).toMatch(/^\s*nopreempt$/m);
+    }
+    expect([value(first, "priority"), value(second, "priority")]).toEqual(["150", "100"]);
+    expect([value(first, "router_id"), value(second, "router_id")]).toEqual(["haproxy", "haproxy-2"]);
+  });
+
+  test("each node advertises from its own address to the other only, and drops adverts from anyone else", () => {
+    expect(value(first, "unicast_src_ip")).toBe("10.77.0.11");
+    expect(first).toContain("unicast_peer {\n        10.77.0.12\n    }");
+    expect(value(second, "unicast_src_ip")).toBe("10.77.0.12");
+    expect(second).toContain("unicast_peer {\n        10.77.0.11\n    }");
+    expect(first).toMatch(/^\s*check_unicast_src$/m);
+  });
+
+  test("runs VRRPv3 with the settings' router id, advert interval in seconds and the address on eth0", () => {
+    const config = renderKeepalivedConfig(settings({ vrrpRouterId: 7, vrrpAdvertIntervalMs: 250, virtualIp: "10.77.0.254" }), PAIR, "haproxy");
+    expect(value(config, "vrrp_version")).toBe("3");
+    expect(value(config, "virtual_router_id")).toBe("7");
+    expect(value(config, "advert_int")).toBe("0.25");
+    expect(config).toContain("virtual_ipaddress {\n        10.77.0.254/24 dev eth0\n    }");
+    expect(value(renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100 }), PAIR, "haproxy"), "advert_int")).toBe("0.10");
+    expect(value(renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000 }), PAIR, "haproxy"), "advert_int")).toBe("1.00");
+  });
+
+  test("checks the monitor URI that the rendered haproxy.cfg answers on its stats port", () => {
+    const config = renderKeepalivedConfig(settings({ statsPort: 9200 }), PAIR, "haproxy");
+    expect(checkCommand(config).at(-1)).toBe(`http://127.0.0.1:9200${ALIVE_URI}`);
+    const haproxy = renderHaproxyConfig({ ...DEFAULTS, statsPort: 9200 }, { backendApi: [PAIR[0]], streamServer: [PAIR[1]] });
+    expect(haproxy).toMatch(new RegExp(`\\nlisten stats\\n    bind 127\\.0\\.0\\.1:9200\\n[^]*?\\n    monitor-uri ${ALIVE_URI}\\n`));
+  });
+
+  test("moves the address after one failed check, once a second, and takes it only after HAProxy answered", () => {
+    expect([value(first, "interval"), value(first, "fall"), value(first, "rise")]).toEqual(["1", "1", "2"]);
+    expect(first).toMatch(/^\s*init_fail$/m);
+    expect(checkCommand(first).slice(0, 6)).toEqual(["/usr/bin/curl", "-fs", "-o", "/dev/null", "--max-time", "0.5"]);
+  });
+
+  test.each([
+    ["one node", [PAIR[0]], "haproxy", "a pair is 2 nodes (got 1)"],
+    ["a node that is not in the pair", PAIR, "haproxy-3", '"haproxy-3" is not a node of the pair'],
+    ["two nodes with one address", [PAIR[0], { name: "haproxy-2", address: "10.77.0.11" }], "haproxy", "address 10.77.0.11 appears twice"],
+    ["a node without an IPv4 address", [PAIR[0], { name: "haproxy-2", address: "" }], "haproxy", 'haproxy-2 has address "", not an IPv4 address'],
+    ["a node whose name would break the file", [PAIR[0], { name: "haproxy 2", address: "10.77.0.12" }], "haproxy", 'node name "haproxy 2" is not letters, digits and hyphens'],
+  ])("refuses %s", (_label, pair, self, message) => {
+    expect(() => renderKeepalivedConfig(settings(), pair, self)).toThrow(message);
+  });
+
+  test.each([
+    ["", "not an IPv4 address"],
+    ["10.77.0.50", "inside the DHCP range"],
+    ["10.77.0.1", "the bridge's own address"],
+  ])("refuses the virtual IP %j: %s", (virtualIp, reason) => {
+    expect(() => renderKeepalivedConfig(settings({ virtualIp }), PAIR, "haproxy")).toThrow(reason);
+  });
+
+  test("refuses a virtual IP that is a node's own address", () => {
+    const pair = [PAIR[0], { name: "haproxy-2", address: "10.77.0.200" }];
+    expect(() => renderKeepalivedConfig(settings(), pair, "haproxy")).toThrow("veza-infra:virtualIp 10.77.0.200 is a node's own address");
+  });
+});
+
+describe("rolloutOrder", () => {
+  test("puts the node holding the virtual IP last", () => {
+    expect(rolloutOrder(PAIR, "haproxy").map((n) => n.name)).toEqual(["haproxy-2", "haproxy"]);
+    expect(rolloutOrder(PAIR, "haproxy-2").map((n) => n.name)).toEqual(["haproxy", "haproxy-2"]);
+  });
+
+  test("keeps the given order when no node holds it", () => {
+    expect(rolloutOrder(PAIR, undefined)).toEqual(PAIR);
+    expect(rolloutOrder(PAIR, "")).toEqual(PAIR);
+  });
+
+  test("refuses a holder that is not one of the nodes, and never reorders its input", () => {
+    expect(() => rolloutOrder(PAIR, "haproxy-9")).toThrow('the virtual IP holder "haproxy-9" is not one of haproxy, haproxy-2');
+    const nodes = [...PAIR];
+    rolloutOrder(nodes, "haproxy");
+    expect(nodes).toEqual(PAIR);
+  });
+});
+
+describeWithTools([KEEPALIVED])("the real keepalived -t accepts every variant", () => {
+  const variants: [string, string][] = [
+    ...Object.entries(GOLDEN),
+    ["shortest advert interval, lowest router id", renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100, vrrpRouterId: 1 }), PAIR, "haproxy")],
+    ["longest advert interval, highest router id", renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000, vrrpRouterId: 255 }), PAIR, "haproxy-2")],
+  ];
+
+  test.each(variants)("%s", (_label, config) => {
+    expect(keepalivedCheck(config)).toEqual({ status: 0, output: "" });
+  });
+
+  test("and refuses what it cannot run, so the check above means something", () => {
+    const verdict = keepalivedCheck(GOLDEN["keepalived-node1"].replace("interval 1\n", "interval 0.5\n"));
+    expect(verdict.status).not.toBe(0);
+    expect(verdict.output).toContain("invalid number '0.5'");
+  });
+});
+
+describeWithTools([HAPROXY])("the check's command against the real haproxy", () => {
+  const dir = tempDir("alive");
+  let haproxy: ChildProcess | undefined;
+  let command: string[];
+
+  /** Exit status of the check's command and how long it took, in ms. */
+  const check = () =>
+    new Promise<{ status: number; ms: number }>((resolve) => {
+      const started = Date.now();
+      execFile(command[0], command.slice(1), (error) => resolve({ status: error ? Number(error.code) : 0, ms: Date.now() - started }));
+    });
+
+  beforeAll(async () => {
+    // The upstreams' port is one nothing listens on: every backend is down.
+    const [httpPort, statsPort, deadPort] = [await freePort(), await freePort(), await freePort()];
+    const fleets = { backendApi: [{ name: "backend-api-1", address: "127.0.0.1" }], streamServer: [{ name: "stream-server-1", address: "127.0.0.1" }] };
+    const rendered = renderHaproxyConfig({ ...DEFAULTS, httpPort, statsPort, backendApiPort: deadPort, streamServerPort: deadPort }, fleets);
+    command = checkCommand(renderKeepalivedConfig(settings({ statsPort }), PAIR, "haproxy"));
+    haproxy = await startHaproxy(rendered, dir, async () => (await check()).status === 0);
+  });
+
+  afterAll(() => {
+    haproxy?.kill("SIGKILL");
+  });
+
+  test("passes while HAProxy answers, with every backend down and without the stats password", async () => {
+    const stats = await new Promise<number>((resolve, reject) =>
+      http.get({ host: "127.0.0.1", port: Number(new URL(command.at(-1) ?? "").port), path: "/stats", agent: false }, (r) => resolve(r.statusCode ?? 0)).on("error", reject),
+    );
+    expect(stats).toBe(401);
+    expect((await check()).status).toBe(0);
+  });
+
+  test("fails within its deadline when HAProxy hangs, and at once when it is gone", async () => {
+    // master-worker: the worker, the master's child, is what answers.
+    const master = haproxy?.pid;
+    const worker = Number(fs.readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim().split(" ")[0]);
+    process.kill(worker, "SIGSTOP");
+    const hung = await check();
+    process.kill(worker, "SIGCONT");
+    expect(hung.status).toBe(28);
+    expect(hung.ms).toBeLessThan(900);
+    expect((await check()).status).toBe(0);
+
+    const exited = new Promise((resolve) => haproxy?.once("exit", resolve));
+    haproxy?.kill("SIGTERM");
+    await exited;
+    const gone = await check();
+    expect(gone.status).toBe(7);
+    expect(gone.ms).toBeLessThan(200);
+  });
+});
