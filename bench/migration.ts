@@ -36,7 +36,9 @@ async function main(): Promise<void> {
   console.log(`old code: ${oldTree} (${from}); npm run lab there`);
   // With its own toolchain: this checkout's on PATH has no dynamic-provider launcher.
   const oldPath = (process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("/veza-infra/pulumi/")).join(":");
-  await run("env", [`PATH=${oldPath}`, "npm", "run", "lab"], { cwd: oldTree });
+  await run("env", [`PATH=${oldPath}`, "npm", "run", "lab"], { cwd: oldTree }).catch((error: Error) => {
+    throw new Error(`npm run lab in ${oldTree} (the old code) failed: ${error.message}`);
+  });
   // The toolchain of this checkout first, so the load window holds the migration, not Go builds.
   await run("bash", ["scripts/toolchain.sh"]);
 
@@ -47,7 +49,9 @@ async function main(): Promise<void> {
 
   const load = steadyLoad(before.lbUrl, RATE);
   const started = Date.now();
-  await run("npm", ["run", "lab"]);
+  await run("npm", ["run", "lab"]).catch((error: Error) => {
+    throw new Error(`npm run lab in ${REPO} (the migration) failed: ${error.message}`);
+  });
   const migrateMs = Date.now() - started;
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const { ok, failures } = await load.stop();

@@ -18,7 +18,8 @@ export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 # touching its containers (scripts/migrateState.ts says what it does as it does it).
 select_stack() {
   (cd "$repo" && { pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" --non-interactive; })
-  if (cd "$repo" && pulumi stack export --stack "$1" | grep -q '"type": "pulumi-nodejs:dynamic'); then
+  # grep reads to the end: -q would stop at the first match and fail the export (pipefail, SIGPIPE).
+  if (cd "$repo" && pulumi stack export --stack "$1" | grep '"type": "pulumi-nodejs:dynamic' >/dev/null); then
     (cd "$repo" && npx ts-node --transpile-only scripts/migrateState.ts "$1")
   fi
 }
