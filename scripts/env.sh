@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the project's scripts: the pinned Pulumi toolchain first on PATH, a local file backend
 # outside git, the lab's secrets passphrase (override by exporting PULUMI_CONFIG_PASSPHRASE or
 # PULUMI_CONFIG_PASSPHRASE_FILE), and no update checks.

@@ -210,7 +210,7 @@ fi
 extra=$(incus query /1.0/profiles/default | jq -r '.devices | to_entries[]
   | select((.value.type == "nic" and .key != "eth0") or (.value.type == "disk" and .value.path == "/" and .key != "root"))
   | .key')
-[[ -z $extra ]] || log "warning: default profile has devices that every container would also get: $(echo $extra)"
+[[ -z $extra ]] || log "warning: default profile has devices that every container would also get: ${extra//$'\n'/ }"
 
 # ---- 4. Forwarding rules for the bridge -----------------------------------------------------
 # Our own nftables table (Incus never touches it): bridged frames pass, routed packets into or

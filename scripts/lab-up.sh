@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/lab-host.sh
-[[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
+if ! { [[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1; }; then npm ci --ignore-scripts --no-audit --no-fund; fi
 source scripts/env.sh
 select_stack lab
 pulumi up --stack lab --yes --non-interactive --skip-preview "$@"

@@ -12,15 +12,16 @@ if [[ "${CI:-}" != true ]] && { [[ $(id -u) != 0 ]] || ! command -v incus >/dev/
 fi
 # The lab host set-up also installs haproxy, which the unit tests run as `haproxy -c`.
 if $lab_tier; then bash scripts/lab-host.sh; fi
-[[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1 || npm ci --ignore-scripts --no-audit --no-fund
+if ! { [[ -d node_modules ]] && npm ls --silent >/dev/null 2>&1; }; then npm ci --ignore-scripts --no-audit --no-fund; fi
 # The policy pack has its own dependencies (@pulumi/policy), which Pulumi loads from policy/.
-[[ -d policy/node_modules ]] && npm ls --prefix policy --silent >/dev/null 2>&1 || npm ci --prefix policy --ignore-scripts --no-audit --no-fund
+if ! { [[ -d policy/node_modules ]] && npm ls --prefix policy --silent >/dev/null 2>&1; }; then npm ci --prefix policy --ignore-scripts --no-audit --no-fund; fi
 source scripts/env.sh
 
 step() { printf '\n== %s\n' "$*"; }
 # One closing line over every jest run, in the plain form CI reads: "tests: N passed, N failed, N skipped".
 results=$(mktemp -d)
 summarize() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
   node -e '
     const fs = require("fs"); const dir = process.argv[1]; let p = 0, f = 0, s = 0;
     for (const file of fs.readdirSync(dir)) {
@@ -33,6 +34,7 @@ trap summarize EXIT
 
 step "type-check";  npx tsc --noEmit
 step "lint";        npx eslint .
+step "shellcheck (the project's own scripts)"; shellcheck scripts/*.sh tests/*.sh
 step "policy pack type-check"; (cd policy && npx tsc --noEmit)
 step "workflows (actionlint)"; bash scripts/actionlint.sh
 step "unit tests";  npx jest --selectProjects unit --json --outputFile "$results/unit.json"

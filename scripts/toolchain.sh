@@ -106,10 +106,10 @@ build_plugin() {
   esac
 }
 
+# Where `pulumi plugin install` puts a plugin; a `.partial` marker beside it means an install broke off.
 plugin_installed() {
-  "$bin/pulumi" plugin ls --json 2>/dev/null \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const [n,v]=process.argv.slice(1);
-        process.exit((JSON.parse(s||"[]")||[]).some(p=>p.kind==="resource"&&p.name===n&&p.version===v)?0:1)})' "$1" "$2"
+  local dir=${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$1-v$2
+  [[ -x $dir/pulumi-resource-$1 && ! -e $dir.partial ]]
 }
 
 ensure_plugin() {
