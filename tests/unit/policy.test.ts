@@ -20,7 +20,9 @@ function violations(given: StackFacts): Record<string, string[]> {
   return Object.fromEntries(RULES.map((rule) => [rule.name, rule.check(given)]).filter(([, messages]) => messages.length > 0));
 }
 
-const PROD_TLS = { tlsCertPath: "/etc/veza/prod.pem" };
+/** A production stack as the organisation wants it: an HAProxy pair. */
+const PROD = { haproxyCount: 2, virtualIp: "10.77.0.200" };
+const PROD_TLS = { ...PROD, tlsCertPath: "/etc/veza/prod.pem" };
 
 describe("the rules", () => {
   test.each(["lab", "bench"])("are all quiet on the %s stack with the defaults", (stack) => {
@@ -32,7 +34,7 @@ describe("the rules", () => {
   });
 
   test("tls-outside-lab: a stack other than lab and bench without a certificate", () => {
-    expect(violations(facts("prod"))).toEqual({
+    expect(violations(facts("prod", PROD))).toEqual({
       "tls-outside-lab": ["stack prod would serve plain HTTP: set veza-infra:tlsCertPath to a PEM with the certificate and key"],
     });
   });
