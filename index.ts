@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { HaproxyNode } from "./components/haproxyNode";
-import { HAPROXY_NAME, Settings, containerName, fleetNames, settingsFromConfig } from "./components/settings";
+import { HaproxyPair } from "./components/haproxyPair";
+import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
 import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
 
@@ -62,19 +63,35 @@ const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
     .all(instances.map((instance) => instance.address))
     .apply((addresses) => addresses.map((address, i) => ({ name: instances[i].serverName, address })));
 
-const haproxy = new HaproxyNode(HAPROXY_NAME, {
-  containerName: containerName(settings.namePrefix, HAPROXY_NAME),
-  placement,
-  settings,
-  backendApi: upstreams(backendApi),
-  streamServer: upstreams(streamServer),
-});
+const pools = { backendApi: upstreams(backendApi), streamServer: upstreams(streamServer) };
+const paired = settings.haproxyCount === 2;
+const haproxyNodes: HaproxyNode[] = [];
+for (const name of haproxyNames(settings.haproxyCount)) {
+  haproxyNodes.push(
+    new HaproxyNode(name, {
+      containerName: containerName(settings.namePrefix, name),
+      placement,
+      settings,
+      ...pools,
+      applyConfig: !paired,
+      // One stats password for the pair: the first node's.
+      statsPassword: haproxyNodes[0]?.statsPassword,
+    }),
+  );
+}
+const [haproxy] = haproxyNodes;
+const pair = paired ? new HaproxyPair(`${HAPROXY_NAME}-pair`, { nodes: [haproxyNodes[0], haproxyNodes[1]], settings, ...pools }) : undefined;
 
 const scheme = settings.tlsCertPath ? "https" : "http";
 const publicPort = settings.tlsCertPath ? settings.httpsPort : settings.httpPort;
 const defaultPort = scheme === "https" ? 443 : 80;
 
-export const lbUrl = pulumi.interpolate`${scheme}://${haproxy.address}${publicPort === defaultPort ? "" : `:${publicPort}`}/`;
+/** Where clients go: the pair's virtual IP, or the single node's own address. */
+const edgeAddress = pair ? pair.virtualIp : haproxy.address;
+export const lbUrl = pulumi.interpolate`${scheme}://${edgeAddress}${publicPort === defaultPort ? "" : `:${publicPort}`}/`;
+export const virtualIp = pair ? pair.virtualIp : "";
+export const haproxyContainers = haproxyNodes.map((node) => node.containerName);
+export const haproxyAddresses = haproxyNodes.map((node) => node.address);
 export const haproxyContainer = haproxy.containerName;
 export const haproxyAddress = haproxy.address;
 export const backendApiContainers = backendApi.map((instance) => instance.containerName);
@@ -83,5 +100,5 @@ export const streamServerContainers = streamServer.map((instance) => instance.co
 export const streamServerAddresses = streamServer.map((instance) => instance.address);
 export const statsPassword = haproxy.statsPassword;
 export const statsAccess = pulumi.interpolate`incus exec ${haproxy.containerName} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
-export const haproxyConfigHash = haproxy.configHash;
+export const haproxyConfigHash = pair ? pair.configHash : haproxy.configHash;
 export const metricsUrl = pulumi.interpolate`http://${haproxy.address}:${settings.metricsPort}/metrics`;

@@ -9,6 +9,13 @@
  * holds back the ones behind it (coordinated omission). Both hide failures: measured in this bench,
  * a hung backend received no request at all between the bursts. The lab tier's steady load
  * (tests/lab/harness.ts) is this generator too.
+ *
+ * Like a browser (RFC 9112 9.3.1), it sends a GET again, once, on a new connection when the reused
+ * keep-alive connection it went out on failed before any byte of a response came back: the other
+ * side may close an idle connection at the very moment a request is sent on it, and neither side
+ * can know. Node's agent does not do this by itself. Such requests count as `keepAliveRetries`,
+ * and as failures only if the second attempt fails too; a response cut after its first byte is
+ * never retried, and counts as failed.
  */
 import * as http from "http";
 
@@ -20,6 +27,8 @@ export interface LoadSample {
   latencyMs: number;
   /** HTTP status, or the error's code (ECONNRESET, ...) or "timeout". */
   outcome: string;
+  /** True when the request went out again after its reused keep-alive connection closed under it. */
+  keepAliveRetry: boolean;
 }
 
 /** Client-side deadline of one request. */
@@ -43,20 +52,28 @@ export function openLoad(url: string, ratePerSecond: number): OpenLoad {
   const fire = () => {
     const sentAt = Date.now();
     const started = performance.now();
+    const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const done = new Promise<void>((resolve) => {
       let finished = false;
-      const finish = (ok: boolean, outcome: string) => {
+      const finish = (ok: boolean, outcome: string, keepAliveRetry: boolean) => {
         if (finished) return;
         finished = true;
-        samples.push({ sentAt, at: Date.now(), ok, latencyMs: ok ? performance.now() - started : NaN, outcome });
+        samples.push({ sentAt, at: Date.now(), ok, latencyMs: ok ? performance.now() - started : NaN, outcome, keepAliveRetry });
         resolve();
       };
-      const request = http.get(url, { agent, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }, (response) => {
-        response.resume();
-        response.on("end", () => finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode)));
-        response.on("error", (error: NodeJS.ErrnoException) => finish(false, error.code ?? error.name));
-      });
-      request.on("error", (error: NodeJS.ErrnoException) => finish(false, error.name === "AbortError" || error.name === "TimeoutError" ? "timeout" : (error.code ?? error.name)));
+      const attempt = (retry: boolean) => {
+        const request = http.get(url, { agent, signal: deadline }, (response) => {
+          response.resume();
+          response.on("end", () => finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode), retry));
+          response.on("error", (error: NodeJS.ErrnoException) => finish(false, error.code ?? error.name, retry));
+        });
+        request.on("error", (error: NodeJS.ErrnoException) => {
+          const timedOut = error.name === "AbortError" || error.name === "TimeoutError";
+          if (!retry && !timedOut && request.reusedSocket && error.code === "ECONNRESET") return attempt(true);
+          finish(false, timedOut ? "timeout" : (error.code ?? error.name), retry);
+        });
+      };
+      attempt(false);
     });
     inFlight.add(done);
     void done.then(() => inFlight.delete(done));

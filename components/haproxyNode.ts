@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
   ADMIN_SOCKET,
+  Fleets,
   HaproxySettings,
   STATS_PASSWORD_ENV,
   TLS_PEM_PATH,
@@ -39,6 +40,13 @@ export interface HaproxyNodeArgs {
   backendApi: pulumi.Input<Upstream[]>;
   /** stream-server servers (name and address); empty uses the static fallback list. */
   streamServer: pulumi.Input<Upstream[]>;
+  /**
+   * Whether this node applies haproxy.cfg itself. An {@link HaproxyPair} sets it false and rolls
+   * the config out to its two nodes in turn. Defaults to true.
+   */
+  applyConfig?: boolean;
+  /** Password of the stats page (user `admin`), e.g. the first node's for the second of a pair. Defaults to a generated one. */
+  statsPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -113,25 +121,33 @@ echo "HAProxy started no worker with the new configuration within 10 s; the prev
 exit 1`;
 
 /**
- * Applies the rendered haproxy.cfg (VEZA_CONFIG) without ever breaking the live load balancer:
- * the candidate is written beside the live file, with the PEM named by VEZA_TLS_PEM if any, and
- * checked there by the container's own `haproxy -c`; only then does it replace the live file,
- * with a hitless reload. The servers' runtime states (VEZA_SERVER_STATES: one line of admin
- * commands, drain or ready) are then set through the admin socket. Prints the config's sha256.
+ * A bash function, `apply_to REF`: applies the rendered haproxy.cfg (VEZA_CONFIG) to one node
+ * without ever breaking it: the candidate is written beside the live file, with the PEM named by
+ * VEZA_TLS_PEM if any, and checked there by the container's own `haproxy -c`; only then does it
+ * replace the live file, with a hitless reload. The servers' runtime states (VEZA_SERVER_STATES:
+ * one line of admin commands, drain or ready) are then set through the admin socket. A refused
+ * config ends the whole script, so a rollout stops at the first node that refuses it.
  */
-export const APPLY_CONFIG_SCRIPT = `printf '%s' "$VEZA_CONFIG" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644
-if [ -n "$VEZA_TLS_PEM" ]; then
-  incus exec "$VEZA_REF" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
-  incus file push --mode 0640 "$VEZA_TLS_PEM" "$VEZA_REF${TLS_PEM_PATH}.next" >&2
-  incus exec "$VEZA_REF" -- chgrp haproxy ${TLS_PEM_PATH}.next
-fi
-if ! verdict=$(incus exec "$VEZA_REF" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
-  printf 'HAProxy rejected the new configuration; the live one keeps serving.\\n%s\\n' "$verdict" >&2
-  exit 1
-fi
-incus exec "$VEZA_REF" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
-# One line of \`;\`-separated commands: the admin socket runs them all, one \`incus exec\` in all.
-[ -z "$VEZA_SERVER_STATES" ] || printf '%s\\n' "$VEZA_SERVER_STATES" | incus exec "$VEZA_REF" -- socat stdio ${ADMIN_SOCKET} >/dev/null
+export const APPLY_TO_NODE = `apply_to() {
+  local ref=$1 verdict
+  printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644
+  if [ -n "$VEZA_TLS_PEM" ]; then
+    incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
+    incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2
+    incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
+  fi
+  if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
+    printf 'HAProxy in %s rejected the new configuration; the live one keeps serving.\\n%s\\n' "$ref" "$verdict" >&2
+    exit 1
+  fi
+  incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
+  # One line of \`;\`-separated commands: the admin socket runs them all, one \`incus exec\` in all.
+  [ -z "$VEZA_SERVER_STATES" ] || printf '%s\\n' "$VEZA_SERVER_STATES" | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null
+}`;
+
+/** Applies the config to the node VEZA_REF ({@link APPLY_TO_NODE}) and prints the config's sha256. */
+export const APPLY_CONFIG_SCRIPT = `${APPLY_TO_NODE}
+apply_to "$VEZA_REF"
 printf '%s\\n' "$VEZA_CONFIG_SHA256"`;
 
 /** sha256 of a file on the Pulumi host: the PEM's stands in the apply step, so a new PEM re-runs it. */
@@ -139,20 +155,22 @@ function fileDigest(file: string): string {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
-/** The environment of {@link APPLY_CONFIG_SCRIPT}. */
-export function applyConfigEnvironment(
-  ref: string,
-  config: string,
-  tlsCertPath: string,
-  serverStates: { path: string; state: "drain" | "ready" }[],
-): Record<string, string> {
+/**
+ * The environment of {@link APPLY_TO_NODE}: the rendered config, its sha256, the PEM to push, and
+ * every server's runtime state (drain for those in the drain list, ready for the others); `target`
+ * names the node or nodes it goes to.
+ */
+export function configEnvironment(target: Record<string, string>, settings: HaproxySettings, fleets: Fleets): Record<string, string> {
+  const config = renderHaproxyConfig(settings, fleets);
+  const drained = new Set(settings.drainServers);
+  const states = serverNames(settings, fleets).map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`);
   return {
-    VEZA_REF: ref,
+    ...target,
     VEZA_CONFIG: config,
     VEZA_CONFIG_SHA256: configHash(config),
-    VEZA_TLS_PEM: tlsCertPath,
-    VEZA_TLS_PEM_SHA256: tlsCertPath ? fileDigest(tlsCertPath) : "",
-    VEZA_SERVER_STATES: serverStates.map((s) => `set server ${s.path} state ${s.state}`).join("; "),
+    VEZA_TLS_PEM: settings.tlsCertPath,
+    VEZA_TLS_PEM_SHA256: settings.tlsCertPath ? fileDigest(settings.tlsCertPath) : "",
+    VEZA_SERVER_STATES: states.join("; "),
   };
 }
 
@@ -161,14 +179,22 @@ export function applyConfigEnvironment(
  * addresses and applied safely, and a generated stats password kept secret.
  */
 export class HaproxyNode extends pulumi.ComponentResource {
+  /** Logical name, e.g. `haproxy` or `haproxy-2`: the component's name, without the stack's prefix. */
+  public readonly nodeName: string;
   /** Incus container name. */
   public readonly containerName: string;
   /** IPv4 address the listeners are reachable at. */
   public readonly address: pulumi.Output<string>;
   /** Generated password of the stats page (user `admin`); a secret. */
   public readonly statsPassword: pulumi.Output<string>;
-  /** sha256 of the haproxy.cfg now live. */
+  /** sha256 of the haproxy.cfg now live; empty when a pair applies it ({@link HaproxyNodeArgs.applyConfig}). */
   public readonly configHash: pulumi.Output<string>;
+  /** The container HAProxy runs in. */
+  public readonly container: IncusContainer;
+  /** The step that installs HAProxy's secrets and hardening and starts it. */
+  public readonly setup: command.local.Command;
+  /** The step that applies haproxy.cfg, unless a pair does. */
+  public readonly config?: command.local.Command;
 
   constructor(name: string, args: HaproxyNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyNode", name, {}, opts);
@@ -176,7 +202,9 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const settings = pulumi.output(args.settings);
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
-    const password = new random.RandomPassword(`${name}-stats-password`, { length: 40, special: false }, { parent: this });
+    const password = args.statsPassword
+      ? pulumi.secret(args.statsPassword)
+      : new random.RandomPassword(`${name}-stats-password`, { length: 40, special: false }, { parent: this }).result;
     const setup = new command.local.Command(
       `${name}-setup`,
       {
@@ -184,7 +212,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
         interpreter: BASH,
         environment: {
           VEZA_REF: container.ref,
-          VEZA_STATS_PASSWORD: password.result,
+          VEZA_STATS_PASSWORD: password,
           VEZA_HARDENING: renderTemplate("haproxy-hardening.conf", {}),
         },
         triggers: [container.generation],
@@ -192,26 +220,25 @@ export class HaproxyNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const environment = pulumi
-      .all([container.ref, settings, args.backendApi, args.streamServer])
-      .apply(([ref, s, backendApi, streamServer]) => {
-        const fleets = { backendApi, streamServer };
-        const drained = new Set(s.drainServers);
-        const serverStates = serverNames(s, fleets).map(({ backend, server }) => ({
-          path: `${backend}/${server}`,
-          state: drained.has(server) ? ("drain" as const) : ("ready" as const),
-        }));
-        return applyConfigEnvironment(ref, renderHaproxyConfig(s, fleets), s.tlsCertPath, serverStates);
-      });
-    const apply = new command.local.Command(
-      `${name}-config`,
-      { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
-      { parent: this, dependsOn: [setup] },
-    );
+    this.nodeName = name;
+    this.container = container;
+    this.setup = setup;
+    if (args.applyConfig !== false) {
+      const environment = pulumi
+        .all([container.ref, settings, args.backendApi, args.streamServer])
+        .apply(([ref, s, backendApi, streamServer]) => configEnvironment({ VEZA_REF: ref }, s, { backendApi, streamServer }));
+      this.config = new command.local.Command(
+        `${name}-config`,
+        { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
+        { parent: this, dependsOn: [setup] },
+      );
+      this.configHash = this.config.stdout;
+    } else {
+      this.configHash = pulumi.output("");
+    }
     this.containerName = args.containerName;
     this.address = container.address;
-    this.statsPassword = password.result;
-    this.configHash = apply.stdout;
+    this.statsPassword = password;
     this.registerOutputs({
       containerName: this.containerName,
       address: this.address,

@@ -110,8 +110,11 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
  * earlier ones (bench/load.ts), so a dead or hung backend is offered requests the whole time.
  */
 export interface SteadyLoad {
-  /** `failures` names each failed request's outcome and send time, so a red test says what failed. */
-  stop(): Promise<{ ok: number; failures: string[] }>;
+  /**
+   * `failures` names each failed request's outcome and send time, so a red test says what failed;
+   * `keepAliveRetries` counts requests sent again after a reused connection closed under them.
+   */
+  stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number }>;
 }
 
 export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
@@ -120,7 +123,7 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
     async stop() {
       const samples = await load.stop();
       const failures = samples.filter((s) => !s.ok).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-      return { ok: samples.length - failures.length, failures };
+      return { ok: samples.length - failures.length, failures, keepAliveRetries: samples.filter((s) => s.keepAliveRetry).length };
     },
   };
 }

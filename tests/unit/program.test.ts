@@ -63,7 +63,12 @@ const byName = (run: ProgramRun, name: string, type = COMMAND) => {
   if (!found) throw new Error(`no ${type} named ${name}`);
   return found;
 };
-const environment = (run: ProgramRun, name: string) => byName(run, name).inputs.environment as Record<string, string>;
+/** A Command's environment; a secret value makes the whole map a secret, which the mocks show wrapped. */
+const environment = (run: ProgramRun, name: string) => {
+  const value = byName(run, name).inputs.environment as Record<string, unknown>;
+  return (SECRET_SIG in value ? value.value : value) as Record<string, string>;
+};
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
 
 describe("index.ts under mocks", () => {
@@ -159,5 +164,42 @@ describe("index.ts under mocks", () => {
     expect(message).toContain("veza-infra:httpPort must be an integer from 1 to 65535 (got 70000)");
     expect(message).toContain("veza-infra:stickyCookieName must be an RFC 6265 cookie name");
     expect(registered).toBe(0);
+  });
+});
+
+describe("index.ts with the HAProxy pair under mocks", () => {
+  let pair: ProgramRun;
+  beforeAll(async () => {
+    pair = await runProgram({ namePrefix: "lab-", haproxyCount: "2", virtualIp: "10.77.0.200" });
+  });
+
+  test("two nodes, keepalived on each, one rollout of haproxy.cfg instead of a step per node", () => {
+    expect(pair.outputs.haproxyContainers).toEqual(["lab-haproxy", "lab-haproxy-2"]);
+    expect(byName(pair, "haproxy-pair", "veza:infra:HaproxyPair").parentType).toBe("");
+    for (const step of ["haproxy-pair-config", "haproxy-keepalived", "haproxy-2-keepalived"]) {
+      expect(byName(pair, step).parentType).toBe("veza:infra:HaproxyPair");
+    }
+    expect(commands(pair).map((r) => r.name)).not.toContain("haproxy-config");
+    expect(commands(pair).map((r) => r.name)).not.toContain("haproxy-2-config");
+    const rollout = environment(pair, "haproxy-pair-config");
+    expect(rollout.VEZA_REFS).toBe("lab-haproxy lab-haproxy-2");
+    expect(rollout.VEZA_VIRTUAL_IP).toBe("10.77.0.200");
+    expect(rollout.VEZA_CONFIG).toContain("server backend-api-1");
+  });
+
+  test("clients go to the virtual IP; both nodes share one stats password", () => {
+    expect(pair.outputs.lbUrl).toBe("http://10.77.0.200/");
+    expect(pair.outputs.virtualIp).toBe("10.77.0.200");
+    expect(environment(pair, "haproxy-setup").VEZA_STATS_PASSWORD).toBe(environment(pair, "haproxy-2-setup").VEZA_STATS_PASSWORD);
+    expect(pair.resources.filter((r) => r.type === PASSWORD)).toHaveLength(1);
+  });
+
+  test("each node's keepalived.conf names itself and unicasts to the other", () => {
+    const first = environment(pair, "haproxy-keepalived").VEZA_KEEPALIVED_CONF;
+    const second = environment(pair, "haproxy-2-keepalived").VEZA_KEEPALIVED_CONF;
+    const addresses = pair.outputs.haproxyAddresses as string[];
+    expect(first).toContain(`unicast_src_ip ${addresses[0]}`);
+    expect(second).toContain(`unicast_src_ip ${addresses[1]}`);
+    expect(first).toContain("10.77.0.200/24 dev eth0");
   });
 });

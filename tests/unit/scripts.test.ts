@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { APPLY_CONFIG_SCRIPT, CHECK_CANDIDATE, SETUP_IN_CONTAINER, SETUP_SCRIPT, SWAP_AND_RELOAD } from "../../components/haproxyNode";
+import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
 import { DELETE_SCRIPT, INSTALL_NEXT, LAUNCH_SCRIPT, WAIT_FOR_ADDRESS, WRITE_FILE } from "../../components/incusScripts";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
 
@@ -20,6 +21,9 @@ const HOST: Record<string, string> = {
   deploy: DEPLOY_SCRIPT,
   "haproxy-setup": SETUP_SCRIPT,
   "haproxy-apply-config": APPLY_CONFIG_SCRIPT,
+  "haproxy-pair-rollout": ROLLOUT_SCRIPT,
+  "haproxy-pair-keepalived": KEEPALIVED_SCRIPT,
+  "haproxy-pair-keepalived-delete": KEEPALIVED_DELETE_SCRIPT,
 };
 const IN_CONTAINER: Record<string, string> = {
   "wait-for-address": WAIT_FOR_ADDRESS,
@@ -30,6 +34,7 @@ const IN_CONTAINER: Record<string, string> = {
   "haproxy-setup-in-container": SETUP_IN_CONTAINER,
   "haproxy-check-candidate": CHECK_CANDIDATE,
   "haproxy-swap-and-reload": SWAP_AND_RELOAD,
+  "keepalived-in-container": KEEPALIVED_IN_CONTAINER,
 };
 
 /**

@@ -1,10 +1,12 @@
-printf '%s' "$VEZA_CONFIG" | incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh /etc/haproxy/haproxy.cfg.next 0644
-if [ -n "$VEZA_TLS_PEM" ]; then
-  incus exec "$VEZA_REF" -- install -d -m 0750 -g haproxy /etc/haproxy/certs
-  incus file push --mode 0640 "$VEZA_TLS_PEM" "$VEZA_REF/etc/haproxy/certs/veza.pem.next" >&2
-  incus exec "$VEZA_REF" -- chgrp haproxy /etc/haproxy/certs/veza.pem.next
-fi
-if ! verdict=$(incus exec "$VEZA_REF" -- sh -c 'set -eu
+apply_to() {
+  local ref=$1 verdict
+  printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh /etc/haproxy/haproxy.cfg.next 0644
+  if [ -n "$VEZA_TLS_PEM" ]; then
+    incus exec "$ref" -- install -d -m 0750 -g haproxy /etc/haproxy/certs
+    incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2
+    incus exec "$ref" -- chgrp haproxy /etc/haproxy/certs/veza.pem.next
+  fi
+  if ! verdict=$(incus exec "$ref" -- sh -c 'set -eu
 pem=/etc/haproxy/certs/veza.pem
 if [ -e "$pem.next" ]; then
   if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
@@ -15,10 +17,10 @@ if haproxy -c -f /etc/haproxy/haproxy.cfg.next 2>&1; then rm -f "$pem.previous";
 if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
 rm -f /etc/haproxy/haproxy.cfg.next
 exit 1' 2>&1); then
-  printf 'HAProxy rejected the new configuration; the live one keeps serving.\n%s\n' "$verdict" >&2
-  exit 1
-fi
-incus exec "$VEZA_REF" -- sh -c 'set -eu
+    printf 'HAProxy in %s rejected the new configuration; the live one keeps serving.\n%s\n' "$ref" "$verdict" >&2
+    exit 1
+  fi
+  incus exec "$ref" -- sh -c 'set -eu
 state_file() { awk '\''$1 == "server-state-file" { print $2 }'\'' "$1" 2>/dev/null; }
 worker() { echo "show info" | socat stdio /run/haproxy/admin.sock 2>/dev/null | awk -F'\'': '\'' '\''$1 == "Pid" { print $2 }'\''; }
 state=$(state_file /etc/haproxy/haproxy.cfg.next)
@@ -40,6 +42,8 @@ mv /etc/haproxy/haproxy.cfg.previous /etc/haproxy/haproxy.cfg
 journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
 exit 1'
-# One line of `;`-separated commands: the admin socket runs them all, one `incus exec` in all.
-[ -z "$VEZA_SERVER_STATES" ] || printf '%s\n' "$VEZA_SERVER_STATES" | incus exec "$VEZA_REF" -- socat stdio /run/haproxy/admin.sock >/dev/null
+  # One line of `;`-separated commands: the admin socket runs them all, one `incus exec` in all.
+  [ -z "$VEZA_SERVER_STATES" ] || printf '%s\n' "$VEZA_SERVER_STATES" | incus exec "$ref" -- socat stdio /run/haproxy/admin.sock >/dev/null
+}
+apply_to "$VEZA_REF"
 printf '%s\n' "$VEZA_CONFIG_SHA256"

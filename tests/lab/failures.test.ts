@@ -1,0 +1,143 @@
+/**
+ * Failure modes beyond the seed's drill, on the real lab: old HAProxy workers bounded by
+ * hard-stop-after, HAProxy itself killed, a backend whose network is cut, a backend that answers
+ * every request with 503, and a second stack that would take the lab's containers. Each prints
+ * its figures; the lab is left as it was found.
+ */
+import {
+  LabOutputs,
+  get,
+  incus,
+  openSocket,
+  outputs,
+  pulumi,
+  run,
+  serverStatus,
+  steadyLoad,
+  waitAllUp,
+  waitFor,
+} from "./harness";
+
+jest.setTimeout(10 * 60_000);
+
+const figures: Record<string, string | number> = {};
+let lab: LabOutputs;
+const LOAD_RATE = 50;
+const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
+const haproxyProcesses = async () => Number(await incus("exec", lab.haproxyContainer, "--", "sh", "-c", "pgrep -c -x haproxy || true"));
+
+beforeAll(async () => {
+  await pulumi("up", "--yes", "--skip-preview");
+  lab = await outputs();
+  await waitAllUp(lab, 120_000);
+});
+
+afterAll(() => {
+  console.log(`failure-mode figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+});
+
+test("hard-stop-after bounds the old workers that open WebSockets keep alive across reloads", async () => {
+  const limitSeconds = 4;
+  await pulumi("config", "set", "veza-infra:hardStopAfterSeconds", String(limitSeconds));
+  try {
+    await pulumi("up", "--yes", "--skip-preview");
+    const baseline = await haproxyProcesses();
+    const reloads = 3;
+    const sockets = [];
+    for (let i = 0; i < reloads; i++) {
+      sockets.push(await openSocket(lab.lbUrl));
+      await incus("exec", lab.haproxyContainer, "--", "systemctl", "reload", "haproxy");
+    }
+    const piled = await haproxyProcesses();
+    figures["haproxy processes: idle / after 3 reloads with 3 sockets open"] = `${baseline} / ${piled}`;
+    expect(piled).toBeGreaterThan(baseline);
+    const settledMs = await waitFor("the old workers to exit", async () => (await haproxyProcesses()) === baseline, (limitSeconds + 10) * 1000, 200);
+    figures[`old workers gone after the last reload (hard-stop-after ${limitSeconds}s), ms`] = settledMs;
+    // Their sockets were cut; the clients see a close and reconnect, as the seed requires of them.
+    const closes = await Promise.all(sockets.map((s) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => r(-1), 2_000))])));
+    expect(closes.filter((code) => code === -1)).toEqual([]);
+  } finally {
+    await pulumi("config", "rm", "veza-infra:hardStopAfterSeconds");
+    await pulumi("up", "--yes", "--skip-preview");
+  }
+});
+
+test("HAProxy killed with SIGKILL: systemd brings it back and the edge answers again", async () => {
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let result;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const killedAt = Date.now();
+    await incus("exec", lab.haproxyContainer, "--", "pkill", "-KILL", "-x", "haproxy");
+    // Debian's unit restarts it (Restart=always, after 100 ms).
+    await waitFor("an answer from the restarted HAProxy", async () => (await get(path("/api/v1/health"))).status === 200, 60_000, 20);
+    figures["haproxy SIGKILL to first answer (ms)"] = Date.now() - killedAt;
+    await waitAllUp(lab, 30_000);
+  } finally {
+    result = await load.stop();
+  }
+  // One node: what was in flight or sent while it restarted fails. The pair (issue 13) is what removes this.
+  figures["haproxy SIGKILL requests ok/failed (single node)"] = `${result.ok}/${result.failures.length}`;
+  expect(result.ok).toBeGreaterThan(0);
+});
+
+test("a backend whose network is cut is taken out with no failed request, and comes back", async () => {
+  const victim = lab.backendApiContainers[0];
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let result;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const cutAt = Date.now();
+    await incus("exec", victim, "--", "ip", "link", "set", "eth0", "down");
+    await waitFor("backend-api-1 DOWN", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "DOWN", 30_000, 20);
+    figures["network cut to DOWN (ms)"] = Date.now() - cutAt;
+    await incus("exec", victim, "--", "ip", "link", "set", "eth0", "up");
+    await waitFor("backend-api-1 UP", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "UP", 60_000);
+  } finally {
+    result = await load.stop();
+  }
+  figures["network cut requests ok/failed (keep-alive retries)"] = `${result.ok}/${result.failures.length} (${result.keepAliveRetries})`;
+  expect(result.failures).toEqual([]);
+});
+
+test("a backend that answers every request with 503 is routed around with no failed request", async () => {
+  const victim = lab.backendApiContainers[0];
+  // The service stops and a server that answers 503 to everything, health check included, takes its port.
+  const fake = `require("http").createServer((q, s) => { s.writeHead(503, { "x-served-by": "broken" }); s.end("unavailable\\n"); }).listen(8080)`;
+  await incus("exec", victim, "--", "systemctl", "stop", "veza-backend-api");
+  await incus("exec", victim, "--", "systemd-run", "--unit", "veza-broken", "/usr/bin/node", "-e", fake);
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let result;
+  try {
+    const startedAt = Date.now();
+    await waitFor("backend-api-1 DOWN", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "DOWN", 30_000, 20);
+    figures["503 backend to DOWN (ms)"] = Date.now() - startedAt;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  } finally {
+    result = await load.stop();
+    await incus("exec", victim, "--", "systemctl", "stop", "veza-broken");
+    await incus("exec", victim, "--", "systemctl", "start", "veza-backend-api");
+    await waitFor("backend-api-1 UP", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "UP", 60_000);
+  }
+  figures["503 backend requests ok/failed"] = `${result.ok}/${result.failures.length}`;
+  expect(result.failures).toEqual([]);
+});
+
+test("a second stack with the lab's name prefix is refused, naming the owner, and the lab keeps its containers", async () => {
+  const twin = "lab-twin";
+  const twinPulumi = (...args: string[]) => run("pulumi", [...args, "--stack", twin, "--non-interactive"]);
+  await twinPulumi("stack", "init").catch(() => undefined);
+  try {
+    await twinPulumi("config", "set", "veza-infra:namePrefix", "lab-");
+    const failure = await twinPulumi("up", "--yes", "--skip-preview").then(() => "no error", (error: Error) => error.message);
+    expect(failure).toMatch(/belongs to stack veza-infra\/lab, not to veza-infra\/lab-twin/);
+    figures["second stack, same prefix"] = failure.split("\n").find((line) => line.includes("belongs to stack"))?.trim() ?? "";
+    await twinPulumi("destroy", "--yes", "--skip-preview");
+  } finally {
+    await twinPulumi("stack", "rm", "--yes", "--force").catch(() => undefined);
+  }
+  for (const container of [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers]) {
+    expect(await incus("config", "get", container, "user.veza.owner")).toBe("veza-infra/lab");
+  }
+  await pulumi("preview", "--expect-no-changes");
+});

@@ -1,0 +1,136 @@
+/**
+ * The HAProxy pair on the real lab: scaled 1 -> 2 by stack config, the node holding the virtual IP
+ * force-stopped, then frozen, then only its HAProxy stopped, under the open-loop load of the other
+ * drills; then scaled back to 1. Each drill prints kill-to-takeover, the requests in flight at the
+ * kill and those that failed, and the pinned WebSocket's way back to the same backend.
+ */
+import { LabOutputs, get, incus, openSocket, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
+
+jest.setTimeout(15 * 60_000);
+
+const VIRTUAL_IP = "10.77.0.200";
+const LOAD_RATE = 50;
+const figures: Record<string, string | number> = {};
+let lab: LabOutputs & { haproxyContainers: string[]; virtualIp: string };
+
+const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
+const holds = async (container: string) =>
+  (await incus("exec", container, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").catch(() => "")).includes(` ${VIRTUAL_IP}/`);
+const holder = async () => {
+  for (const container of lab.haproxyContainers) if (await holds(container)) return container;
+  return "";
+};
+const other = (container: string) => lab.haproxyContainers.find((c) => c !== container) as string;
+
+async function up(): Promise<void> {
+  await pulumi("up", "--yes", "--skip-preview");
+  lab = (await outputs()) as typeof lab;
+  await waitAllUp(lab, 120_000);
+}
+
+beforeAll(async () => {
+  await pulumi("config", "set", "veza-infra:haproxyCount", "2");
+  await pulumi("config", "set", "veza-infra:virtualIp", VIRTUAL_IP);
+  const started = Date.now();
+  await up();
+  await waitFor("the virtual IP to answer", async () => (await get(path("/api/v1/health"))).status === 200, 30_000, 100);
+  figures["scale 1 -> 2 HAProxy nodes, to the virtual IP answering (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+});
+
+afterAll(async () => {
+  await pulumi("config", "rm", "veza-infra:haproxyCount");
+  await pulumi("config", "rm", "veza-infra:virtualIp");
+  const started = Date.now();
+  await up();
+  figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`pair figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+});
+
+test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virtual IP", async () => {
+  expect(lab.haproxyContainers).toHaveLength(2);
+  expect(lab.virtualIp).toBe(VIRTUAL_IP);
+  expect(lab.lbUrl).toBe(`http://${VIRTUAL_IP}/`);
+  expect(await holder()).not.toBe("");
+});
+
+/** Stops the VIP holder one way, measures the takeover under load, and brings the node back as standby. */
+async function drill(label: string, stop: (container: string) => Promise<void>, restore: (container: string) => Promise<void>, takeoverLimitMs: number) {
+  const victim = await holder();
+  const survivor = other(victim);
+  const cookieResponse = await get(path("/api/v1/session"));
+  const cookie = cookieResponse.setCookie.split(";")[0];
+  const pinned = await openSocket(lab.lbUrl, cookie);
+  const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let takeoverAt = 0;
+  let stoppedAt = 0;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    stoppedAt = Date.now();
+    await stop(victim);
+    await waitFor(`${survivor} to hold the virtual IP`, () => holds(survivor), 10_000, 20);
+    await waitFor("an answer through the virtual IP", async () => (await get(path("/api/v1/health"))).status === 200, 10_000, 20);
+    takeoverAt = Date.now();
+    figures[`${label}: stop to first answer from the other node (ms)`] = takeoverAt - stoppedAt;
+
+    // The socket was on the stopped node; its client reconnects through the address, cookie unchanged.
+    const reconnected = await waitFor(
+      "the WebSocket back on its backend",
+      async () => {
+        const again = await openSocket(lab.lbUrl, cookie).catch(() => undefined);
+        again?.socket.close();
+        return again?.servedBy === pinned.servedBy;
+      },
+      10_000,
+      50,
+    );
+    figures[`${label}: WebSocket back on the same backend after takeover (ms)`] = reconnected;
+    expect(takeoverAt - stoppedAt + reconnected).toBeLessThanOrEqual(takeoverLimitMs + 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  } finally {
+    const samples = await load.stop();
+    pinned.socket.terminate();
+    const failedAfter = samples.failures.filter((f) => Date.parse(f.split(" sent at ")[1]) >= takeoverAt);
+    const failedBefore = samples.failures.length - failedAfter.length;
+    figures[`${label}: requests ok / failed in flight before takeover / failed after takeover (keep-alive retries)`] =
+      `${samples.ok} / ${failedBefore} / ${failedAfter.length} (${samples.keepAliveRetries})`;
+    expect(failedAfter).toEqual([]);
+    await restore(victim);
+  }
+  expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
+  // Back as standby: nopreempt keeps the address where it went.
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  figures[`${label}: the node is back; the address stayed on the survivor`] = String(await holds(survivor));
+  return { victim, survivor };
+}
+
+test("the virtual IP holder force-stopped: the other node answers within 1 s, requests after the takeover never fail", async () => {
+  const { survivor } = await drill(
+    "holder force-stopped",
+    (c) => incus("stop", "--force", c).then(() => undefined),
+    async (c) => {
+      await incus("start", c);
+      await waitFor(`${c} HAProxy answering`, async () => (await incus("exec", c, "--", "curl", "-fs", "-o", "/dev/null", "http://127.0.0.1:9100/alive").then(() => true)), 60_000, 200);
+    },
+    1_000,
+  );
+  expect(await holds(survivor)).toBe(true);
+});
+
+test("the virtual IP holder frozen (incus pause): the other node takes over within 1 s", async () => {
+  await drill(
+    "holder frozen",
+    (c) => incus("pause", c).then(() => undefined),
+    (c) => incus("start", c).then(() => undefined),
+    1_000,
+  );
+});
+
+test("HAProxy alone stopped in the holder: the address moves within 2 s", async () => {
+  const { survivor } = await drill(
+    "HAProxy stopped in the holder",
+    (c) => incus("exec", c, "--", "systemctl", "stop", "haproxy").then(() => undefined),
+    (c) => incus("exec", c, "--", "systemctl", "start", "haproxy").then(() => undefined),
+    2_000,
+  );
+  expect(await holds(survivor)).toBe(true);
+});
