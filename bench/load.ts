@@ -62,7 +62,8 @@ export function openLoad(url: string, ratePerSecond: number): OpenLoad {
         resolve();
       };
       const attempt = (retry: boolean) => {
-        const request = http.get(url, { agent, signal: deadline }, (response) => {
+        // The second attempt takes a connection of its own: another idle one may be stale too.
+        const request = http.get(url, { agent: retry ? false : agent, signal: deadline }, (response) => {
           response.resume();
           response.on("end", () => finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode), retry));
           response.on("error", (error: NodeJS.ErrnoException) => finish(false, error.code ?? error.name, retry));

@@ -101,8 +101,10 @@ export const SWAP_AND_RELOAD = `set -eu
 state_file() { awk '$1 == "server-state-file" { print $2 }' "$1" 2>/dev/null; }
 worker() { echo "show info" | socat stdio ${ADMIN_SOCKET} 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
 state=$(state_file ${CANDIDATE})
+# A stopped HAProxy leaves its socket file behind: no state to carry over then, and the restart
+# below brings it back.
 if [ -S ${ADMIN_SOCKET} ] && [ "$state" = "$(state_file ${LIVE})" ]; then
-  echo "show servers state" | socat stdio ${ADMIN_SOCKET} > "$state"
+  echo "show servers state" | socat stdio ${ADMIN_SOCKET} > "$state" 2>/dev/null || rm -f "$state"
 else
   rm -f "$state"
 fi
@@ -118,6 +120,18 @@ done
 mv ${PREVIOUS} ${LIVE}
 journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
+exit 1`;
+
+/**
+ * Inside the container: sends the admin commands "$1" to the runtime API. Right after a reload the
+ * socket can refuse a connection for a moment (seen once when a reload followed a start closely),
+ * so it is asked again for up to 2 s.
+ */
+export const SET_SERVER_STATES = `for _ in 1 2 3 4 5 6 7 8 9 10; do
+  printf '%s\\n' "$1" | socat stdio ${ADMIN_SOCKET} >/dev/null 2>&1 && exit 0
+  sleep 0.2
+done
+echo "HAProxy's admin socket refused the server states for 2 s" >&2
 exit 1`;
 
 /**
@@ -142,7 +156,7 @@ export const APPLY_TO_NODE = `apply_to() {
   fi
   incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
   # One line of \`;\`-separated commands: the admin socket runs them all, one \`incus exec\` in all.
-  [ -z "$VEZA_SERVER_STATES" ] || printf '%s\\n' "$VEZA_SERVER_STATES" | incus exec "$ref" -- socat stdio ${ADMIN_SOCKET} >/dev/null
+  [ -z "$VEZA_SERVER_STATES" ] || incus exec "$ref" -- sh -c ${shellQuote(SET_SERVER_STATES)} sh "$VEZA_SERVER_STATES"
 }`;
 
 /** Applies the config to the node VEZA_REF ({@link APPLY_TO_NODE}) and prints the config's sha256. */

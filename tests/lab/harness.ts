@@ -6,7 +6,7 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import WebSocket from "ws";
-import { openLoad } from "../../bench/load";
+import { LoadSample, openLoad } from "../../bench/load";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
@@ -114,7 +114,7 @@ export interface SteadyLoad {
    * `failures` names each failed request's outcome and send time, so a red test says what failed;
    * `keepAliveRetries` counts requests sent again after a reused connection closed under them.
    */
-  stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number }>;
+  stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number; samples: LoadSample[] }>;
 }
 
 export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
@@ -123,7 +123,7 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
     async stop() {
       const samples = await load.stop();
       const failures = samples.filter((s) => !s.ok).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-      return { ok: samples.length - failures.length, failures, keepAliveRetries: samples.filter((s) => s.keepAliveRetry).length };
+      return { ok: samples.length - failures.length, failures, keepAliveRetries: samples.filter((s) => s.keepAliveRetry).length, samples };
     },
   };
 }

@@ -53,24 +53,41 @@ test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virt
   expect(await holder()).not.toBe("");
 });
 
-/** Stops the VIP holder one way, measures the takeover under load, and brings the node back as standby. */
+/** Waits until exactly one node holds the address and it answers. */
+async function settled(): Promise<void> {
+  await waitFor(
+    "one holder of the virtual IP, answering",
+    async () => (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 && (await get(path("/api/v1/health"))).status === 200,
+    30_000,
+    200,
+  );
+}
+
+/**
+ * Stops the VIP holder one way and measures, under load: from the moment the stop took effect
+ * (the command returned) to the first answer through the address, the requests in flight at that
+ * instant, those sent while the address was dark, and those that failed after the takeover (none
+ * may). Then brings the node back and reports where the address went.
+ */
 async function drill(label: string, stop: (container: string) => Promise<void>, restore: (container: string) => Promise<void>, takeoverLimitMs: number) {
+  await settled();
   const victim = await holder();
   const survivor = other(victim);
-  const cookieResponse = await get(path("/api/v1/session"));
-  const cookie = cookieResponse.setCookie.split(";")[0];
+  const cookie = (await get(path("/api/v1/session"))).setCookie.split(";")[0];
   const pinned = await openSocket(lab.lbUrl, cookie);
   const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
   let takeoverAt = 0;
   let stoppedAt = 0;
   try {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    stoppedAt = Date.now();
+    const commandAt = Date.now();
     await stop(victim);
-    await waitFor(`${survivor} to hold the virtual IP`, () => holds(survivor), 10_000, 20);
+    stoppedAt = Date.now();
+    figures[`${label}: the stop command itself (ms)`] = stoppedAt - commandAt;
     await waitFor("an answer through the virtual IP", async () => (await get(path("/api/v1/health"))).status === 200, 10_000, 20);
     takeoverAt = Date.now();
-    figures[`${label}: stop to first answer from the other node (ms)`] = takeoverAt - stoppedAt;
+    figures[`${label}: stopped to first answer from the other node (ms)`] = takeoverAt - stoppedAt;
+    expect(await holds(survivor)).toBe(true);
 
     // The socket was on the stopped node; its client reconnects through the address, cookie unchanged.
     const reconnected = await waitFor(
@@ -83,28 +100,30 @@ async function drill(label: string, stop: (container: string) => Promise<void>, 
       10_000,
       50,
     );
-    figures[`${label}: WebSocket back on the same backend after takeover (ms)`] = reconnected;
-    expect(takeoverAt - stoppedAt + reconnected).toBeLessThanOrEqual(takeoverLimitMs + 2_000);
+    figures[`${label}: WebSocket back on the same backend, after the takeover (ms)`] = reconnected;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
   } finally {
-    const samples = await load.stop();
+    const { ok, samples, keepAliveRetries } = await load.stop();
     pinned.socket.terminate();
-    const failedAfter = samples.failures.filter((f) => Date.parse(f.split(" sent at ")[1]) >= takeoverAt);
-    const failedBefore = samples.failures.length - failedAfter.length;
-    figures[`${label}: requests ok / failed in flight before takeover / failed after takeover (keep-alive retries)`] =
-      `${samples.ok} / ${failedBefore} / ${failedAfter.length} (${samples.keepAliveRetries})`;
+    const inFlight = samples.filter((s) => s.sentAt <= stoppedAt && s.at >= stoppedAt).length;
+    const dark = samples.filter((s) => s.sentAt > stoppedAt && s.sentAt < takeoverAt).length;
+    const failed = samples.filter((s) => !s.ok);
+    const failedAfter = failed.filter((s) => s.sentAt >= takeoverAt).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
+    const outcomes = [...new Set(failed.map((s) => s.outcome))].map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`).join(", ");
+    figures[`${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`] =
+      `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
     expect(failedAfter).toEqual([]);
     await restore(victim);
   }
   expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
-  // Back as standby: nopreempt keeps the address where it went.
   await new Promise((resolve) => setTimeout(resolve, 5_000));
-  figures[`${label}: the node is back; the address stayed on the survivor`] = String(await holds(survivor));
-  return { victim, survivor };
+  const stayed = await holds(survivor);
+  figures[`${label}: after the node came back the address stayed on the survivor`] = String(stayed);
+  return { stayed };
 }
 
 test("the virtual IP holder force-stopped: the other node answers within 1 s, requests after the takeover never fail", async () => {
-  const { survivor } = await drill(
+  const { stayed } = await drill(
     "holder force-stopped",
     (c) => incus("stop", "--force", c).then(() => undefined),
     async (c) => {
@@ -113,24 +132,27 @@ test("the virtual IP holder force-stopped: the other node answers within 1 s, re
     },
     1_000,
   );
-  expect(await holds(survivor)).toBe(true);
+  // nopreempt: a node that comes back as BACKUP never takes the address back.
+  expect(stayed).toBe(true);
 });
 
+// A frozen holder thaws still believing it is MASTER, with the higher priority: VRRP has it take
+// the address back (nopreempt governs a BACKUP only). The figures show what that costs.
 test("the virtual IP holder frozen (incus pause): the other node takes over within 1 s", async () => {
   await drill(
     "holder frozen",
     (c) => incus("pause", c).then(() => undefined),
-    (c) => incus("start", c).then(() => undefined),
+    (c) => incus("resume", c).then(() => undefined),
     1_000,
   );
 });
 
 test("HAProxy alone stopped in the holder: the address moves within 2 s", async () => {
-  const { survivor } = await drill(
+  const { stayed } = await drill(
     "HAProxy stopped in the holder",
     (c) => incus("exec", c, "--", "systemctl", "stop", "haproxy").then(() => undefined),
     (c) => incus("exec", c, "--", "systemctl", "start", "haproxy").then(() => undefined),
     2_000,
   );
-  expect(await holds(survivor)).toBe(true);
+  expect(stayed).toBe(true);
 });

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APPLY_CONFIG_SCRIPT, CHECK_CANDIDATE, SETUP_IN_CONTAINER, SETUP_SCRIPT, SWAP_AND_RELOAD } from "../../components/haproxyNode";
+import { APPLY_CONFIG_SCRIPT, CHECK_CANDIDATE, SETUP_IN_CONTAINER, SETUP_SCRIPT, SET_SERVER_STATES, SWAP_AND_RELOAD } from "../../components/haproxyNode";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
 import { DELETE_SCRIPT, INSTALL_NEXT, LAUNCH_SCRIPT, WAIT_FOR_ADDRESS, WRITE_FILE } from "../../components/incusScripts";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
@@ -35,6 +35,7 @@ const IN_CONTAINER: Record<string, string> = {
   "haproxy-check-candidate": CHECK_CANDIDATE,
   "haproxy-swap-and-reload": SWAP_AND_RELOAD,
   "keepalived-in-container": KEEPALIVED_IN_CONTAINER,
+  "haproxy-set-server-states": SET_SERVER_STATES,
 };
 
 /**

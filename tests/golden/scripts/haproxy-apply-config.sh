@@ -24,8 +24,10 @@ exit 1' 2>&1); then
 state_file() { awk '\''$1 == "server-state-file" { print $2 }'\'' "$1" 2>/dev/null; }
 worker() { echo "show info" | socat stdio /run/haproxy/admin.sock 2>/dev/null | awk -F'\'': '\'' '\''$1 == "Pid" { print $2 }'\''; }
 state=$(state_file /etc/haproxy/haproxy.cfg.next)
+# A stopped HAProxy leaves its socket file behind: no state to carry over then, and the restart
+# below brings it back.
 if [ -S /run/haproxy/admin.sock ] && [ "$state" = "$(state_file /etc/haproxy/haproxy.cfg)" ]; then
-  echo "show servers state" | socat stdio /run/haproxy/admin.sock > "$state"
+  echo "show servers state" | socat stdio /run/haproxy/admin.sock > "$state" 2>/dev/null || rm -f "$state"
 else
   rm -f "$state"
 fi
@@ -43,7 +45,12 @@ journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
 exit 1'
   # One line of `;`-separated commands: the admin socket runs them all, one `incus exec` in all.
-  [ -z "$VEZA_SERVER_STATES" ] || printf '%s\n' "$VEZA_SERVER_STATES" | incus exec "$ref" -- socat stdio /run/haproxy/admin.sock >/dev/null
+  [ -z "$VEZA_SERVER_STATES" ] || incus exec "$ref" -- sh -c 'for _ in 1 2 3 4 5 6 7 8 9 10; do
+  printf '\''%s\n'\'' "$1" | socat stdio /run/haproxy/admin.sock >/dev/null 2>&1 && exit 0
+  sleep 0.2
+done
+echo "HAProxy'\''s admin socket refused the server states for 2 s" >&2
+exit 1' sh "$VEZA_SERVER_STATES"
 }
 apply_to "$VEZA_REF"
 printf '%s\n' "$VEZA_CONFIG_SHA256"

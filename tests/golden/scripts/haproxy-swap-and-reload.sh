@@ -2,8 +2,10 @@ set -eu
 state_file() { awk '$1 == "server-state-file" { print $2 }' "$1" 2>/dev/null; }
 worker() { echo "show info" | socat stdio /run/haproxy/admin.sock 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
 state=$(state_file /etc/haproxy/haproxy.cfg.next)
+# A stopped HAProxy leaves its socket file behind: no state to carry over then, and the restart
+# below brings it back.
 if [ -S /run/haproxy/admin.sock ] && [ "$state" = "$(state_file /etc/haproxy/haproxy.cfg)" ]; then
-  echo "show servers state" | socat stdio /run/haproxy/admin.sock > "$state"
+  echo "show servers state" | socat stdio /run/haproxy/admin.sock > "$state" 2>/dev/null || rm -f "$state"
 else
   rm -f "$state"
 fi
