@@ -7,6 +7,7 @@ import { LoadSummary } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
+import { PREVIEW_TARGET_RATIO, PreviewCost, PreviewSeries } from "./scenarios/previewCost";
 import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
 import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
 import { TimelinePanel, timelineSvg } from "./svg";
@@ -32,6 +33,7 @@ export interface Results {
   reconfig?: ReconfigResult;
   locality?: Record<ConfigName, LocalityRun>;
   scale?: ScaleSpeed;
+  preview?: PreviewCost;
   finalDestroyMs?: number;
   restores: RestoreCheck[];
   anchorFiles: Record<string, string>;
@@ -200,8 +202,34 @@ function overheadRows(o?: Record<ConfigName, OverheadRun>): Row[] {
   return [{ scenario: "7 LB overhead", measure: `req/s through the LB / direct to one backend (${OVERHEAD_LOAD})`, target: "", project: cell(o.project), anchor: cell(o.anchor), meets: "" }];
 }
 
+function previewRows(p?: PreviewCost): Row[] {
+  if (!p) return [];
+  const trivial = `trivial program (bench/fixtures/trivial, ${p.trivial.summary || "no changes"}): ${seconds(p.trivial.medianMs)}`;
+  const cell = (s: PreviewSeries, ratio: number) => `${seconds(s.medianMs)}, ${ratio.toFixed(2)}x trivial (runs: ${s.ms.map((ms) => (ms / 1000).toFixed(2)).join(", ")})`;
+  const what = p.noChange.summary && !/^\d+ unchanged$/.test(p.noChange.summary) ? `preview (${p.noChange.summary})` : "no-change preview";
+  const from = p.programMode === "build" ? "bin/" : "the sources, transpile-only: bin/ was stale";
+  return [
+    {
+      scenario: "8 preview cost",
+      measure: `${what} of stack ${p.stack}, program from ${from}; median of ${p.rounds}`,
+      target: `<= ${PREVIEW_TARGET_RATIO}x trivial`,
+      project: cell(p.noChange, p.noChangeRatio),
+      anchor: trivial,
+      meets: verdict(p.noChangeRatio <= PREVIEW_TARGET_RATIO),
+    },
+    {
+      scenario: "8 preview cost",
+      measure: `refused preview (veza-infra:healthCheckFall 0) of stack ${p.stack}; median of ${p.rounds}`,
+      target: `<= ${PREVIEW_TARGET_RATIO}x trivial`,
+      project: cell(p.refused, p.refusedRatio),
+      anchor: trivial,
+      meets: verdict(p.refusedRatio <= PREVIEW_TARGET_RATIO),
+    },
+  ];
+}
+
 export function tableRows(r: Results): Row[] {
-  return [...failoverRows(r), ...reconfigRows(r.reconfig), ...localityRows(r.locality), ...speedRows(r.cold, r.scale, r.finalDestroyMs), ...overheadRows(r.overhead)].sort(
+  return [...failoverRows(r), ...reconfigRows(r.reconfig), ...localityRows(r.locality), ...speedRows(r.cold, r.scale, r.finalDestroyMs), ...overheadRows(r.overhead), ...previewRows(r.preview)].sort(
     (a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]),
   );
 }

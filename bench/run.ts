@@ -5,11 +5,14 @@
  *
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
- *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed;
- *                                                 a partial run leaves bench/LATEST.md as it was)
+ *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed,
+ *                                                 preview; a partial run leaves bench/LATEST.md as it was)
+ *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
+ *                                                 touched, the stack (default bench) is only previewed
  *   npm run bench -- --report bench/results/<time>.json   LATEST.md again from a saved full run
  *
- * Only the `bench` stack and bench-* containers are touched (bench/env.ts).
+ * Only the `bench` stack and bench-* containers are touched (bench/env.ts); the preview scenario
+ * only previews its stack, and deploys its own trivial fixture (bench/fixtures/trivial).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -18,28 +21,33 @@ import * as path from "path";
 import { DEFAULTS } from "../components/settings";
 import { incus } from "../tests/lab/harness";
 import { ANCHOR_SETTINGS } from "./anchor";
-import { BENCH_DIR, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
+import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
 import { BASE, CONFIGS, Lb } from "./lb";
 import { Results, failoverSvg, latestMarkdown, markdownTable, tableRows } from "./report";
 import { FailureKind, failover } from "./scenarios/failover";
 import { locality } from "./scenarios/locality";
 import { overhead } from "./scenarios/overhead";
+import { previewCost } from "./scenarios/previewCost";
 import { reconfiguration } from "./scenarios/reconfig";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed"] as const;
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed", "preview"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
 const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount"];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
 const FAST_INTERVAL_MS = 100;
 
-function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean } {
+function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean; previewStack: string } {
   const at = argv.indexOf("--only");
   const names = at >= 0 ? (argv[at + 1] ?? "").split(",").filter(Boolean) : [...SCENARIOS];
   const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
   if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(", ")}; choose from ${SCENARIOS.join(", ")}`);
-  return { only: new Set(names as Scenario[]), keep: argv.includes("--keep") };
+  const stackAt = argv.indexOf("--preview-stack");
+  const previewStack = stackAt >= 0 ? argv[stackAt + 1] : BENCH_STACK;
+  if (!previewStack || previewStack.startsWith("-")) throw new Error("--preview-stack needs a stack name");
+  if (previewStack !== BENCH_STACK && names.some((n) => n !== "preview")) throw new Error("--preview-stack is only for a run of --only preview");
+  return { only: new Set(names as Scenario[]), keep: argv.includes("--keep"), previewStack };
 }
 
 const log = (started: number, message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
@@ -51,11 +59,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${writeLatest(JSON.parse(fs.readFileSync(process.argv[reportAt + 1], "utf8")) as Results)}\n`);
     return;
   }
-  const { only, keep } = parseArgs(process.argv.slice(2));
+  const { only, keep, previewStack } = parseArgs(process.argv.slice(2));
+  // Every scenario but the preview cost needs the bench fleet up; that one alone touches no container.
+  const fleet = [...only].some((name) => name !== "preview");
   const started = Date.now();
   loadToolchainEnv();
-  await ensureStack();
-  for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
+  if (fleet) {
+    await ensureStack();
+    for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
+  }
 
   const lb = new Lb();
   const results: Results = {
@@ -94,6 +106,12 @@ async function main(): Promise<void> {
   };
 
   try {
+    if (!fleet) {
+      await phase(`8 preview cost (stack ${previewStack})`, async () => {
+        results.preview = await previewCost(previewStack);
+      });
+      return;
+    }
     if (only.has("speed")) {
       await phase("6 tool speed: destroy, empty -> all UP, raw launches, preview", async () => {
         results.cold = await coldStart(lb);
@@ -107,6 +125,13 @@ async function main(): Promise<void> {
     }
     if (!lb.out) throw new Error("the bench stack is not up; see the errors above");
     results.host.haproxy = (await incus("exec", lb.haproxy, "--", "haproxy", "-v")).split("\n")[0];
+
+    // While the stack is as the program says (right after its up): a no-change preview.
+    if (only.has("preview")) {
+      await phase("8 preview cost", async () => {
+        results.preview = await previewCost(BENCH_STACK);
+      });
+    }
 
     if (only.has("overhead")) {
       await phase("7 LB overhead", async () => {
@@ -140,10 +165,12 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await lb.use("project", BASE).catch((e) => results.errors.push(`restoring the project's config: ${e}`));
-    for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`).catch(() => undefined);
+    if (fleet) {
+      await lb.use("project", BASE).catch((e) => results.errors.push(`restoring the project's config: ${e}`));
+      for (const key of CHANGED_KEYS) await pulumi("config", "rm", `veza-infra:${key}`).catch(() => undefined);
+    }
     results.anchorFiles = Object.fromEntries(lb.anchorFiles);
-    if (!keep) {
+    if (fleet && !keep) {
       await phase("pulumi destroy -s bench", async () => {
         results.finalDestroyMs = (await timed(() => pulumi("destroy", "--yes", "--skip-preview"))).ms;
       });

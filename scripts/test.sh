@@ -38,6 +38,7 @@ step "shellcheck (the project's own scripts)"; shellcheck scripts/*.sh tests/*.s
 step "policy pack type-check"; (cd policy && npx tsc --noEmit)
 step "workflows (actionlint)"; bash scripts/actionlint.sh
 step "unit tests";  npx jest --selectProjects unit --json --outputFile "$results/unit.json"
+step "build (bin/, what Pulumi runs; incremental)"; node scripts/build.js
 step "pulumi preview -s lab with the policy pack (real engine)"
 select_stack lab
 pulumi preview --stack lab --non-interactive --diff --policy-pack policy
