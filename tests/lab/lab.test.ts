@@ -275,7 +275,7 @@ test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up w
     fs.writeFileSync(corrupt, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
     await pulumi("config", "set", "veza-infra:tlsCertPath", corrupt);
     const failure = await pulumi("up", "--yes", "--skip-preview").then(() => "no error", (error: Error) => error.message);
-    expect(failure).toContain("HAProxy rejected the new configuration; the live one keeps serving.");
+    expect(failure).toMatch(/HAProxy in lab-haproxy rejected the new configuration; the live one keeps serving\./);
     expect(failure).toMatch(/ALERT/);
     figures["pulumi up with a PEM HAProxy rejects"] = failure.split("\n").find((line) => line.includes("[ALERT]"))?.trim() ?? "";
     expect(await curl(https)).toBe("200");
