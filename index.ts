@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
+import { haproxyArgsFromSettings } from "./components/haproxyArgs";
 import { HaproxyNode } from "./components/haproxyNode";
+import { serviceArgsFromSettings } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
 import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
@@ -38,9 +40,7 @@ const backendApi = names.backendApi.map(
     new BackendApiInstance(name, {
       containerName: containerName(settings.namePrefix, name),
       placement,
-      port: settings.backendApiPort,
-      healthPath: settings.backendApiHealthPath,
-      binaryPath: settings.backendApiBinaryPath,
+      ...serviceArgsFromSettings(settings, "backend-api"),
     }),
 );
 
@@ -49,25 +49,21 @@ const streamServer = names.streamServer.map(
     new StreamServerInstance(name, {
       containerName: containerName(settings.namePrefix, name),
       placement,
-      port: settings.streamServerPort,
-      healthPath: settings.streamServerHealthPath,
-      binaryPath: settings.streamServerBinaryPath,
+      ...serviceArgsFromSettings(settings, "stream-server"),
     }),
 );
 
 // HAProxy server names are the service names (backend-api-1, ...), not the prefixed container names:
 // the sticky cookie and the admin-socket commands of the runbook keep meaning the same across stacks.
-const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
-  pulumi
-    .all(instances.map((instance) => instance.address))
-    .apply((addresses) => addresses.map((address, i) => ({ name: instances[i].serverName, address })));
-
+const options = haproxyArgsFromSettings(settings);
 const haproxy = new HaproxyNode(HAPROXY_NAME, {
+  ...options,
   containerName: containerName(settings.namePrefix, HAPROXY_NAME),
   placement,
-  settings,
-  backendApi: upstreams(backendApi),
-  streamServer: upstreams(streamServer),
+  pools: {
+    backendApi: { ...options.pools.backendApi, servers: backendApi },
+    streamServer: { ...options.pools.streamServer, servers: streamServer },
+  },
 });
 
 const scheme = settings.tlsCertPath ? "https" : "http";

@@ -4,20 +4,13 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  ADMIN_SOCKET,
-  HaproxySettings,
-  STATS_PASSWORD_ENV,
-  TLS_PEM_PATH,
-  Upstream,
-  configHash,
-  renderHaproxyConfig,
-  serverNames,
-} from "./haproxyConfig";
+import { HAPROXY_FIELDS, HaproxyOptions, HaproxyPool, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
+import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
+import { INCUS_NAME_RULE, argumentProblems, inArgumentTerms, isIncusName } from "./validation";
 
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
@@ -27,18 +20,35 @@ const LIVE = "/etc/haproxy/haproxy.cfg";
 const CANDIDATE = `${LIVE}.next`;
 const PREVIOUS = `${LIVE}.previous`;
 
-/** Arguments of a {@link HaproxyNode}: the typed settings groups plus the fleets it balances. */
-export interface HaproxyNodeArgs {
-  /** Incus container name (validated; includes the stack's name prefix). */
+/** A server of a pool: an instance component (its `upstream`), or a name and address. */
+export type UpstreamSource = { readonly upstream: pulumi.Input<Upstream> } | pulumi.Input<Upstream>;
+
+/** A pool of a {@link HaproxyNode}: its servers, their port and the fallbacks. */
+export interface HaproxyPoolArgs extends HaproxyPool {
+  /**
+   * The pool's servers: BackendApiInstance / StreamServerInstance components, or `{ name, address }`
+   * (name: letters, digits and hyphens; the HAProxy server name and cookie value). Defaults to [],
+   * which uses `fallbacks`.
+   */
+  servers?: UpstreamSource[];
+}
+
+/** Arguments of a {@link HaproxyNode}: where its container goes, and the HAProxy option groups. */
+export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
+  /** Incus container name, e.g. `lab-haproxy` (letters, digits and hyphens). Required. */
   containerName: string;
-  /** Remote, cluster target, image, network and pool of the container. */
+  /** Remote, cluster target, image, network and pool of the container. Required. */
   placement: pulumi.Input<IncusPlacement>;
-  /** Listeners, health checks, sticky cookie, URI hash, timeouts and drain list, validated. */
-  settings: pulumi.Input<HaproxySettings>;
-  /** backend-api servers (name and address); empty uses the static fallback list. */
-  backendApi: pulumi.Input<Upstream[]>;
-  /** stream-server servers (name and address); empty uses the static fallback list. */
-  streamServer: pulumi.Input<Upstream[]>;
+}
+
+/** True for an instance component (anything with an `upstream`), false for an Input<Upstream>. */
+function hasUpstream(source: UpstreamSource): source is { readonly upstream: pulumi.Input<Upstream> } {
+  return !pulumi.Output.isInstance(source) && typeof source === "object" && source !== null && "upstream" in source;
+}
+
+/** The servers of a pool, whatever form they were given in. */
+function upstreams(sources: UpstreamSource[] = []): pulumi.Output<Upstream[]> {
+  return pulumi.all(sources.map((source) => (hasUpstream(source) ? source.upstream : source)));
 }
 
 /**
@@ -157,8 +167,8 @@ export function applyConfigEnvironment(
 }
 
 /**
- * The load balancer: an Incus container running HAProxy, its config rendered from the fleets'
- * addresses and applied safely, and a generated stats password kept secret.
+ * The load balancer: an Incus container running HAProxy, its config rendered from the pools'
+ * servers and applied safely, and a generated stats password kept secret.
  */
 export class HaproxyNode extends pulumi.ComponentResource {
   /** Incus container name. */
@@ -169,11 +179,22 @@ export class HaproxyNode extends pulumi.ComponentResource {
   public readonly statsPassword: pulumi.Output<string>;
   /** sha256 of the haproxy.cfg now live. */
   public readonly configHash: pulumi.Output<string>;
+  /** The HAProxy container. */
+  public readonly container: IncusContainer;
+  /** The step that checks haproxy.cfg in place and reloads HAProxy with it; its stdout is {@link configHash}. */
+  public readonly config: command.local.Command;
 
   constructor(name: string, args: HaproxyNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyNode", name, {}, opts);
+    const options = completeHaproxyArgs(args);
+    // The stack's own rules, so a program without index.ts's validation fails here, naming the
+    // argument, rather than in haproxy -c inside the container.
+    const problems = [
+      ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
+      ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
+    ];
+    if (problems.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
-    const settings = pulumi.output(args.settings);
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = new random.RandomPassword(`${name}-stats-password`, { length: 40, special: false }, { parent: this });
@@ -193,21 +214,30 @@ export class HaproxyNode extends pulumi.ComponentResource {
       { parent: this },
     );
     const environment = pulumi
-      .all([container.ref, settings, args.backendApi, args.streamServer])
-      .apply(([ref, s, backendApi, streamServer]) => {
+      .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
+      .apply(([ref, backendApi, streamServer]) => {
         const fleets = { backendApi, streamServer };
-        const drained = new Set(s.drainServers);
-        const serverStates = serverNames(s, fleets).map(({ backend, server }) => ({
-          path: `${backend}/${server}`,
-          state: drained.has(server) ? ("drain" as const) : ("ready" as const),
-        }));
-        return applyConfigEnvironment(ref, renderHaproxyConfig(s, fleets), s.tlsCertPath, serverStates);
+        try {
+          const servers = serverNamesFromArgs(options, fleets);
+          const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
+          if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, not a server of either pool`);
+          const drained = new Set(options.drain.servers);
+          const serverStates = servers.map(({ backend, server }) => ({
+            path: `${backend}/${server}`,
+            state: drained.has(server) ? ("drain" as const) : ("ready" as const),
+          }));
+          return applyConfigEnvironment(ref, renderHaproxyConfigFromArgs(options, fleets), options.listeners.tlsPemPath, serverStates);
+        } catch (error) {
+          throw new pulumi.ResourceError(inArgumentTerms((error as Error).message, HAPROXY_FIELDS), this);
+        }
       });
     const apply = new command.local.Command(
       `${name}-config`,
       { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
       { parent: this, dependsOn: [setup] },
     );
+    this.container = container;
+    this.config = apply;
     this.containerName = args.containerName;
     this.address = container.address;
     this.statsPassword = password.result;
