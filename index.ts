@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { haproxyArgsFromSettings } from "./components/haproxyArgs";
 import { HaproxyNode } from "./components/haproxyNode";
+import { placementFromSettings } from "./components/incusScripts";
 import { serviceArgsFromSettings } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
@@ -25,13 +26,7 @@ function stackSettings(): Settings {
 /** Also a stack output: the policy pack (policy/) judges the settings a stack will run with. */
 export const settings = stackSettings();
 
-const placement = {
-  remote: settings.incusRemote,
-  target: settings.incusTarget,
-  image: settings.incusImage,
-  network: settings.incusNetwork,
-  storagePool: settings.incusStoragePool,
-};
+const placement = placementFromSettings(settings);
 
 const names = fleetNames(settings);
 
