@@ -4,8 +4,8 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HAPROXY_FIELDS, HaproxyOptions, HaproxyPool, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
-import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
+import { HAPROXY_FIELDS, HaproxyConfigArgs, HaproxyOptions, HaproxyPool, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
+import { ADMIN_SOCKET, Fleets, STATS_PASSWORD_ENV, TLS_PEM_PATH, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
@@ -149,21 +149,30 @@ function fileDigest(file: string): string {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
-/** The environment of {@link APPLY_CONFIG_SCRIPT}. */
-export function applyConfigEnvironment(
-  ref: string,
-  config: string,
-  tlsCertPath: string,
-  serverStates: { path: string; state: "drain" | "ready" }[],
-): Record<string, string> {
-  return {
-    VEZA_REF: ref,
-    VEZA_CONFIG: config,
-    VEZA_CONFIG_SHA256: configHash(config),
-    VEZA_TLS_PEM: tlsCertPath,
-    VEZA_TLS_PEM_SHA256: tlsCertPath ? fileDigest(tlsCertPath) : "",
-    VEZA_SERVER_STATES: serverStates.map((s) => `set server ${s.path} state ${s.state}`).join("; "),
-  };
+/**
+ * The environment of {@link APPLY_CONFIG_SCRIPT}: haproxy.cfg for complete options and the pools'
+ * servers, and each server's runtime state. Throws, naming the argument, when a pool has no
+ * server, a server cannot be one, or a drained server is in neither pool.
+ */
+export function applyConfigEnvironment(ref: string, options: HaproxyConfigArgs, fleets: Fleets): Record<string, string> {
+  try {
+    const servers = serverNamesFromArgs(options, fleets);
+    const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
+    if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, a server of neither pool`);
+    const drained = new Set(options.drain.servers);
+    const config = renderHaproxyConfigFromArgs(options, fleets);
+    const pem = options.listeners.tlsPemPath;
+    return {
+      VEZA_REF: ref,
+      VEZA_CONFIG: config,
+      VEZA_CONFIG_SHA256: configHash(config),
+      VEZA_TLS_PEM: pem,
+      VEZA_TLS_PEM_SHA256: pem ? fileDigest(pem) : "",
+      VEZA_SERVER_STATES: servers.map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`).join("; "),
+    };
+  } catch (error) {
+    throw new Error(inArgumentTerms((error as Error).message, HAPROXY_FIELDS));
+  }
 }
 
 /**
@@ -216,19 +225,10 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const environment = pulumi
       .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
       .apply(([ref, backendApi, streamServer]) => {
-        const fleets = { backendApi, streamServer };
         try {
-          const servers = serverNamesFromArgs(options, fleets);
-          const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
-          if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, not a server of either pool`);
-          const drained = new Set(options.drain.servers);
-          const serverStates = servers.map(({ backend, server }) => ({
-            path: `${backend}/${server}`,
-            state: drained.has(server) ? ("drain" as const) : ("ready" as const),
-          }));
-          return applyConfigEnvironment(ref, renderHaproxyConfigFromArgs(options, fleets), options.listeners.tlsPemPath, serverStates);
+          return applyConfigEnvironment(ref, options, { backendApi, streamServer });
         } catch (error) {
-          throw new pulumi.ResourceError(inArgumentTerms((error as Error).message, HAPROXY_FIELDS), this);
+          throw new pulumi.ResourceError((error as Error).message, this);
         }
       });
     const apply = new command.local.Command(

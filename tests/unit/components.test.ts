@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance, HAPROXY_FIELDS, HaproxyNode, StreamServerInstance, completeHaproxyArgs, haproxyArgsFromSettings, settingsFromHaproxyArgs } from "../../components";
+import { applyConfigEnvironment } from "../../components/haproxyNode";
 import { DEFAULTS } from "../../components/settings";
 
 interface Registered {
@@ -117,6 +118,21 @@ describe("HaproxyNode on its own", () => {
     expect(build).toThrow('pools.backendApi.fallbacks[0] must be host:port');
     expect(build).toThrow('containerName must be letters, digits and hyphens');
     expect(registered.some((r) => r.name.startsWith("bad-"))).toBe(false);
+  });
+});
+
+describe("applyConfigEnvironment: what only the servers show, named as the argument", () => {
+  const options = completeHaproxyArgs({ drain: { servers: ["api-9"] } });
+  const api = [{ name: "api-1", address: "192.0.2.1" }];
+
+  test("a drained server in neither pool", () => {
+    expect(() => applyConfigEnvironment("r", options, { backendApi: api, streamServer: api })).toThrow("drain.servers names api-9, a server of neither pool");
+  });
+
+  test("a pool with neither servers nor fallbacks", () => {
+    expect(() => applyConfigEnvironment("r", completeHaproxyArgs({}), { backendApi: api, streamServer: [] })).toThrow(
+      "stream_pool would have no server: its fleet is empty and pools.streamServer.fallbacks lists none",
+    );
   });
 });
 
