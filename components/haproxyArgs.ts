@@ -96,7 +96,11 @@ export interface HaproxyMetrics {
   allowedSources?: string[];
 }
 
-/** Every HAProxy option group; each field left out takes its default. */
+/**
+ * Every HAProxy option group; each field left out takes its default. The fields are plain values,
+ * not Inputs: they shape haproxy.cfg, are known before any resource exists, and so can be checked
+ * when the component is built. Only the pools' servers are Inputs (see HaproxyNodeArgs).
+ */
 export interface HaproxyOptions<P = HaproxyPool> {
   /** HTTP, HTTPS (with its PEM) and stats listeners. */
   listeners?: HaproxyListeners;
