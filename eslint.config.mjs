@@ -1,3 +1,4 @@
+import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -6,6 +7,16 @@ export default tseslint.config(
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  // @pulumi/eslint-plugin 0.3.1 ships its two rules and no preset; both need type information.
+  {
+    files: ["**/*.ts"],
+    plugins: { "@pulumi": pulumi },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@pulumi/no-output-in-template-literal": "error",
+      "@pulumi/no-output-instance-in-template-literal": "error",
     },
   },
 );

@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
+import { haproxyArgsFromSettings } from "./components/haproxyArgs";
 import { HaproxyNode } from "./components/haproxyNode";
 import { HaproxyPair } from "./components/haproxyPair";
+import { placementFromSettings } from "./components/incusScripts";
+import { serviceArgsFromSettings } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
 import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
@@ -24,13 +27,7 @@ function stackSettings(): Settings {
 /** Also a stack output: the policy pack (policy/) judges the settings a stack will run with. */
 export const settings = stackSettings();
 
-const placement = {
-  remote: settings.incusRemote,
-  target: settings.incusTarget,
-  image: settings.incusImage,
-  network: settings.incusNetwork,
-  storagePool: settings.incusStoragePool,
-};
+const placement = placementFromSettings(settings);
 
 const names = fleetNames(settings);
 
@@ -39,9 +36,7 @@ const backendApi = names.backendApi.map(
     new BackendApiInstance(name, {
       containerName: containerName(settings.namePrefix, name),
       placement,
-      port: settings.backendApiPort,
-      healthPath: settings.backendApiHealthPath,
-      binaryPath: settings.backendApiBinaryPath,
+      ...serviceArgsFromSettings(settings, "backend-api"),
     }),
 );
 
@@ -50,29 +45,26 @@ const streamServer = names.streamServer.map(
     new StreamServerInstance(name, {
       containerName: containerName(settings.namePrefix, name),
       placement,
-      port: settings.streamServerPort,
-      healthPath: settings.streamServerHealthPath,
-      binaryPath: settings.streamServerBinaryPath,
+      ...serviceArgsFromSettings(settings, "stream-server"),
     }),
 );
 
 // HAProxy server names are the service names (backend-api-1, ...), not the prefixed container names:
 // the sticky cookie and the admin-socket commands of the runbook keep meaning the same across stacks.
-const upstreams = (instances: (BackendApiInstance | StreamServerInstance)[]) =>
-  pulumi
-    .all(instances.map((instance) => instance.address))
-    .apply((addresses) => addresses.map((address, i) => ({ name: instances[i].serverName, address })));
-
-const pools = { backendApi: upstreams(backendApi), streamServer: upstreams(streamServer) };
+const options = haproxyArgsFromSettings(settings);
+const pools = {
+  backendApi: { ...options.pools.backendApi, servers: backendApi },
+  streamServer: { ...options.pools.streamServer, servers: streamServer },
+};
 const paired = settings.haproxyCount === 2;
 const haproxyNodes: HaproxyNode[] = [];
 for (const name of haproxyNames(settings.haproxyCount)) {
   haproxyNodes.push(
     new HaproxyNode(name, {
+      ...options,
       containerName: containerName(settings.namePrefix, name),
       placement,
-      settings,
-      ...pools,
+      pools,
       applyConfig: !paired,
       // One stats password for the pair: the first node's.
       statsPassword: haproxyNodes[0]?.statsPassword,
@@ -80,7 +72,9 @@ for (const name of haproxyNames(settings.haproxyCount)) {
   );
 }
 const [haproxy] = haproxyNodes;
-const pair = paired ? new HaproxyPair(`${HAPROXY_NAME}-pair`, { nodes: [haproxyNodes[0], haproxyNodes[1]], settings, ...pools }) : undefined;
+const pair = paired
+  ? new HaproxyPair(`${HAPROXY_NAME}-pair`, { ...options, pools, nodes: [haproxyNodes[0], haproxyNodes[1]], keepalived: settings })
+  : undefined;
 
 const scheme = settings.tlsCertPath ? "https" : "http";
 const publicPort = settings.tlsCertPath ? settings.httpsPort : settings.httpPort;

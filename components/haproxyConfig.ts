@@ -1,9 +1,10 @@
 /**
- * haproxy.cfg for the edge: rendered from validated settings and the fleets' addresses through
+ * haproxy.cfg for the edge: rendered from the option groups (haproxyArgs.ts) and the fleets' addresses through
  * templates/haproxy.cfg.mustache. Every decision is computed here; the template only lays it out.
  */
 import * as crypto from "crypto";
-import { Settings, configKey } from "./settings";
+import { HaproxyConfigArgs, HaproxySettings, haproxyArgsFromSettings } from "./haproxyArgs";
+import { configKey } from "./settings";
 import { renderTemplate } from "./templates";
 import { isIPv4, isIncusName, parseHostPort } from "./validation";
 
@@ -21,35 +22,8 @@ export interface Fleets {
   streamServer: Upstream[];
 }
 
-/** The settings the HAProxy node needs (drainServers for its runtime drain); a full {@link Settings} fits. */
-export type HaproxySettings = Pick<
-  Settings,
-  | "httpPort"
-  | "httpsPort"
-  | "tlsCertPath"
-  | "backendApiPort"
-  | "streamServerPort"
-  | "backendApiHealthPath"
-  | "streamServerHealthPath"
-  | "streamPathPrefixes"
-  | "healthCheckIntervalMs"
-  | "healthCheckTimeoutMs"
-  | "healthCheckFall"
-  | "healthCheckRise"
-  | "gracefulDrainSeconds"
-  | "stickyCookieName"
-  | "connectTimeoutMs"
-  | "serverTimeoutMs"
-  | "tunnelTimeoutSeconds"
-  | "hardStopAfterSeconds"
-  | "retries"
-  | "drainServers"
-  | "backendApiFallbackServers"
-  | "streamServerFallbackServers"
-  | "statsPort"
-  | "metricsPort"
-  | "metricsAllowedSources"
->;
+
+export type { HaproxySettings } from "./haproxyArgs";
 
 /** Where the PEM (certificate then key) must be installed in the HAProxy container. */
 export const TLS_PEM_PATH = "/etc/haproxy/certs/veza.pem";
@@ -143,10 +117,11 @@ function withHashIds(servers: ServerLine[]): (ServerLine & { id: number })[] {
 }
 
 /** The servers of both pools, the fleets or their fallbacks, as HAProxy names them. */
-function pools(settings: HaproxySettings, fleets: Fleets) {
+function pools(args: HaproxyConfigArgs, fleets: Fleets) {
+  const { backendApi, streamServer } = args.pools;
   return {
-    api: poolServers(API_POOL, fleets.backendApi, settings.backendApiPort, "backendApiFallbackServers", settings.backendApiFallbackServers),
-    stream: withHashIds(poolServers(STREAM_POOL, fleets.streamServer, settings.streamServerPort, "streamServerFallbackServers", settings.streamServerFallbackServers)),
+    api: poolServers(API_POOL, fleets.backendApi, backendApi.port, "backendApiFallbackServers", backendApi.fallbacks),
+    stream: withHashIds(poolServers(STREAM_POOL, fleets.streamServer, streamServer.port, "streamServerFallbackServers", streamServer.fallbacks)),
   };
 }
 
@@ -154,8 +129,8 @@ function pools(settings: HaproxySettings, fleets: Fleets) {
  * Every server HAProxy will have, with its backend, e.g. to set each one drain or ready through
  * the admin socket after a reload.
  */
-export function serverNames(settings: HaproxySettings, fleets: Fleets): { backend: string; server: string }[] {
-  const { api, stream } = pools(settings, fleets);
+export function serverNamesFromArgs(args: HaproxyConfigArgs, fleets: Fleets): { backend: string; server: string }[] {
+  const { api, stream } = pools(args, fleets);
   return [
     ...api.map((s) => ({ backend: API_POOL, server: s.name })),
     ...api.map((s) => ({ backend: API_WS, server: s.name })),
@@ -180,51 +155,63 @@ function quoted(word: string): string {
 }
 
 /**
- * Renders haproxy.cfg from validated settings and the fleets (an empty fleet uses its fallback
- * list). The stats password is not in the file: HAProxy reads it from {@link STATS_PASSWORD_ENV}.
+ * Renders haproxy.cfg from complete option groups and the fleets (an empty fleet uses its
+ * fallback list). The stats password is not in the file: HAProxy reads it from {@link STATS_PASSWORD_ENV}.
  *
- * `settings.drainServers` is deliberately not rendered: drain is runtime state, set through the
- * admin socket after each reload and carried across reloads by the server-state file. Rendering
- * it as `weight 0` (which on 2.6 keeps cookie-pinned clients exactly as drain does) would make
- * every drain a config change and reload, and a `set server ... state ready` could not undo it.
+ * `drain.servers` is deliberately not rendered: drain is runtime state, set through the admin
+ * socket after each reload and carried across reloads by the server-state file. Rendering it as
+ * `weight 0` (which on 2.6 keeps cookie-pinned clients exactly as drain does) would make every
+ * drain a config change and reload, and a `set server ... state ready` could not undo it.
  */
-export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): string {
-  const { api, stream } = pools(settings, fleets);
+export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fleets): string {
+  const { api, stream } = pools(args, fleets);
+  const { listeners, healthCheck, timeouts, metrics } = args;
+  const prefixes = args.uriHash.pathPrefixes;
   return renderTemplate("haproxy.cfg.mustache", {
     adminSocket: ADMIN_SOCKET,
     serverStateFile: serverStateFile([...api, ...stream]),
-    tls: settings.tlsCertPath !== "",
+    tls: listeners.tlsPemPath !== "",
     tlsPem: TLS_PEM_PATH,
-    httpPort: settings.httpPort,
-    httpsPort: settings.httpsPort,
-    statsPort: settings.statsPort,
+    httpPort: listeners.httpPort,
+    httpsPort: listeners.httpsPort,
+    statsPort: listeners.statsPort,
     aliveUri: ALIVE_URI,
     statsPasswordEnv: STATS_PASSWORD_ENV,
     statsPasswordRef: `\${${STATS_PASSWORD_ENV}}`,
-    metricsPort: settings.metricsPort,
-    metricsSources: settings.metricsAllowedSources.join(" "),
-    connectTimeoutMs: settings.connectTimeoutMs,
-    serverTimeoutMs: settings.serverTimeoutMs,
-    tunnelTimeoutSeconds: settings.tunnelTimeoutSeconds,
-    hardStopAfterSeconds: settings.hardStopAfterSeconds,
-    healthCheckTimeoutMs: settings.healthCheckTimeoutMs,
-    retries: settings.retries,
-    intervalMs: settings.healthCheckIntervalMs,
+    metricsPort: metrics.port,
+    metricsSources: metrics.allowedSources.join(" "),
+    connectTimeoutMs: timeouts.connectMs,
+    serverTimeoutMs: timeouts.serverMs,
+    tunnelTimeoutSeconds: timeouts.tunnelSeconds,
+    hardStopAfterSeconds: timeouts.hardStopAfterSeconds,
+    healthCheckTimeoutMs: healthCheck.timeoutMs,
+    retries: args.retries,
+    intervalMs: healthCheck.intervalMs,
     fastIntervalMs: FAST_INTERVAL_MS,
-    fall: settings.healthCheckFall,
-    rise: settings.healthCheckRise,
-    slowstart: settings.gracefulDrainSeconds > 0 && `${settings.gracefulDrainSeconds}s`,
-    streamPrefixLines: Array.from({ length: Math.ceil(settings.streamPathPrefixes.length / PREFIXES_PER_ACL_LINE) }, (_, i) =>
-      settings.streamPathPrefixes.slice(i * PREFIXES_PER_ACL_LINE, (i + 1) * PREFIXES_PER_ACL_LINE).join(" "),
+    fall: healthCheck.fall,
+    rise: healthCheck.rise,
+    slowstart: args.drain.slowStartSeconds > 0 && `${args.drain.slowStartSeconds}s`,
+    streamPrefixLines: Array.from({ length: Math.ceil(prefixes.length / PREFIXES_PER_ACL_LINE) }, (_, i) =>
+      prefixes.slice(i * PREFIXES_PER_ACL_LINE, (i + 1) * PREFIXES_PER_ACL_LINE).join(" "),
     ),
-    cookieName: quoted(settings.stickyCookieName),
-    backendApiHealthPath: settings.backendApiHealthPath,
-    streamServerHealthPath: settings.streamServerHealthPath,
+    cookieName: quoted(args.stickyCookie.name),
+    backendApiHealthPath: healthCheck.backendApiPath,
+    streamServerHealthPath: healthCheck.streamServerPath,
     apiPool: API_POOL,
     apiServers: api,
     streamServers: stream,
     streamWeight: STREAM_WEIGHT,
   });
+}
+
+/** {@link renderHaproxyConfigFromArgs} for flat, validated settings, as a stack's config gives them. */
+export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): string {
+  return renderHaproxyConfigFromArgs(haproxyArgsFromSettings(settings), fleets);
+}
+
+/** {@link serverNamesFromArgs} for flat, validated settings. */
+export function serverNames(settings: HaproxySettings, fleets: Fleets): { backend: string; server: string }[] {
+  return serverNamesFromArgs(haproxyArgsFromSettings(settings), fleets);
 }
 
 /** sha256 (hex) of a rendered config: changes exactly when the config does, so it triggers reloads. */

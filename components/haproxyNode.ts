@@ -4,21 +4,13 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  ADMIN_SOCKET,
-  Fleets,
-  HaproxySettings,
-  STATS_PASSWORD_ENV,
-  TLS_PEM_PATH,
-  Upstream,
-  configHash,
-  renderHaproxyConfig,
-  serverNames,
-} from "./haproxyConfig";
+import { HAPROXY_FIELDS, HaproxyConfigArgs, HaproxyOptions, HaproxyPool, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
+import { ADMIN_SOCKET, Fleets, STATS_PASSWORD_ENV, TLS_PEM_PATH, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
+import { INCUS_NAME_RULE, argumentProblems, inArgumentTerms, isIncusName } from "./validation";
 
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
@@ -28,18 +20,25 @@ const LIVE = "/etc/haproxy/haproxy.cfg";
 const CANDIDATE = `${LIVE}.next`;
 const PREVIOUS = `${LIVE}.previous`;
 
-/** Arguments of a {@link HaproxyNode}: the typed settings groups plus the fleets it balances. */
-export interface HaproxyNodeArgs {
-  /** Incus container name (validated; includes the stack's name prefix). */
+/** A server of a pool: an instance component (its `upstream`), or a name and address. */
+export type UpstreamSource = { readonly upstream: pulumi.Input<Upstream> } | pulumi.Input<Upstream>;
+
+/** A pool of a {@link HaproxyNode}: its servers, their port and the fallbacks. */
+export interface HaproxyPoolArgs extends HaproxyPool {
+  /**
+   * The pool's servers: BackendApiInstance / StreamServerInstance components, or `{ name, address }`
+   * (name: letters, digits and hyphens; the HAProxy server name and cookie value). Defaults to [],
+   * which uses `fallbacks`.
+   */
+  servers?: UpstreamSource[];
+}
+
+/** Arguments of a {@link HaproxyNode}: where its container goes, and the HAProxy option groups. */
+export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
+  /** Incus container name, e.g. `lab-haproxy` (letters, digits and hyphens). Required. */
   containerName: string;
-  /** Remote, cluster target, image, network and pool of the container. */
+  /** Remote, cluster target, image, network and pool of the container. Required. */
   placement: pulumi.Input<IncusPlacement>;
-  /** Listeners, health checks, sticky cookie, URI hash, timeouts and drain list, validated. */
-  settings: pulumi.Input<HaproxySettings>;
-  /** backend-api servers (name and address); empty uses the static fallback list. */
-  backendApi: pulumi.Input<Upstream[]>;
-  /** stream-server servers (name and address); empty uses the static fallback list. */
-  streamServer: pulumi.Input<Upstream[]>;
   /**
    * Whether this node applies haproxy.cfg itself. An {@link HaproxyPair} sets it false and rolls
    * the config out to its two nodes in turn. Defaults to true.
@@ -47,6 +46,16 @@ export interface HaproxyNodeArgs {
   applyConfig?: boolean;
   /** Password of the stats page (user `admin`), e.g. the first node's for the second of a pair. Defaults to a generated one. */
   statsPassword?: pulumi.Input<string>;
+}
+
+/** True for an instance component (anything with an `upstream`), false for an Input<Upstream>. */
+function hasUpstream(source: UpstreamSource): source is { readonly upstream: pulumi.Input<Upstream> } {
+  return !pulumi.Output.isInstance(source) && typeof source === "object" && source !== null && "upstream" in source;
+}
+
+/** The servers of a pool, whatever form they were given in. */
+export function upstreams(sources: UpstreamSource[] = []): pulumi.Output<Upstream[]> {
+  return pulumi.all(sources.map((source) => (hasUpstream(source) ? source.upstream : source)));
 }
 
 /**
@@ -170,31 +179,37 @@ function fileDigest(file: string): string {
 }
 
 /**
- * The environment of {@link APPLY_TO_NODE}: the rendered config, its sha256, the PEM to push, and
- * every server's runtime state (drain for those in the drain list, ready for the others); `target`
- * names the node or nodes it goes to.
+ * The environment of {@link APPLY_TO_NODE}: haproxy.cfg for complete options and the pools'
+ * servers, and each server's runtime state; `target` names the node or nodes it goes to. Throws,
+ * naming the argument, when a pool has no server, a server cannot be one, or a drained server is
+ * in neither pool.
  */
-export function configEnvironment(target: Record<string, string>, settings: HaproxySettings, fleets: Fleets): Record<string, string> {
-  const config = renderHaproxyConfig(settings, fleets);
-  const drained = new Set(settings.drainServers);
-  const states = serverNames(settings, fleets).map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`);
-  return {
-    ...target,
-    VEZA_CONFIG: config,
-    VEZA_CONFIG_SHA256: configHash(config),
-    VEZA_TLS_PEM: settings.tlsCertPath,
-    VEZA_TLS_PEM_SHA256: settings.tlsCertPath ? fileDigest(settings.tlsCertPath) : "",
-    VEZA_SERVER_STATES: states.join("; "),
-  };
+export function configEnvironment(target: Record<string, string>, options: HaproxyConfigArgs, fleets: Fleets): Record<string, string> {
+  try {
+    const servers = serverNamesFromArgs(options, fleets);
+    const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
+    if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, a server of neither pool`);
+    const drained = new Set(options.drain.servers);
+    const config = renderHaproxyConfigFromArgs(options, fleets);
+    const pem = options.listeners.tlsPemPath;
+    return {
+      ...target,
+      VEZA_CONFIG: config,
+      VEZA_CONFIG_SHA256: configHash(config),
+      VEZA_TLS_PEM: pem,
+      VEZA_TLS_PEM_SHA256: pem ? fileDigest(pem) : "",
+      VEZA_SERVER_STATES: servers.map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`).join("; "),
+    };
+  } catch (error) {
+    throw new Error(inArgumentTerms((error as Error).message, HAPROXY_FIELDS));
+  }
 }
 
 /**
- * The load balancer: an Incus container running HAProxy, its config rendered from the fleets'
- * addresses and applied safely, and a generated stats password kept secret.
+ * The load balancer: an Incus container running HAProxy, its config rendered from the pools'
+ * servers and applied safely, and a generated stats password kept secret.
  */
 export class HaproxyNode extends pulumi.ComponentResource {
-  /** Logical name, e.g. `haproxy` or `haproxy-2`: the component's name, without the stack's prefix. */
-  public readonly nodeName: string;
   /** Incus container name. */
   public readonly containerName: string;
   /** IPv4 address the listeners are reachable at. */
@@ -203,17 +218,26 @@ export class HaproxyNode extends pulumi.ComponentResource {
   public readonly statsPassword: pulumi.Output<string>;
   /** sha256 of the haproxy.cfg now live; empty when a pair applies it ({@link HaproxyNodeArgs.applyConfig}). */
   public readonly configHash: pulumi.Output<string>;
-  /** The container HAProxy runs in. */
+  /** Logical name, e.g. `haproxy` or `haproxy-2`: the component's name, without the stack's prefix. */
+  public readonly nodeName: string;
+  /** The HAProxy container. */
   public readonly container: IncusContainer;
   /** The step that installs HAProxy's secrets and hardening and starts it. */
   public readonly setup: command.local.Command;
-  /** The step that applies haproxy.cfg, unless a pair does. */
+  /** The step that checks haproxy.cfg in place and reloads HAProxy with it, unless a pair does; its stdout is {@link configHash}. */
   public readonly config?: command.local.Command;
 
   constructor(name: string, args: HaproxyNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyNode", name, {}, opts);
+    const options = completeHaproxyArgs(args);
+    // The stack's own rules, so a program without index.ts's validation fails here, naming the
+    // argument, rather than in haproxy -c inside the container.
+    const problems = [
+      ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
+      ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
+    ];
+    if (problems.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
-    const settings = pulumi.output(args.settings);
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword
@@ -239,20 +263,24 @@ export class HaproxyNode extends pulumi.ComponentResource {
     this.setup = setup;
     if (args.applyConfig !== false) {
       const environment = pulumi
-        .all([container.ref, settings, args.backendApi, args.streamServer])
-        .apply(([ref, s, backendApi, streamServer]) => configEnvironment({ VEZA_REF: ref }, s, { backendApi, streamServer }));
+        .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
+        .apply(([ref, backendApi, streamServer]) => {
+          try {
+            return configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer });
+          } catch (error) {
+            throw new pulumi.ResourceError((error as Error).message, this);
+          }
+        });
       this.config = new command.local.Command(
         `${name}-config`,
         { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
         { parent: this, dependsOn: [setup] },
       );
-      this.configHash = this.config.stdout;
-    } else {
-      this.configHash = pulumi.output("");
     }
     this.containerName = args.containerName;
     this.address = container.address;
     this.statsPassword = password;
+    this.configHash = this.config ? this.config.stdout : pulumi.output("");
     this.registerOutputs({
       containerName: this.containerName,
       address: this.address,

@@ -1,21 +1,18 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Fleets, HaproxySettings, Upstream } from "./haproxyConfig";
-import { APPLY_TO_NODE, HaproxyNode, configEnvironment } from "./haproxyNode";
+import { HaproxyOptions, completeHaproxyArgs } from "./haproxyArgs";
+import { Upstream } from "./haproxyConfig";
+import { APPLY_TO_NODE, HaproxyNode, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
 import { BASH, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
 import { KEEPALIVED_CONF_PATH, KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
 import { shellQuote } from "./shell";
 
-/** Arguments of an {@link HaproxyPair}. */
-export interface HaproxyPairArgs {
+/** Arguments of an {@link HaproxyPair}: the HAProxy options of its nodes, and the pair's own. */
+export interface HaproxyPairArgs extends HaproxyOptions<HaproxyPoolArgs> {
   /** The two nodes, in priority order (the first takes the address when neither holds it), made with `applyConfig: false`. */
   nodes: [HaproxyNode, HaproxyNode];
-  /** Validated settings: HAProxy's, and the pair's virtual IP and VRRP timing. */
-  settings: pulumi.Input<HaproxySettings & KeepalivedSettings>;
-  /** backend-api servers (name and address); empty uses the static fallback list. */
-  backendApi: pulumi.Input<Upstream[]>;
-  /** stream-server servers (name and address); empty uses the static fallback list. */
-  streamServer: pulumi.Input<Upstream[]>;
+  /** The virtual IP and VRRP timing (veza-infra:virtualIp, vrrpAdvertIntervalMs, vrrpRouterId) and the stats port keepalived's check asks. */
+  keepalived: KeepalivedSettings;
 }
 
 /**
@@ -78,18 +75,21 @@ export class HaproxyPair extends pulumi.ComponentResource {
 
   constructor(name: string, args: HaproxyPairArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyPair", name, {}, opts);
-    const settings = pulumi.output(args.settings);
+    const options = completeHaproxyArgs(args);
     const [first, second] = args.nodes;
     const refs = pulumi.all([first.container.ref, second.container.ref]);
     const generations = [first.container.generation, second.container.generation];
-    const fleets: pulumi.Output<Fleets> = pulumi.all([args.backendApi, args.streamServer]).apply(([backendApi, streamServer]) => ({ backendApi, streamServer }));
+    const fleets = pulumi
+      .all([upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
+      .apply(([backendApi, streamServer]) => ({ backendApi, streamServer }));
+    const vip = args.keepalived.virtualIp;
 
     this.config = new command.local.Command(
       `${name}-config`,
       {
         create: ROLLOUT_SCRIPT,
         interpreter: BASH,
-        environment: pulumi.all([refs, settings, fleets]).apply(([r, s, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: s.virtualIp }, s, f)),
+        environment: pulumi.all([refs, fleets]).apply(([r, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f)),
         triggers: generations,
         logging: "stderr",
       },
@@ -109,9 +109,9 @@ export class HaproxyPair extends pulumi.ComponentResource {
             create: KEEPALIVED_SCRIPT,
             delete: KEEPALIVED_DELETE_SCRIPT,
             interpreter: BASH,
-            environment: pulumi.all([node.container.ref, settings, pair]).apply(([ref, s, p]) => ({
+            environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
               VEZA_REF: ref,
-              VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(s, p, node.nodeName),
+              VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(args.keepalived, p, node.nodeName),
             })),
             triggers: [node.container.generation],
             logging: "stderr",
@@ -120,7 +120,7 @@ export class HaproxyPair extends pulumi.ComponentResource {
         ),
     );
     // Known once keepalived runs on both nodes: only then does the address answer.
-    this.virtualIp = pulumi.all([settings.virtualIp, pulumi.all(this.keepalived.map((step) => step.stdout))]).apply(([vip]) => vip);
+    this.virtualIp = pulumi.all(this.keepalived.map((step) => step.stdout)).apply(() => vip);
     this.configHash = this.config.stdout;
     this.registerOutputs({ virtualIp: this.virtualIp, configHash: this.configHash });
   }

@@ -12,18 +12,35 @@ export const BASH = ["/bin/bash", "-euo", "pipefail", "-c"];
 /** Incus config key naming the `project/stack` that made a container, so no other stack adopts it. */
 export const OWNER_KEY = "user.veza.owner";
 
-/** Where and from what an Incus container is made; every field is validated before it gets here. */
+/**
+ * Where and from what an Incus container is made. Every field is required: a placement is given
+ * whole, as index.ts does from the stack's settings (defaults in parentheses).
+ */
 export interface IncusPlacement {
-  /** Incus remote (as in `incus remote list`); empty for the local daemon. */
+  /** Incus remote (as in `incus remote list`); empty for the local daemon (""). */
   remote: string;
-  /** Cluster member for `--target`; empty lets Incus choose. */
+  /** Cluster member for `--target`; empty lets Incus choose (""). */
   target: string;
-  /** Image alias or fingerprint to launch from. */
+  /** Image alias or fingerprint to launch from ("veza-lab/bookworm", which the lab set-up imports). */
   image: string;
-  /** Bridge network the container's eth0 attaches to. */
+  /** Bridge network the container's eth0 attaches to ("vezabr0"). */
   network: string;
-  /** Storage pool of the root disk. */
+  /** Storage pool of the root disk ("veza"). */
   storagePool: string;
+}
+
+/** The stack-config key each placement field stands for. */
+export const PLACEMENT_FIELDS = {
+  incusRemote: "remote",
+  incusTarget: "target",
+  incusImage: "image",
+  incusNetwork: "network",
+  incusStoragePool: "storagePool",
+} as const satisfies Record<string, keyof IncusPlacement>;
+
+/** A placement from validated settings (only the keys of {@link PLACEMENT_FIELDS} are read). */
+export function placementFromSettings(settings: { [K in keyof typeof PLACEMENT_FIELDS]: string }): IncusPlacement {
+  return Object.fromEntries(Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [field, settings[key as keyof typeof PLACEMENT_FIELDS]])) as unknown as IncusPlacement;
 }
 
 /** How the `incus` CLI names a container on a remote: `remote:name`, or just `name` locally. */

@@ -2,10 +2,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { Upstream } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
+import { DEFAULTS, Settings } from "./settings";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
+import { INCUS_NAME_RULE, argumentProblems, isIncusName } from "./validation";
 
 /**
  * The lab stand-in that serves when no real binary is configured. Relative to the project
@@ -24,18 +27,36 @@ export interface ServiceRole {
   description: string;
 }
 
+/** What runs in a service container; each field left out takes its default. */
+export interface ServiceOptions {
+  /** TCP port the service listens on (1..65535; the unit grants no privilege, so in practice 1024 and up). Defaults to 8080 for backend-api, 8082 for stream-server (seed `haproxy_backend_api_port`, `haproxy_stream_server_port`). */
+  port?: number;
+  /** Path answering 200 when the service is healthy; the deploy waits for it. Defaults to "/api/v1/health" for backend-api, "/health" for stream-server. */
+  healthPath?: string;
+  /** Binary on the Pulumi host to push; empty deploys the lab stand-in (lab/standin.js). Defaults to "". */
+  binaryPath?: string;
+}
+
 /** Arguments shared by {@link BackendApiInstance} and {@link StreamServerInstance}. */
-export interface ServiceInstanceArgs {
-  /** Incus container name (validated; includes the stack's name prefix). */
+export interface ServiceInstanceArgs extends ServiceOptions {
+  /** Incus container name, e.g. `lab-backend-api-1` (letters, digits and hyphens). Required. */
   containerName: string;
-  /** Remote, cluster target, image, network and pool of the container. */
+  /** Remote, cluster target, image, network and pool of the container. Required. */
   placement: pulumi.Input<IncusPlacement>;
-  /** TCP port the service listens on. */
-  port: pulumi.Input<number>;
-  /** Path answering 200 when the service is healthy; the deploy waits for it. */
-  healthPath: pulumi.Input<string>;
-  /** Binary on the Pulumi host to push; empty deploys the lab stand-in. */
-  binaryPath: pulumi.Input<string>;
+}
+
+/**
+ * The stack-config key each service argument stands for: what {@link serviceArgsFromSettings}
+ * reads, and what the arguments are checked as.
+ */
+export const SERVICE_FIELDS = {
+  "backend-api": { backendApiPort: "port", backendApiHealthPath: "healthPath", backendApiBinaryPath: "binaryPath" },
+  "stream-server": { streamServerPort: "port", streamServerHealthPath: "healthPath", streamServerBinaryPath: "binaryPath" },
+} as const satisfies Record<ServiceRole["service"], Partial<Record<keyof Settings, keyof ServiceOptions>>>;
+
+/** A service's arguments from validated settings. */
+export function serviceArgsFromSettings(settings: Settings, service: ServiceRole["service"]): Required<ServiceOptions> {
+  return Object.fromEntries(Object.entries(SERVICE_FIELDS[service]).map(([key, field]) => [field, settings[key as keyof Settings]])) as Required<ServiceOptions>;
 }
 
 /** Everything the deploy step needs, resolved from the inputs. */
@@ -145,6 +166,12 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   public readonly serverName: string;
   /** IPv4 address, known only once the service answers its health check. */
   public readonly address: pulumi.Output<string>;
+  /** The service's container. */
+  public readonly container: IncusContainer;
+  /** The step that pushes the program and unit and waits for the health check. */
+  public readonly deploy: command.local.Command;
+  /** What HAProxy needs of this server, known once it answers its health check; pass the instance to a HaproxyNode pool. */
+  public readonly upstream: pulumi.Output<Upstream>;
 
   protected constructor(
     type: string,
@@ -154,20 +181,32 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super(type, name, {}, opts);
+    const fields = SERVICE_FIELDS[role.service];
+    const given = Object.values(fields).flatMap((field) => (args[field] === undefined ? [] : [[field, args[field]]]));
+    const options: Required<ServiceOptions> = { ...serviceArgsFromSettings(DEFAULTS, role.service), ...Object.fromEntries(given) };
+    // The stack's own rules, so a program without index.ts's validation fails here, naming the
+    // argument, rather than later inside a container.
+    const problems = [
+      ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
+      ...argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
+    ];
+    if (problems.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
-    const environment = pulumi
-      .all([container.ref, args.port, args.healthPath, args.binaryPath])
-      .apply(([ref, port, healthPath, binaryPath]) =>
-        serviceDeployEnvironment({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
-      );
+    const { port, healthPath, binaryPath } = options;
+    const environment = container.ref.apply((ref) =>
+      serviceDeployEnvironment({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
+    );
     const deploy = new command.local.Command(
       `${name}-deploy`,
       { create: DEPLOY_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
       { parent: this },
     );
+    this.container = container;
+    this.deploy = deploy;
     this.containerName = args.containerName;
     this.serverName = name;
     this.address = pulumi.all([container.address, deploy.stdout]).apply(([address]) => address);
-    this.registerOutputs({ containerName: this.containerName, address: this.address });
+    this.upstream = this.address.apply((address) => ({ name, address }));
+    this.registerOutputs({ containerName: this.containerName, address: this.address, upstream: this.upstream });
   }
 }

@@ -112,7 +112,7 @@ const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
 /** A bridge network is a Linux interface, whose name the kernel caps at 15 characters. */
 const NETWORK = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
 
-const INCUS_NAME_RULE = "letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen";
+export const INCUS_NAME_RULE = "letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen";
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** An IPv4 network in CIDR notation with no host bits set, e.g. `10.77.0.0/24` or `192.0.2.7/32`. */
 const IPV4_CIDR = /^([\d.]+)\/(3[0-2]|[12]?\d)$/;
@@ -409,4 +409,25 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
 
   if (problems.length > 0) throw new SettingsError(problems);
   return raw as Settings;
+}
+
+/**
+ * The problems of a component's own arguments, by the same rules as the stack's settings: the
+ * arguments stand for the keys of `settings` (every other key is its default), and each problem
+ * names the argument, `fields[key]`, instead of the stack-config key. Drain names are the
+ * component's to check against its servers, so they are left out here.
+ */
+export function argumentProblems(settings: Partial<Settings>, fields: Partial<Record<keyof Settings, string>>, files: FileAccess = LOCAL_FILES): string[] {
+  try {
+    validateSettings({ ...DEFAULTS, ...settings, drainServers: [] }, files);
+    return [];
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    return error.problems.map((problem) => inArgumentTerms(problem, fields));
+  }
+}
+
+/** `text` with each stack-config key that `fields` maps replaced by the argument it feeds. */
+export function inArgumentTerms(text: string, fields: Partial<Record<keyof Settings, string>>): string {
+  return text.replace(new RegExp(`${CONFIG_NAMESPACE}:(\\w+)`, "g"), (key, name: keyof Settings) => fields[name] ?? key);
 }

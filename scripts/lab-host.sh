@@ -40,6 +40,7 @@ image_packages=(
   systemd systemd-sysv systemd-resolved dbus   # init; systemd-networkd (in systemd) does DHCP on eth0
   udev                                          # Incus mounts /sys read-write, so networkd waits for udev
   haproxy socat nodejs                          # the load balancer and the lab stand-in services
+  node-ws                                       # the stand-in's WebSocket library (/usr/share/nodejs/ws)
   keepalived                                    # the HAProxy pair's virtual IP (pulls libsnmp40, libperl5.36)
   iproute2 ca-certificates curl procps          # operations and tests
 )

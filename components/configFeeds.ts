@@ -1,0 +1,32 @@
+/**
+ * What each stack-config key feeds: a component argument, or the program itself. The README's
+ * configuration table shows this column, and a unit test holds the two together.
+ */
+import { HAPROXY_FIELDS } from "./haproxyArgs";
+import { PLACEMENT_FIELDS } from "./incusScripts";
+import { SERVICE_FIELDS } from "./serviceInstance";
+import { Settings } from "./settings";
+
+/** Keys no component takes (yet): they shape the program, the policy pack or the HAProxy pair. */
+const PROGRAM_FEEDS = {
+  backendApiCount: "index.ts: how many BackendApiInstance",
+  streamServerCount: "index.ts: how many StreamServerInstance",
+  namePrefix: "index.ts: every `containerName`",
+  policyWaivers: "policy pack (policy/)",
+  haproxyCount: "HAProxy pair (keepalivedConfig.ts), not a HaproxyNode argument yet",
+  virtualIp: "HAProxy pair (keepalivedConfig.ts), not a HaproxyNode argument yet",
+  vrrpAdvertIntervalMs: "HAProxy pair (keepalivedConfig.ts), not a HaproxyNode argument yet",
+  vrrpRouterId: "HAProxy pair (keepalivedConfig.ts), not a HaproxyNode argument yet",
+} as const;
+
+/** The README's "feeds" cell of every key. */
+export function configFeeds(): Record<keyof Settings, string> {
+  const entries = [
+    ...Object.entries(HAPROXY_FIELDS).map(([key, field]) => [key, `HaproxyNode \`${field}\``]),
+    ...Object.entries(SERVICE_FIELDS["backend-api"]).map(([key, field]) => [key, `BackendApiInstance \`${field}\``]),
+    ...Object.entries(SERVICE_FIELDS["stream-server"]).map(([key, field]) => [key, `StreamServerInstance \`${field}\``]),
+    ...Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [key, `every component's \`placement.${field}\``]),
+    ...Object.entries(PROGRAM_FEEDS),
+  ];
+  return Object.fromEntries(entries) as Record<keyof Settings, string>;
+}

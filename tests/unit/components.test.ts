@@ -1,0 +1,165 @@
+/**
+ * Each component built on its own, as another Pulumi program would, under Pulumi's runtime mocks:
+ * what it registers (read through the mocks' newResource), and that bad arguments fail at once
+ * with a ResourceError naming the argument. index.ts and its validation are not involved.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BackendApiInstance, HAPROXY_FIELDS, HaproxyNode, StreamServerInstance, completeHaproxyArgs, haproxyArgsFromSettings, settingsFromHaproxyArgs } from "../../components";
+import { configEnvironment } from "../../components/haproxyNode";
+import { DEFAULTS } from "../../components/settings";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const COMMAND = "command:local:Command";
+const PASSWORD = "random:index/randomPassword:RandomPassword";
+const placement = { remote: "", target: "", image: "veza-lab/bookworm", network: "vezabr0", storagePool: "veza" };
+
+const registered: Registered[] = [];
+let host = 10;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        if (args.type === PASSWORD) return { id: `${args.name}-id`, state: { ...args.inputs, result: "p".repeat(40) } };
+        const stdout = args.name.endsWith("-launch") ? `10.77.0.${host++}` : args.name.endsWith("-config") ? "sha" : "";
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout } };
+      },
+      call: (args) => args.inputs,
+    },
+    "veza-infra",
+    "components",
+    false,
+  );
+});
+
+/** Resolves once the output is known, i.e. once what it depends on was registered. */
+const known = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+const resource = (name: string, type = COMMAND) => {
+  const found = registered.find((r) => r.name === name && r.type === type);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+const environment = (name: string) => resource(name).inputs.environment as Record<string, string>;
+
+describe("HaproxyNode on its own", () => {
+  test("with two plain upstreams: launch, setup, config and password, the servers in haproxy.cfg", async () => {
+    const node = new HaproxyNode("edge", {
+      containerName: "t-edge",
+      placement,
+      pools: {
+        backendApi: { servers: [{ name: "api-a", address: "192.0.2.1" }] },
+        streamServer: { servers: [pulumi.output({ name: "hls-a", address: "192.0.2.2" })], port: 9082 },
+      },
+    });
+    expect(await known(node.configHash)).toBe("sha");
+    expect(registered.filter((r) => r.name.startsWith("edge")).map((r) => `${r.type} ${r.name}`)).toEqual(
+      expect.arrayContaining([
+        "veza:infra:HaproxyNode edge",
+        "veza:infra:IncusContainer edge",
+        `${COMMAND} edge-launch`,
+        `${COMMAND} edge-setup`,
+        `${COMMAND} edge-config`,
+        `${PASSWORD} edge-stats-password`,
+      ]),
+    );
+    expect(environment("edge-launch").VEZA_REF).toBe("t-edge");
+    expect(environment("edge-setup").VEZA_STATS_PASSWORD).toBe("p".repeat(40));
+    const config = environment("edge-config");
+    expect(config.VEZA_REF).toBe("t-edge");
+    expect(config.VEZA_CONFIG).toMatch(/\n {4}server api-a 192\.0\.2\.1:8080 /);
+    expect(config.VEZA_CONFIG).toMatch(/\n {4}server hls-a 192\.0\.2\.2:9082 /);
+    expect(config.VEZA_SERVER_STATES).toBe("set server api_pool/api-a state ready; set server api_ws/api-a state ready; set server stream_pool/hls-a state ready");
+    expect(node.container.containerName).toBe("t-edge");
+    expect(node.config).toBeInstanceOf(pulumi.CustomResource);
+  });
+
+  test("takes instances in its pools, and the groups' fields reach haproxy.cfg", async () => {
+    const api = new BackendApiInstance("api-1", { containerName: "t-api-1", placement });
+    const stream = new StreamServerInstance("hls-1", { containerName: "t-hls-1", placement, port: 9000 });
+    expect(await known(api.upstream)).toEqual({ name: "api-1", address: await known(api.container.address) });
+    const node = new HaproxyNode("edge2", {
+      containerName: "t-edge2",
+      placement,
+      healthCheck: { fall: 5 },
+      stickyCookie: { name: "PIN" },
+      drain: { servers: ["api-1"] },
+      pools: { backendApi: { servers: [api] }, streamServer: { servers: [stream], port: 9000 } },
+    });
+    await known(node.configHash);
+    const config = environment("edge2-config");
+    expect(config.VEZA_CONFIG).toContain(`server api-1 ${await known(api.address)}:8080 `);
+    expect(config.VEZA_CONFIG).toContain(`server hls-1 ${await known(stream.address)}:9000 `);
+    expect(config.VEZA_CONFIG).toContain(" fall 5 ");
+    expect(config.VEZA_CONFIG).toContain('cookie "PIN" insert');
+    expect(config.VEZA_SERVER_STATES).toContain("set server api_pool/api-1 state drain");
+    expect(environment("hls-1-deploy").VEZA_PORT).toBe("9000");
+    expect(environment("api-1-deploy").VEZA_HEALTH_PATH).toBe("/api/v1/health");
+  });
+
+  test("bad arguments: a ResourceError naming every bad field, before anything is registered under it", () => {
+    const build = () =>
+      new HaproxyNode("bad", {
+        containerName: "bad_name",
+        placement,
+        healthCheck: { fall: 0, intervalMs: 200, timeoutMs: 200 },
+        listeners: { statsPort: 80 },
+        pools: { backendApi: { fallbacks: ["nowhere"] } },
+      });
+    expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
+    expect(build).toThrow("healthCheck.timeoutMs must be an integer from 50 to 199, below healthCheck.intervalMs (got 200)");
+    expect(build).toThrow("listeners.statsPort must differ from listeners.httpPort");
+    expect(build).toThrow('pools.backendApi.fallbacks[0] must be host:port');
+    expect(build).toThrow('containerName must be letters, digits and hyphens');
+    expect(registered.some((r) => r.name.startsWith("bad-"))).toBe(false);
+  });
+});
+
+describe("configEnvironment: what only the servers show, named as the argument", () => {
+  const options = completeHaproxyArgs({ drain: { servers: ["api-9"] } });
+  const api = [{ name: "api-1", address: "192.0.2.1" }];
+
+  test("a drained server in neither pool", () => {
+    expect(() => configEnvironment({ VEZA_REF: "r" }, options, { backendApi: api, streamServer: api })).toThrow("drain.servers names api-9, a server of neither pool");
+  });
+
+  test("a pool with neither servers nor fallbacks", () => {
+    expect(() => configEnvironment({ VEZA_REF: "r" }, completeHaproxyArgs({}), { backendApi: api, streamServer: [] })).toThrow(
+      "stream_pool would have no server: its fleet is empty and pools.streamServer.fallbacks lists none",
+    );
+  });
+});
+
+describe("service instances on their own", () => {
+  test("bad arguments: a ResourceError naming the field", () => {
+    const build = () => new StreamServerInstance("hls-bad", { containerName: "t-hls-bad", placement, port: 70000, healthPath: "health" });
+    expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow("port must be an integer from 1 to 65535 (got 70000)");
+    expect(build).toThrow('healthPath must be a URL path');
+  });
+});
+
+describe("option groups", () => {
+  test("settings to groups and back is the identity, and sets every field of every group", () => {
+    const settings = { ...DEFAULTS, httpPort: 8000, streamPathPrefixes: ["/x/"], backendApiFallbackServers: ["a:1"] };
+    const args = haproxyArgsFromSettings(settings);
+    const { httpPort, streamPathPrefixes, backendApiFallbackServers } = settingsFromHaproxyArgs(args);
+    expect({ httpPort, streamPathPrefixes, backendApiFallbackServers }).toEqual({ httpPort: 8000, streamPathPrefixes: ["/x/"], backendApiFallbackServers: ["a:1"] });
+    expect(Object.keys(settingsFromHaproxyArgs(args)).sort()).toEqual(Object.keys(HAPROXY_FIELDS).sort());
+    expect(JSON.stringify(args)).not.toContain("null");
+    expect(args.pools.streamServer.port).toBe(8082);
+  });
+
+  test("a field left out takes its default from DEFAULTS; a list given replaces the default's", () => {
+    const args = completeHaproxyArgs({ healthCheck: { fall: 4 }, uriHash: { pathPrefixes: ["/live/"] } });
+    expect(args.healthCheck).toEqual({ ...haproxyArgsFromSettings(DEFAULTS).healthCheck, fall: 4 });
+    expect(args.uriHash.pathPrefixes).toEqual(["/live/"]);
+    expect(completeHaproxyArgs({})).toEqual(haproxyArgsFromSettings(DEFAULTS));
+  });
+});
