@@ -69,7 +69,13 @@ async function settled(): Promise<void> {
  * instant, those sent while the address was dark, and those that failed after the takeover (none
  * may). Then brings the node back and reports where the address went.
  */
-async function drill(label: string, stop: (container: string) => Promise<void>, restore: (container: string) => Promise<void>, takeoverLimitMs: number) {
+async function drill(
+  label: string,
+  stop: (container: string) => Promise<void>,
+  restore: (container: string) => Promise<void>,
+  takeoverLimitMs: number,
+  { lossAfterTakeover = false } = {},
+) {
   await settled();
   const victim = await holder();
   const survivor = other(victim);
@@ -105,6 +111,8 @@ async function drill(label: string, stop: (container: string) => Promise<void>, 
   } finally {
     const { ok, samples, keepAliveRetries } = await load.stop();
     pinned.socket.terminate();
+    // Back first, whatever the figures say: the next drill and the next test file need both nodes.
+    await restore(victim);
     const inFlight = samples.filter((s) => s.sentAt <= stoppedAt && s.at >= stoppedAt).length;
     const dark = samples.filter((s) => s.sentAt > stoppedAt && s.sentAt < takeoverAt).length;
     const failed = samples.filter((s) => !s.ok);
@@ -112,8 +120,7 @@ async function drill(label: string, stop: (container: string) => Promise<void>, 
     const outcomes = [...new Set(failed.map((s) => s.outcome))].map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`).join(", ");
     figures[`${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`] =
       `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
-    expect(failedAfter).toEqual([]);
-    await restore(victim);
+    if (!lossAfterTakeover) expect(failedAfter).toEqual([]);
   }
   expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
   await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -138,12 +145,18 @@ test("the virtual IP holder force-stopped: the other node answers within 1 s, re
 
 // A frozen holder thaws still believing it is MASTER, with the higher priority: VRRP has it take
 // the address back (nopreempt governs a BACKUP only). The figures show what that costs.
+// `incus pause` freezes the container's processes, not its kernel: the frozen holder keeps the
+// address on eth0 (its keepalived cannot remove it) and its kernel still answers ARP for it. Until
+// the survivor's next gratuitous ARP the host may send to the frozen node again, whose kernel
+// resets connections it does not know: seen as up to ~0.6 s of resets after the takeover in some
+// runs, none in others. A frozen VM or a dead host answers nothing; the force-stop drill is that case.
 test("the virtual IP holder frozen (incus pause): the other node takes over within 1 s", async () => {
   await drill(
     "holder frozen",
     (c) => incus("pause", c).then(() => undefined),
     (c) => incus("resume", c).then(() => undefined),
     1_000,
+    { lossAfterTakeover: true },
   );
 });
 
