@@ -43,7 +43,11 @@ afterAll(async () => {
   const started = Date.now();
   await up();
   figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`pair figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+  console.log(
+    `pair figures:\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join("\n")}`,
+  );
 });
 
 test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virtual IP", async () => {
@@ -57,7 +61,9 @@ test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virt
 async function settled(): Promise<void> {
   await waitFor(
     "one holder of the virtual IP, answering",
-    async () => (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 && (await get(path("/api/v1/health"))).status === 200,
+    async () =>
+      (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 &&
+      (await get(path("/api/v1/health"))).status === 200,
     30_000,
     200,
   );
@@ -69,7 +75,12 @@ async function settled(): Promise<void> {
  * instant, those sent while the address was dark, and those that failed after the takeover (none
  * may). Then brings the node back and reports where the address went.
  */
-async function drill(label: string, stop: (container: string) => Promise<void>, restore: (container: string) => Promise<void>, takeoverLimitMs: number) {
+async function drill(
+  label: string,
+  stop: (container: string) => Promise<void>,
+  restore: (container: string) => Promise<void>,
+  takeoverLimitMs: number,
+) {
   await settled();
   const victim = await holder();
   const survivor = other(victim);
@@ -109,9 +120,12 @@ async function drill(label: string, stop: (container: string) => Promise<void>, 
     const dark = samples.filter((s) => s.sentAt > stoppedAt && s.sentAt < takeoverAt).length;
     const failed = samples.filter((s) => !s.ok);
     const failedAfter = failed.filter((s) => s.sentAt >= takeoverAt).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-    const outcomes = [...new Set(failed.map((s) => s.outcome))].map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`).join(", ");
-    figures[`${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`] =
-      `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
+    const outcomes = [...new Set(failed.map((s) => s.outcome))]
+      .map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`)
+      .join(", ");
+    figures[
+      `${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`
+    ] = `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
     expect(failedAfter).toEqual([]);
     await restore(victim);
   }
@@ -128,7 +142,12 @@ test("the virtual IP holder force-stopped: the other node answers within 1 s, re
     (c) => incus("stop", "--force", c).then(() => undefined),
     async (c) => {
       await incus("start", c);
-      await waitFor(`${c} HAProxy answering`, async () => (await incus("exec", c, "--", "curl", "-fs", "-o", "/dev/null", "http://127.0.0.1:9100/alive").then(() => true)), 60_000, 200);
+      await waitFor(
+        `${c} HAProxy answering`,
+        async () => await incus("exec", c, "--", "curl", "-fs", "-o", "/dev/null", "http://127.0.0.1:9100/alive").then(() => true),
+        60_000,
+        200,
+      );
     },
     1_000,
   );
