@@ -17,7 +17,11 @@ import { LOCAL_FILES, SettingsError, validateSettings } from "./components/valid
 function stackSettings(): Settings {
   const config = new pulumi.Config();
   try {
-    return validateSettings(settingsFromConfig((key) => config.get(key)), LOCAL_FILES, Object.keys(pulumi.runtime.allConfig()));
+    return validateSettings(
+      settingsFromConfig((key) => config.get(key)),
+      LOCAL_FILES,
+      Object.keys(pulumi.runtime.allConfig()),
+    );
   } catch (error) {
     if (error instanceof SettingsError) throw new pulumi.RunError(error.message);
     throw error;

@@ -95,7 +95,8 @@ export class Lb {
         if (this.stack.removed.length > 0) throw new Error("clear the project's runtime removals before switching");
         this.saved = await this.pullLive();
         const hash = sha256(this.saved);
-        if (hash !== this.out.haproxyConfigHash) throw new Error(`live haproxy.cfg (${hash}) is not the stack's (${this.out.haproxyConfigHash})`);
+        if (hash !== this.out.haproxyConfigHash)
+          throw new Error(`live haproxy.cfg (${hash}) is not the stack's (${this.out.haproxyConfigHash})`);
       }
       await this.pushAnchor(shape);
       this.live = "anchor";
@@ -140,10 +141,14 @@ export class Lb {
    */
   async opStates(): Promise<Map<string, string>> {
     const lines = (await admin(this.out, "show servers state")).split("\n").filter((l) => /^\d+ /.test(l));
-    return new Map(lines.filter((l) => l.split(" ").length > 5).map((l) => {
-      const f = l.split(" ");
-      return [`${f[1]}/${f[3]}`, f[5]] as const;
-    }));
+    return new Map(
+      lines
+        .filter((l) => l.split(" ").length > 5)
+        .map((l) => {
+          const f = l.split(" ");
+          return [`${f[1]}/${f[3]}`, f[5]] as const;
+        }),
+    );
   }
 
   /** Every server of the live config UP at full weight (MAINT ones excepted), after a reload or restart. */
@@ -211,7 +216,18 @@ export class Lb {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-bench-"));
     try {
       fs.writeFileSync(path.join(dir, "haproxy.cfg"), bytes);
-      await incus("file", "push", "--mode", "0644", "--uid", "0", "--gid", "0", path.join(dir, "haproxy.cfg"), `${this.haproxy}${CANDIDATE}`);
+      await incus(
+        "file",
+        "push",
+        "--mode",
+        "0644",
+        "--uid",
+        "0",
+        "--gid",
+        "0",
+        path.join(dir, "haproxy.cfg"),
+        `${this.haproxy}${CANDIDATE}`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -232,10 +248,15 @@ export class Lb {
     const before = await this.workerPid();
     await beforeCycle();
     await incus("exec", this.haproxy, "--", "systemctl", how, "haproxy");
-    await waitFor(`a new HAProxy worker after ${how}`, async () => {
-      const pid = await this.workerPid();
-      return pid !== "" && pid !== before;
-    }, 15_000, 50);
+    await waitFor(
+      `a new HAProxy worker after ${how}`,
+      async () => {
+        const pid = await this.workerPid();
+        return pid !== "" && pid !== before;
+      },
+      15_000,
+      50,
+    );
     await this.waitServing();
   }
 

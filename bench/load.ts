@@ -65,7 +65,9 @@ export function openLoad(url: string, ratePerSecond: number): OpenLoad {
         // The second attempt takes a connection of its own: another idle one may be stale too.
         const request = http.get(url, { agent: retry ? false : agent, signal: deadline }, (response) => {
           response.resume();
-          response.on("end", () => finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode), retry));
+          response.on("end", () =>
+            finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode), retry),
+          );
           response.on("error", (error: NodeJS.ErrnoException) => finish(false, error.code ?? error.name, retry));
         });
         request.on("error", (error: NodeJS.ErrnoException) => {

@@ -23,7 +23,10 @@ const dynamicCount = (state: string) => (state.match(/"type": "pulumi-nodejs:dyn
 
 async function createdAt(containers: string[]): Promise<Record<string, string>> {
   const entries = await Promise.all(
-    containers.map(async (name) => [name, (JSON.parse(await incus("query", `/1.0/instances/${name}`)) as { created_at: string }).created_at]),
+    containers.map(async (name) => [
+      name,
+      (JSON.parse(await incus("query", `/1.0/instances/${name}`)) as { created_at: string }).created_at,
+    ]),
   );
   return Object.fromEntries(entries);
 }
@@ -35,7 +38,10 @@ async function main(): Promise<void> {
   if (!fs.existsSync(oldTree)) await run("git", ["worktree", "add", "--detach", oldTree, from]);
   console.log(`old code: ${oldTree} (${from}); npm run lab there`);
   // With its own toolchain: this checkout's on PATH has no dynamic-provider launcher.
-  const oldPath = (process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("/veza-infra/pulumi/")).join(":");
+  const oldPath = (process.env.PATH ?? "")
+    .split(":")
+    .filter((dir) => !dir.includes("/veza-infra/pulumi/"))
+    .join(":");
   await run("env", [`PATH=${oldPath}`, "npm", "run", "lab"], { cwd: oldTree }).catch((error: Error) => {
     throw new Error(`npm run lab in ${oldTree} (the old code) failed: ${error.message}`);
   });
@@ -69,10 +75,14 @@ async function main(): Promise<void> {
   console.log(`load at ${RATE} req/s through ${before.lbUrl}: ${failures.length} failed of ${ok + failures.length}`);
   for (const failure of failures) console.log(`  failed: ${failure}`);
   for (const name of containers) {
-    console.log(`  ${name}: created ${createdBefore[name]} -> ${createdAfter[name]}${createdBefore[name] === createdAfter[name] ? "" : "  CHANGED"}`);
+    console.log(
+      `  ${name}: created ${createdBefore[name]} -> ${createdAfter[name]}${createdBefore[name] === createdAfter[name] ? "" : "  CHANGED"}`,
+    );
   }
   console.log(`stats password kept: ${passwordKept}`);
-  console.log(`second pulumi up (--expect-no-changes): ${(secondUpMs / 1000).toFixed(1)} s, ${upOutput.includes("unchanged") ? "no changes" : "see output"}`);
+  console.log(
+    `second pulumi up (--expect-no-changes): ${(secondUpMs / 1000).toFixed(1)} s, ${upOutput.includes("unchanged") ? "no changes" : "see output"}`,
+  );
   const same = containers.every((name) => createdBefore[name] === createdAfter[name]);
   if (!same || failures.length > 0 || dynamicAfter > 0 || !passwordKept) {
     console.log("MIGRATION PROOF FAILED");

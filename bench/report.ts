@@ -51,7 +51,8 @@ export interface Row {
   meets: "yes" | "NO" | "";
 }
 
-export const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined || !Number.isFinite(ms) ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
+export const seconds = (ms: number | null | undefined) =>
+  ms === null || ms === undefined || !Number.isFinite(ms) ? "n/a" : `${(ms / 1000).toFixed(2)} s`;
 export const millis = (ms: number | null | undefined) =>
   ms === null || ms === undefined || !Number.isFinite(ms) ? "n/a" : ms >= 1000 ? seconds(ms) : `${Math.round(ms)} ms`;
 /** "N of M", with how the failed ones ended (e.g. `503 x20, timeout x3`). */
@@ -86,10 +87,20 @@ function failoverRows(r: Results): Row[] {
   const hangs = r.failover.hangs ?? {};
   const t = r.settings.project;
   const load = (run?: FailoverRun) => (run ? failures(run.load) : "n/a");
-  const down = (run?: FailoverRun) => (run && run.killToDownMs !== null ? `${seconds(run.killToDownMs)} (${seconds(run.killToDownMs - run.commandMs)} after the command returned)` : "n/a");
+  const down = (run?: FailoverRun) =>
+    run && run.killToDownMs !== null
+      ? `${seconds(run.killToDownMs)} (${seconds(run.killToDownMs - run.commandMs)} after the command returned)`
+      : "n/a";
   if (dies.project || dies.anchor) {
     rows.push(
-      { scenario: "1 backend dies", measure: "failed requests (50 req/s open-loop, keep-alive)", target: "0", project: load(dies.project), anchor: load(dies.anchor), meets: verdict(dies.project && dies.project.load.failed === 0) },
+      {
+        scenario: "1 backend dies",
+        measure: "failed requests (50 req/s open-loop, keep-alive)",
+        target: "0",
+        project: load(dies.project),
+        anchor: load(dies.anchor),
+        meets: verdict(dies.project && dies.project.load.failed === 0),
+      },
       {
         scenario: "1 backend dies",
         measure: "kill to DOWN on the admin socket",
@@ -98,20 +109,39 @@ function failoverRows(r: Results): Row[] {
         anchor: down(dies.anchor),
         meets: verdict(dies.project && dies.project.killToDownMs !== null && dies.project.killToDownMs <= 1500),
       },
-      { scenario: "1 backend dies", measure: "p99 / max latency of ok requests, whole window", target: "", project: `${millis(dies.project?.load.p99Ms)} / ${millis(dies.project?.load.maxMs)}`, anchor: `${millis(dies.anchor?.load.p99Ms)} / ${millis(dies.anchor?.load.maxMs)}`, meets: "" },
+      {
+        scenario: "1 backend dies",
+        measure: "p99 / max latency of ok requests, whole window",
+        target: "",
+        project: `${millis(dies.project?.load.p99Ms)} / ${millis(dies.project?.load.maxMs)}`,
+        anchor: `${millis(dies.anchor?.load.p99Ms)} / ${millis(dies.anchor?.load.maxMs)}`,
+        meets: "",
+      },
       {
         scenario: "3 WebSocket pinned",
         measure: "kill to reconnected on the survivor, stale cookie",
         target: "<= 1.5 s",
         project: socket(dies.project),
         anchor: socket(dies.anchor),
-        meets: verdict(dies.project?.socket && dies.project.socket.reconnectedAfterMs !== null && dies.project.socket.reconnectedAfterMs <= 1500 && dies.project.socket.reconnectedTo !== dies.project.socket.pinnedTo),
+        meets: verdict(
+          dies.project?.socket &&
+            dies.project.socket.reconnectedAfterMs !== null &&
+            dies.project.socket.reconnectedAfterMs <= 1500 &&
+            dies.project.socket.reconnectedTo !== dies.project.socket.pinnedTo,
+        ),
       },
     );
   }
   if (hangs.project || hangs.anchor) {
     rows.push(
-      { scenario: "2 backend hangs", measure: "failed GETs (50 req/s open-loop, keep-alive)", target: "0", project: load(hangs.project), anchor: load(hangs.anchor), meets: verdict(hangs.project && hangs.project.load.failed === 0) },
+      {
+        scenario: "2 backend hangs",
+        measure: "failed GETs (50 req/s open-loop, keep-alive)",
+        target: "0",
+        project: load(hangs.project),
+        anchor: load(hangs.anchor),
+        meets: verdict(hangs.project && hangs.project.load.failed === 0),
+      },
       {
         scenario: "2 backend hangs",
         measure: `p99 / max latency of ok GETs (bound: serverTimeoutMs ${seconds(t.serverTimeoutMs)}, then retried elsewhere)`,
@@ -120,7 +150,14 @@ function failoverRows(r: Results): Row[] {
         anchor: `${millis(hangs.anchor?.load.p99Ms)} / ${millis(hangs.anchor?.load.maxMs)}`,
         meets: verdict(hangs.project && hangs.project.load.p99Ms <= hangBoundMs(t)),
       },
-      { scenario: "2 backend hangs", measure: `pause to DOWN (config: <= ${seconds(hangDetectionMs(t))})`, target: "", project: down(hangs.project), anchor: down(hangs.anchor), meets: "" },
+      {
+        scenario: "2 backend hangs",
+        measure: `pause to DOWN (config: <= ${seconds(hangDetectionMs(t))})`,
+        target: "",
+        project: down(hangs.project),
+        anchor: down(hangs.anchor),
+        meets: "",
+      },
     );
   }
   return rows;
@@ -129,7 +166,8 @@ function failoverRows(r: Results): Row[] {
 function socket(run?: FailoverRun): string {
   const s = run?.socket;
   if (!s) return "n/a";
-  if (s.reconnectedAfterMs === null) return s.closedAfterMs === null ? "never closed" : `closed at ${seconds(s.closedAfterMs)}, no reconnect`;
+  if (s.reconnectedAfterMs === null)
+    return s.closedAfterMs === null ? "never closed" : `closed at ${seconds(s.closedAfterMs)}, no reconnect`;
   return `${seconds(s.reconnectedAfterMs)} (closed at ${seconds(s.closedAfterMs)})${s.reconnectedTo === s.pinnedTo ? " SAME BACKEND" : ""}`;
 }
 
@@ -156,13 +194,30 @@ function localityRows(l?: Record<ConfigName, LocalityRun>): Row[] {
   if (!l) return [];
   const moved = (m: Movement) => `${pct(m.movedFraction)} (${m.moved} of ${TRACK_COUNT})`;
   const rows: Row[] = [];
-  for (const [step, what] of [["add", "add stream-server-3"], ["remove", "remove stream-server-1"]] as const) {
+  for (const [step, what] of [
+    ["add", "add stream-server-3"],
+    ["remove", "remove stream-server-1"],
+  ] as const) {
     const p = l.project[step];
     const a = l.anchor[step];
     const bound = 1.15 / p.servers;
     rows.push(
-      { scenario: "5 hash locality", measure: `${what}: ids moved`, target: `<= ${pct(bound)} (1.15/${p.servers})`, project: moved(p), anchor: moved(a), meets: verdict(p.movedFraction <= bound) },
-      { scenario: "5 hash locality", measure: `${what}: ids moved between servers that stayed`, target: "0", project: `${p.movedBetweenStayed}`, anchor: `${a.movedBetweenStayed}`, meets: verdict(p.movedBetweenStayed === 0) },
+      {
+        scenario: "5 hash locality",
+        measure: `${what}: ids moved`,
+        target: `<= ${pct(bound)} (1.15/${p.servers})`,
+        project: moved(p),
+        anchor: moved(a),
+        meets: verdict(p.movedFraction <= bound),
+      },
+      {
+        scenario: "5 hash locality",
+        measure: `${what}: ids moved between servers that stayed`,
+        target: "0",
+        project: `${p.movedBetweenStayed}`,
+        anchor: `${a.movedBetweenStayed}`,
+        meets: verdict(p.movedBetweenStayed === 0),
+      },
     );
   }
   return rows;
@@ -171,18 +226,55 @@ function localityRows(l?: Record<ConfigName, LocalityRun>): Row[] {
 function speedRows(cold?: ColdStart, scale?: ScaleSpeed, finalDestroyMs?: number): Row[] {
   const rows: Row[] = [];
   const rawCell = (t: Timed) =>
-    t.raw ? `raw incus launch x${t.raw.containers}: ${seconds(t.raw.launchMs)}, ratio ${t.ratio?.toFixed(2)} (+ boot: ${seconds(t.raw.bootedMs)}, ratio ${(t.ms / t.raw.bootedMs).toFixed(2)})` : "";
+    t.raw
+      ? `raw incus launch x${t.raw.containers}: ${seconds(t.raw.launchMs)}, ratio ${t.ratio?.toFixed(2)} (+ boot: ${seconds(t.raw.bootedMs)}, ratio ${(t.ms / t.raw.bootedMs).toFixed(2)})`
+      : "";
   if (cold) {
     rows.push(
-      { scenario: "6 tool speed", measure: "empty -> all servers UP (pulumi up)", target: "", project: seconds(cold.emptyToUp.ms), anchor: rawCell(cold.emptyToUp), meets: "" },
-      { scenario: "6 tool speed", measure: "no-change pulumi preview", target: "", project: seconds(cold.preview.ms), anchor: "", meets: "" },
-      { scenario: "6 tool speed", measure: "pulumi destroy (full stack)", target: "", project: seconds(finalDestroyMs ?? cold.destroyMs), anchor: "", meets: "" },
+      {
+        scenario: "6 tool speed",
+        measure: "empty -> all servers UP (pulumi up)",
+        target: "",
+        project: seconds(cold.emptyToUp.ms),
+        anchor: rawCell(cold.emptyToUp),
+        meets: "",
+      },
+      {
+        scenario: "6 tool speed",
+        measure: "no-change pulumi preview",
+        target: "",
+        project: seconds(cold.preview.ms),
+        anchor: "",
+        meets: "",
+      },
+      {
+        scenario: "6 tool speed",
+        measure: "pulumi destroy (full stack)",
+        target: "",
+        project: seconds(finalDestroyMs ?? cold.destroyMs),
+        anchor: "",
+        meets: "",
+      },
     );
   }
   if (scale) {
     rows.push(
-      { scenario: "6 tool speed", measure: "scale-out by 1 backend (to UP; best of 2)", target: "", project: seconds(scale.outBy1.ms), anchor: rawCell(scale.outBy1), meets: "" },
-      { scenario: "6 tool speed", measure: "scale-out by 6 backends (to UP; best of 2)", target: "", project: seconds(scale.outBy6.ms), anchor: rawCell(scale.outBy6), meets: "" },
+      {
+        scenario: "6 tool speed",
+        measure: "scale-out by 1 backend (to UP; best of 2)",
+        target: "",
+        project: seconds(scale.outBy1.ms),
+        anchor: rawCell(scale.outBy1),
+        meets: "",
+      },
+      {
+        scenario: "6 tool speed",
+        measure: "scale-out by 6 backends (to UP; best of 2)",
+        target: "",
+        project: seconds(scale.outBy6.ms),
+        anchor: rawCell(scale.outBy6),
+        meets: "",
+      },
       {
         scenario: "6 tool speed",
         measure: "scale-out time, by 6 / by 1",
@@ -198,14 +290,25 @@ function speedRows(cold?: ColdStart, scale?: ScaleSpeed, finalDestroyMs?: number
 
 function overheadRows(o?: Record<ConfigName, OverheadRun>): Row[] {
   if (!o) return [];
-  const cell = (run: OverheadRun) => `${run.ratio.toFixed(2)} (${Math.round(run.viaLb.requestsPerSecond)} vs ${Math.round(run.direct.requestsPerSecond)} req/s, p99 ${millis(run.viaLb.p99Ms)})`;
-  return [{ scenario: "7 LB overhead", measure: `req/s through the LB / direct to one backend (${OVERHEAD_LOAD})`, target: "", project: cell(o.project), anchor: cell(o.anchor), meets: "" }];
+  const cell = (run: OverheadRun) =>
+    `${run.ratio.toFixed(2)} (${Math.round(run.viaLb.requestsPerSecond)} vs ${Math.round(run.direct.requestsPerSecond)} req/s, p99 ${millis(run.viaLb.p99Ms)})`;
+  return [
+    {
+      scenario: "7 LB overhead",
+      measure: `req/s through the LB / direct to one backend (${OVERHEAD_LOAD})`,
+      target: "",
+      project: cell(o.project),
+      anchor: cell(o.anchor),
+      meets: "",
+    },
+  ];
 }
 
 function previewRows(p?: PreviewCost): Row[] {
   if (!p) return [];
   const trivial = `trivial program (bench/fixtures/trivial, ${p.trivial.summary || "no changes"}): ${seconds(p.trivial.medianMs)}`;
-  const cell = (s: PreviewSeries, ratio: number) => `${seconds(s.medianMs)}, ${ratio.toFixed(2)}x trivial (runs: ${s.ms.map((ms) => (ms / 1000).toFixed(2)).join(", ")})`;
+  const cell = (s: PreviewSeries, ratio: number) =>
+    `${seconds(s.medianMs)}, ${ratio.toFixed(2)}x trivial (runs: ${s.ms.map((ms) => (ms / 1000).toFixed(2)).join(", ")})`;
   const what = p.noChange.summary && !/^\d+ unchanged$/.test(p.noChange.summary) ? `preview (${p.noChange.summary})` : "no-change preview";
   const from = p.programMode === "build" ? "bin/" : "the sources, transpile-only: bin/ was stale";
   return [
@@ -229,9 +332,14 @@ function previewRows(p?: PreviewCost): Row[] {
 }
 
 export function tableRows(r: Results): Row[] {
-  return [...failoverRows(r), ...reconfigRows(r.reconfig), ...localityRows(r.locality), ...speedRows(r.cold, r.scale, r.finalDestroyMs), ...overheadRows(r.overhead), ...previewRows(r.preview)].sort(
-    (a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]),
-  );
+  return [
+    ...failoverRows(r),
+    ...reconfigRows(r.reconfig),
+    ...localityRows(r.locality),
+    ...speedRows(r.cold, r.scale, r.finalDestroyMs),
+    ...overheadRows(r.overhead),
+    ...previewRows(r.preview),
+  ].sort((a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]));
 }
 
 export function markdownTable(rows: Row[]): string {
@@ -266,8 +374,15 @@ export function failoverSvg(kind: FailureKind, runs: Partial<Record<ConfigName, 
     const end = Math.max(2_500, (project.killToDownMs ?? 0) + 1_500);
     panels.push({ ...panels[0], label: "project, zoomed", range: [-500, end] });
   }
-  const title = kind === "dies" ? "backend-api-1 dies under 50 req/s (keep-alive) through the LB" : "backend-api-1 hangs (frozen) under 50 req/s (keep-alive GETs) through the LB";
-  return timelineSvg(title, "requests by the 100 ms they were sent in, and how they ended; band: backend-api-1 as the admin socket reports it; t = 0: the command", panels);
+  const title =
+    kind === "dies"
+      ? "backend-api-1 dies under 50 req/s (keep-alive) through the LB"
+      : "backend-api-1 hangs (frozen) under 50 req/s (keep-alive GETs) through the LB";
+  return timelineSvg(
+    title,
+    "requests by the 100 ms they were sent in, and how they ended; band: backend-api-1 as the admin socket reports it; t = 0: the command",
+    panels,
+  );
 }
 
 export function latestMarkdown(r: Results, table: string, commit: string): string {

@@ -46,11 +46,13 @@ function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean; previe
   const stackAt = argv.indexOf("--preview-stack");
   const previewStack = stackAt >= 0 ? argv[stackAt + 1] : BENCH_STACK;
   if (!previewStack || previewStack.startsWith("-")) throw new Error("--preview-stack needs a stack name");
-  if (previewStack !== BENCH_STACK && names.some((n) => n !== "preview")) throw new Error("--preview-stack is only for a run of --only preview");
+  if (previewStack !== BENCH_STACK && names.some((n) => n !== "preview"))
+    throw new Error("--preview-stack is only for a run of --only preview");
   return { only: new Set(names as Scenario[]), keep: argv.includes("--keep"), previewStack };
 }
 
-const log = (started: number, message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+const log = (started: number, message: string) =>
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 const git = (...args: string[]) => execFileSync("git", args, { cwd: REPO_DIR, encoding: "utf8" }).trim();
 
 async function main(): Promise<void> {
@@ -79,7 +81,9 @@ async function main(): Promise<void> {
       kernel: os.release(),
       commit: git("rev-parse", "HEAD"),
       // What the project's config is built from, if it differs from the commit.
-      uncommitted: git("status", "--porcelain", "--", "index.ts", "components", "templates", "Pulumi.yaml", "lab").split("\n").filter(Boolean),
+      uncommitted: git("status", "--porcelain", "--", "index.ts", "components", "templates", "Pulumi.yaml", "lab")
+        .split("\n")
+        .filter(Boolean),
     },
     settings: {
       project: { ...DEFAULTS, fastIntervalMs: FAST_INTERVAL_MS },
@@ -200,7 +204,8 @@ function writeOutputs(results: Results, complete: boolean): void {
     const file = path.join(RESULTS_DIR, `${stamp}-backend-${kind}.svg`);
     fs.writeFileSync(file, svg);
     results.files.push(path.relative(REPO_DIR, file));
-    if (kind === "dies" && results.failover.dies?.project && results.failover.dies.anchor) fs.copyFileSync(file, path.join(BENCH_DIR, "timeline-backend-dies.svg"));
+    if (kind === "dies" && results.failover.dies?.project && results.failover.dies.anchor)
+      fs.copyFileSync(file, path.join(BENCH_DIR, "timeline-backend-dies.svg"));
   }
   results.files.unshift(path.relative(REPO_DIR, json));
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");

@@ -69,18 +69,29 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
     const plotTop = top + 22;
     const zero = plotTop + okHeight;
     const bandTop = plotTop + PLOT_HEIGHT + 6;
-    out.push(`<text x="${MARGIN.left}" y="${top + 14}"><tspan font-weight="bold">${escapeXml(panel.label)}</tspan>  ${escapeXml(panel.summary)}</text>`);
+    out.push(
+      `<text x="${MARGIN.left}" y="${top + 14}"><tspan font-weight="bold">${escapeXml(panel.label)}</tspan>  ${escapeXml(panel.summary)}</text>`,
+    );
     out.push(`<rect x="${MARGIN.left}" y="${plotTop}" width="${plotWidth}" height="${PLOT_HEIGHT}" fill="#fafafa" stroke="#ddd"/>`);
     for (let t = Math.ceil(t0 / tick) * tick; t <= t1; t += tick) {
       out.push(`<line x1="${x(t)}" y1="${plotTop}" x2="${x(t)}" y2="${bandTop + BAND_HEIGHT}" stroke="#e0e0e0"/>`);
-      out.push(`<text x="${x(t)}" y="${bandTop + BAND_HEIGHT + 14}" text-anchor="middle" fill="#555">${Number((t / 1000).toFixed(3))}s</text>`);
+      out.push(
+        `<text x="${x(t)}" y="${bandTop + BAND_HEIGHT + 14}" text-anchor="middle" fill="#555">${Number((t / 1000).toFixed(3))}s</text>`,
+      );
     }
     const barWidth = fixed(Math.max(1, (stepMs / (t1 - t0)) * plotWidth - 0.5));
     for (const b of panel.buckets.filter((b) => b.t >= t0 - stepMs && b.t + stepMs <= t1)) {
       const fast = b.ok - b.slow;
-      if (fast > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - fast * perRequest)}" width="${barWidth}" height="${fixed(fast * perRequest)}" fill="#43a047"/>`);
-      if (b.slow > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero - b.ok * perRequest)}" width="${barWidth}" height="${fixed(b.slow * perRequest)}" fill="#fb8c00"/>`);
-      if (b.failed > 0) out.push(`<rect x="${x(b.t)}" y="${fixed(zero)}" width="${barWidth}" height="${fixed(b.failed * perRequest)}" fill="#e53935"/>`);
+      if (fast > 0)
+        out.push(
+          `<rect x="${x(b.t)}" y="${fixed(zero - fast * perRequest)}" width="${barWidth}" height="${fixed(fast * perRequest)}" fill="#43a047"/>`,
+        );
+      if (b.slow > 0)
+        out.push(
+          `<rect x="${x(b.t)}" y="${fixed(zero - b.ok * perRequest)}" width="${barWidth}" height="${fixed(b.slow * perRequest)}" fill="#fb8c00"/>`,
+        );
+      if (b.failed > 0)
+        out.push(`<rect x="${x(b.t)}" y="${fixed(zero)}" width="${barWidth}" height="${fixed(b.failed * perRequest)}" fill="#e53935"/>`);
     }
     out.push(`<line x1="${MARGIN.left}" y1="${fixed(zero)}" x2="${MARGIN.left + plotWidth}" y2="${fixed(zero)}" stroke="#999"/>`);
     out.push(`<text x="${MARGIN.left - 6}" y="${plotTop + 10}" text-anchor="end" fill="#2e7d32">${maxOk} ok</text>`);
@@ -89,12 +100,16 @@ export function timelineSvg(title: string, subtitle: string, panels: TimelinePan
       const from = Math.max(s.from, t0);
       const to = Math.min(s.to, t1);
       if (to <= from) continue;
-      out.push(`<rect x="${x(from)}" y="${bandTop}" width="${fixed(x(to) - x(from))}" height="${BAND_HEIGHT}" fill="${stateColour(s.status)}"><title>${escapeXml(s.status)}</title></rect>`);
+      out.push(
+        `<rect x="${x(from)}" y="${bandTop}" width="${fixed(x(to) - x(from))}" height="${BAND_HEIGHT}" fill="${stateColour(s.status)}"><title>${escapeXml(s.status)}</title></rect>`,
+      );
     }
     out.push(`<text x="${MARGIN.left - 6}" y="${bandTop + 11}" text-anchor="end" fill="#555">state</text>`);
     panel.markers.forEach((m, j) => {
       if (m.t < t0 || m.t > t1) return;
-      out.push(`<line x1="${x(m.t)}" y1="${plotTop - 4}" x2="${x(m.t)}" y2="${bandTop + BAND_HEIGHT}" stroke="#212121" stroke-dasharray="4 3"/>`);
+      out.push(
+        `<line x1="${x(m.t)}" y1="${plotTop - 4}" x2="${x(m.t)}" y2="${bandTop + BAND_HEIGHT}" stroke="#212121" stroke-dasharray="4 3"/>`,
+      );
       // Labels step down one line per marker; near the right edge they sit left of their line.
       const right = x(m.t) > MARGIN.left + plotWidth * 0.75;
       out.push(

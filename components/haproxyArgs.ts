@@ -123,7 +123,13 @@ export interface HaproxyOptions<P = HaproxyPool> {
 }
 
 /** Every field required, down the groups; lists stay lists. */
-type Complete<T> = { [K in keyof T]-?: NonNullable<T[K]> extends readonly unknown[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Complete<NonNullable<T[K]>> : NonNullable<T[K]> };
+type Complete<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends readonly unknown[]
+    ? NonNullable<T[K]>
+    : NonNullable<T[K]> extends object
+      ? Complete<NonNullable<T[K]>>
+      : NonNullable<T[K]>;
+};
 
 /** {@link HaproxyOptions} with every default filled in: what haproxy.cfg is rendered from. */
 export type HaproxyConfigArgs = Complete<HaproxyOptions>;
@@ -159,7 +165,9 @@ export type HaproxySettings = Pick<
 >;
 
 /** Dotted paths to every leaf of `T`, e.g. `pools.backendApi.port`. */
-type Leaves<T> = { [K in keyof T & string]: T[K] extends readonly unknown[] ? K : T[K] extends object ? `${K}.${Leaves<T[K]>}` : K }[keyof T & string];
+type Leaves<T> = {
+  [K in keyof T & string]: T[K] extends readonly unknown[] ? K : T[K] extends object ? `${K}.${Leaves<T[K]>}` : K;
+}[keyof T & string];
 
 /**
  * The group field each HAProxy setting feeds. A table rather than code, so the mapping, its
@@ -214,7 +222,9 @@ export function haproxyArgsFromSettings(settings: HaproxySettings): HaproxyConfi
 
 /** The settings a complete set of groups stands for: {@link haproxyArgsFromSettings} backwards. */
 export function settingsFromHaproxyArgs(args: HaproxyConfigArgs): HaproxySettings {
-  return Object.fromEntries(Object.entries(HAPROXY_FIELDS).map(([key, path]) => [key, leaf(args as unknown as Tree, path)])) as HaproxySettings;
+  return Object.fromEntries(
+    Object.entries(HAPROXY_FIELDS).map(([key, path]) => [key, leaf(args as unknown as Tree, path)]),
+  ) as HaproxySettings;
 }
 
 /** `defaults` with every field `given` sets; only the defaults' fields are read, so extra ones (pool servers) are left out. */

@@ -22,7 +22,6 @@ export interface Fleets {
   streamServer: Upstream[];
 }
 
-
 export type { HaproxySettings } from "./haproxyArgs";
 
 /** Where the PEM (certificate then key) must be installed in the HAProxy container. */
@@ -85,7 +84,13 @@ interface ServerLine {
 }
 
 /** The servers of one pool: the fleet, or when it is empty the static fallbacks `fallback-1`... */
-function poolServers(pool: string, fleet: Upstream[], port: number, fallbackKey: "backendApiFallbackServers" | "streamServerFallbackServers", fallbacks: string[]): ServerLine[] {
+function poolServers(
+  pool: string,
+  fleet: Upstream[],
+  port: number,
+  fallbackKey: "backendApiFallbackServers" | "streamServerFallbackServers",
+  fallbacks: string[],
+): ServerLine[] {
   const problems = fleet.flatMap((u) => [
     ...(isIncusName(u.name) ? [] : [`server name ${JSON.stringify(u.name)} is not letters, digits and hyphens`]),
     ...(isIPv4(u.address) ? [] : [`${u.name} has address ${JSON.stringify(u.address)}, not an IPv4 address`]),
@@ -99,7 +104,8 @@ function poolServers(pool: string, fleet: Upstream[], port: number, fallbackKey:
   if (fallbacks.length === 0) throw new Error(`${pool} would have no server: its fleet is empty and ${configKey(fallbackKey)} lists none`);
   return fallbacks.map((server, i) => {
     const parsed = parseHostPort(server);
-    if (!parsed) throw new Error(`${configKey(fallbackKey)}[${i}] is not host:port (got ${JSON.stringify(server)}); validate the settings first`);
+    if (!parsed)
+      throw new Error(`${configKey(fallbackKey)}[${i}] is not host:port (got ${JSON.stringify(server)}); validate the settings first`);
     return { name: `fallback-${i + 1}`, address: parsed.host, port: parsed.port, fallback: true };
   });
 }
@@ -121,7 +127,9 @@ function pools(args: HaproxyConfigArgs, fleets: Fleets) {
   const { backendApi, streamServer } = args.pools;
   return {
     api: poolServers(API_POOL, fleets.backendApi, backendApi.port, "backendApiFallbackServers", backendApi.fallbacks),
-    stream: withHashIds(poolServers(STREAM_POOL, fleets.streamServer, streamServer.port, "streamServerFallbackServers", streamServer.fallbacks)),
+    stream: withHashIds(
+      poolServers(STREAM_POOL, fleets.streamServer, streamServer.port, "streamServerFallbackServers", streamServer.fallbacks),
+    ),
   };
 }
 

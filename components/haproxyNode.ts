@@ -4,8 +4,24 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HAPROXY_FIELDS, HaproxyConfigArgs, HaproxyOptions, HaproxyPool, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
-import { ADMIN_SOCKET, Fleets, STATS_PASSWORD_ENV, TLS_PEM_PATH, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
+import {
+  HAPROXY_FIELDS,
+  HaproxyConfigArgs,
+  HaproxyOptions,
+  HaproxyPool,
+  completeHaproxyArgs,
+  settingsFromHaproxyArgs,
+} from "./haproxyArgs";
+import {
+  ADMIN_SOCKET,
+  Fleets,
+  STATS_PASSWORD_ENV,
+  TLS_PEM_PATH,
+  Upstream,
+  configHash,
+  renderHaproxyConfigFromArgs,
+  serverNamesFromArgs,
+} from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
@@ -198,7 +214,9 @@ export function configEnvironment(target: Record<string, string>, options: Hapro
       VEZA_CONFIG_SHA256: configHash(config),
       VEZA_TLS_PEM: pem,
       VEZA_TLS_PEM_SHA256: pem ? fileDigest(pem) : "",
-      VEZA_SERVER_STATES: servers.map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`).join("; "),
+      VEZA_SERVER_STATES: servers
+        .map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`)
+        .join("; "),
     };
   } catch (error) {
     throw new Error(inArgumentTerms((error as Error).message, HAPROXY_FIELDS));
@@ -236,7 +254,8 @@ export class HaproxyNode extends pulumi.ComponentResource {
       ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
       ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
     ];
-    if (problems.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
+    if (problems.length > 0)
+      throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.

@@ -89,7 +89,9 @@ export class HaproxyPair extends pulumi.ComponentResource {
       {
         create: ROLLOUT_SCRIPT,
         interpreter: BASH,
-        environment: pulumi.all([refs, fleets]).apply(([r, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f)),
+        environment: pulumi
+          .all([refs, fleets])
+          .apply(([r, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f)),
         triggers: generations,
         logging: "stderr",
       },

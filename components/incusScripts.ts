@@ -40,7 +40,9 @@ export const PLACEMENT_FIELDS = {
 
 /** A placement from validated settings (only the keys of {@link PLACEMENT_FIELDS} are read). */
 export function placementFromSettings(settings: { [K in keyof typeof PLACEMENT_FIELDS]: string }): IncusPlacement {
-  return Object.fromEntries(Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [field, settings[key as keyof typeof PLACEMENT_FIELDS]])) as unknown as IncusPlacement;
+  return Object.fromEntries(
+    Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [field, settings[key as keyof typeof PLACEMENT_FIELDS]]),
+  ) as unknown as IncusPlacement;
 }
 
 /** How the `incus` CLI names a container on a remote: `remote:name`, or just `name` locally. */

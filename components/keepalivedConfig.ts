@@ -61,7 +61,10 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings, pair: reado
   if (index < 0) problems.push(`${JSON.stringify(self)} is not a node of the pair`);
   const vip = settings.virtualIp;
   const conflict = isIPv4(vip) ? virtualIpConflict(vip) : "not an IPv4 address";
-  if (conflict) problems.push(`${configKey("virtualIp")} ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the settings first`);
+  if (conflict)
+    problems.push(
+      `${configKey("virtualIp")} ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the settings first`,
+    );
   if (pair.some((node) => node.address === vip)) problems.push(`${configKey("virtualIp")} ${vip} is a node's own address`);
   if (problems.length > 0) throw new Error(`keepalived pair: ${problems.join("; ")}`);
 
@@ -92,6 +95,7 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings, pair: reado
 export function rolloutOrder<T extends { name: string }>(nodes: readonly T[], vipHolder: string | undefined): T[] {
   if (!vipHolder) return [...nodes];
   const holder = nodes.find((node) => node.name === vipHolder);
-  if (!holder) throw new Error(`the virtual IP holder ${JSON.stringify(vipHolder)} is not one of ${nodes.map((node) => node.name).join(", ")}`);
+  if (!holder)
+    throw new Error(`the virtual IP holder ${JSON.stringify(vipHolder)} is not one of ${nodes.map((node) => node.name).join(", ")}`);
   return [...nodes.filter((node) => node !== holder), holder];
 }

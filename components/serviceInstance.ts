@@ -56,7 +56,9 @@ export const SERVICE_FIELDS = {
 
 /** A service's arguments from validated settings. */
 export function serviceArgsFromSettings(settings: Settings, service: ServiceRole["service"]): Required<ServiceOptions> {
-  return Object.fromEntries(Object.entries(SERVICE_FIELDS[service]).map(([key, field]) => [field, settings[key as keyof Settings]])) as Required<ServiceOptions>;
+  return Object.fromEntries(
+    Object.entries(SERVICE_FIELDS[service]).map(([key, field]) => [field, settings[key as keyof Settings]]),
+  ) as Required<ServiceOptions>;
 }
 
 /** Everything the deploy step needs, resolved from the inputs. */
@@ -173,13 +175,7 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   /** What HAProxy needs of this server, known once it answers its health check; pass the instance to a HaproxyNode pool. */
   public readonly upstream: pulumi.Output<Upstream>;
 
-  protected constructor(
-    type: string,
-    role: ServiceRole,
-    name: string,
-    args: ServiceInstanceArgs,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
+  protected constructor(type: string, role: ServiceRole, name: string, args: ServiceInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
     const fields = SERVICE_FIELDS[role.service];
     const given = Object.values(fields).flatMap((field) => (args[field] === undefined ? [] : [[field, args[field]]]));
@@ -190,7 +186,8 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
       ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
       ...argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
     ];
-    if (problems.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
+    if (problems.length > 0)
+      throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
     const { port, healthPath, binaryPath } = options;
     const environment = container.ref.apply((ref) =>

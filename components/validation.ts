@@ -13,7 +13,9 @@ export class SettingsError extends Error {
   public readonly problems: readonly string[];
 
   constructor(problems: string[]) {
-    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(
+      `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     this.name = "SettingsError";
     this.problems = problems;
   }
@@ -159,7 +161,9 @@ function closestSetting(typed: string): keyof Settings | undefined {
   const settings = Object.keys(DEFAULTS) as (keyof Settings)[];
   const letters = (text: string) => [...text.toLowerCase()].sort().join("");
   // A stable sort: on a tie the setting declared first wins, so the suggestion never varies.
-  const [nearest] = settings.map((key) => ({ key, distance: levenshtein(typed.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.distance - b.distance);
+  const [nearest] = settings
+    .map((key) => ({ key, distance: levenshtein(typed.toLowerCase(), key.toLowerCase()) }))
+    .sort((a, b) => a.distance - b.distance);
   if (nearest.distance <= 3) return nearest.key;
   return settings.find((key) => letters(key) === letters(typed));
 }
@@ -227,10 +231,15 @@ function notAFile(files: FileAccess, path: string): string | undefined {
  * problem found. Files named by the settings (TLS PEM, binaries) are looked up through `files`.
  * `configKeys` are the full keys the stack sets (any namespace), checked by {@link unknownKeyProblems}.
  */
-export function validateSettings(raw: RawSettings | Settings, files: FileAccess = LOCAL_FILES, configKeys: readonly string[] = []): Settings {
+export function validateSettings(
+  raw: RawSettings | Settings,
+  files: FileAccess = LOCAL_FILES,
+  configKeys: readonly string[] = [],
+): Settings {
   const problems: string[] = unknownKeyProblems(configKeys);
   const problem = (key: keyof Settings, text: string) => problems.push(`${configKey(key)} ${text}`);
-  const inRange = (value: unknown, [min, max]: readonly [number, number]) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+  const inRange = (value: unknown, [min, max]: readonly [number, number]) =>
+    Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
   const isInteger = (key: IntegerKey) => inRange(raw[key], INTEGER_RANGES[key]);
 
   const interval = isInteger("healthCheckIntervalMs") ? (raw.healthCheckIntervalMs as number) : undefined;
@@ -243,7 +252,10 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     }
   }
   if (isInteger("vrrpAdvertIntervalMs") && (raw.vrrpAdvertIntervalMs as number) % VRRP_INTERVAL_STEP_MS !== 0) {
-    problem("vrrpAdvertIntervalMs", `must be a multiple of ${VRRP_INTERVAL_STEP_MS}: VRRPv3 counts the interval in centiseconds (got ${shown(raw.vrrpAdvertIntervalMs)})`);
+    problem(
+      "vrrpAdvertIntervalMs",
+      `must be a multiple of ${VRRP_INTERVAL_STEP_MS}: VRRPv3 counts the interval in centiseconds (got ${shown(raw.vrrpAdvertIntervalMs)})`,
+    );
   }
 
   const text = (key: keyof Settings): string | undefined => {
@@ -264,8 +276,10 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     if (value !== undefined && !URL_PATH.test(value)) problem(key, `${URL_PATH_RULE} (got ${shown(value)})`);
   }
   const prefixes = list("streamPathPrefixes");
-  if (prefixes?.length === 0) problem("streamPathPrefixes", "must list at least one path prefix, or nothing would reach stream_pool (got [])");
-  if (prefixes && prefixes.length > MAX_STREAM_PREFIXES) problem("streamPathPrefixes", `must list at most ${MAX_STREAM_PREFIXES} path prefixes (got ${prefixes.length})`);
+  if (prefixes?.length === 0)
+    problem("streamPathPrefixes", "must list at least one path prefix, or nothing would reach stream_pool (got [])");
+  if (prefixes && prefixes.length > MAX_STREAM_PREFIXES)
+    problem("streamPathPrefixes", `must list at most ${MAX_STREAM_PREFIXES} path prefixes (got ${prefixes.length})`);
   prefixes?.forEach((prefix, i) => {
     if (!URL_PATH.test(prefix)) problems.push(`${configKey("streamPathPrefixes")}[${i}] ${URL_PATH_RULE} (got ${shown(prefix)})`);
   });
@@ -283,11 +297,17 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
   optionalToken("incusTarget");
   const image = text("incusImage");
   if (image !== undefined && !IMAGE.test(image)) {
-    problem("incusImage", `must be an image alias or fingerprint: 1 to 255 letters, digits, '.', '_', '-' or '/', starting with a letter or digit (got ${shown(image)})`);
+    problem(
+      "incusImage",
+      `must be an image alias or fingerprint: 1 to 255 letters, digits, '.', '_', '-' or '/', starting with a letter or digit (got ${shown(image)})`,
+    );
   }
   const network = text("incusNetwork");
   if (network !== undefined && !NETWORK.test(network)) {
-    problem("incusNetwork", `must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit (got ${shown(network)})`);
+    problem(
+      "incusNetwork",
+      `must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit (got ${shown(network)})`,
+    );
   }
   const pool = text("incusStoragePool");
   if (pool !== undefined && !TOKEN.test(pool)) problem("incusStoragePool", `must be ${TOKEN_CHARS} (got ${shown(pool)})`);
@@ -303,7 +323,8 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     const bad = [...haproxyNames(haproxyCount), ...names.backendApi, ...names.streamServer]
       .map((name) => containerName(prefix, name))
       .find((name) => !isIncusName(name));
-    if (bad !== undefined) problem("namePrefix", `gives the container name ${shown(bad)}, but Incus names must be ${INCUS_NAME_RULE} (got ${shown(prefix)})`);
+    if (bad !== undefined)
+      problem("namePrefix", `gives the container name ${shown(bad)}, but Incus names must be ${INCUS_NAME_RULE} (got ${shown(prefix)})`);
   }
 
   const virtualIp = text("virtualIp");
@@ -314,7 +335,10 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     } else if (virtualIp === "" && raw.haproxyCount === 2) {
       problem("virtualIp", `must be ${VIRTUAL_IP_RULE} when ${configKey("haproxyCount")} is 2: clients reach the pair there (got "")`);
     } else if (virtualIp !== "" && raw.haproxyCount === 1) {
-      problem("virtualIp", `must be empty while ${configKey("haproxyCount")} is 1: a single HAProxy is reached at its own address (got ${shown(virtualIp)})`);
+      problem(
+        "virtualIp",
+        `must be empty while ${configKey("haproxyCount")} is 1: a single HAProxy is reached at its own address (got ${shown(virtualIp)})`,
+      );
     }
   }
 
@@ -326,7 +350,9 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
     const servers = list(fallback);
     servers?.forEach((server, i) => {
       if (!parseHostPort(server)) {
-        problems.push(`${configKey(fallback)}[${i}] must be host:port with an IPv4 address or DNS name and a port from 1 to 65535 (got ${shown(server)})`);
+        problems.push(
+          `${configKey(fallback)}[${i}] must be host:port with an IPv4 address or DNS name and a port from 1 to 65535 (got ${shown(server)})`,
+        );
       }
     });
     if (servers?.length === 0 && raw[count] === 0) {
@@ -351,11 +377,15 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
   });
 
   const sources = list("metricsAllowedSources");
-  if (sources?.length === 0) problem("metricsAllowedSources", "must list at least one IPv4 network, or no scraper could reach /metrics (got [])");
-  if (sources && sources.length > MAX_METRICS_SOURCES) problem("metricsAllowedSources", `must list at most ${MAX_METRICS_SOURCES} networks (got ${sources.length})`);
+  if (sources?.length === 0)
+    problem("metricsAllowedSources", "must list at least one IPv4 network, or no scraper could reach /metrics (got [])");
+  if (sources && sources.length > MAX_METRICS_SOURCES)
+    problem("metricsAllowedSources", `must list at most ${MAX_METRICS_SOURCES} networks (got ${sources.length})`);
   sources?.forEach((source, i) => {
     if (!isIPv4Cidr(source)) {
-      problems.push(`${configKey("metricsAllowedSources")}[${i}] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${shown(source)})`);
+      problems.push(
+        `${configKey("metricsAllowedSources")}[${i}] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${shown(source)})`,
+      );
     }
   });
 
@@ -386,7 +416,11 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
         ? "its private key is encrypted, and HAProxy cannot ask for a passphrase"
         : "no -----BEGIN PRIVATE KEY----- block (RSA and EC keys also do)";
     })();
-    if (pemProblem) problem("tlsCertPath", `must be empty or name a PEM file holding the certificate and its unencrypted private key (got ${shown(tlsCertPath)}: ${pemProblem})`);
+    if (pemProblem)
+      problem(
+        "tlsCertPath",
+        `must be empty or name a PEM file holding the certificate and its unencrypted private key (got ${shown(tlsCertPath)}: ${pemProblem})`,
+      );
   }
   for (const key of ["backendApiBinaryPath", "streamServerBinaryPath"] as const) {
     const value = filePath(key);
@@ -417,7 +451,11 @@ export function validateSettings(raw: RawSettings | Settings, files: FileAccess 
  * names the argument, `fields[key]`, instead of the stack-config key. Drain names are the
  * component's to check against its servers, so they are left out here.
  */
-export function argumentProblems(settings: Partial<Settings>, fields: Partial<Record<keyof Settings, string>>, files: FileAccess = LOCAL_FILES): string[] {
+export function argumentProblems(
+  settings: Partial<Settings>,
+  fields: Partial<Record<keyof Settings, string>>,
+  files: FileAccess = LOCAL_FILES,
+): string[] {
   try {
     validateSettings({ ...DEFAULTS, ...settings, drainServers: [] }, files);
     return [];

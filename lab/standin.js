@@ -268,9 +268,7 @@ function main(opts) {
   server.listen({ port: opts.port, host: opts.host }, () => {
     const addr = server.address();
     const port = addr && typeof addr === "object" ? addr.port : opts.port;
-    process.stdout.write(
-      `listening ${port} role=${opts.role} name=${opts.name} host=${opts.host || "*"} pid=${process.pid}\n`,
-    );
+    process.stdout.write(`listening ${port} role=${opts.role} name=${opts.name} host=${opts.host || "*"} pid=${process.pid}\n`);
   });
 
   /** @param {string} signal */
@@ -287,9 +285,7 @@ function main(opts) {
       if (done) return;
       done = true;
       process.stdout.write(
-        `stopped role=${opts.role} name=${opts.name} signal=${signal} ms=${Date.now() - started}` +
-          (forced ? " forced=true" : "") +
-          "\n",
+        `stopped role=${opts.role} name=${opts.name} signal=${signal} ms=${Date.now() - started}` + (forced ? " forced=true" : "") + "\n",
       );
       process.exit(0);
     };

@@ -27,13 +27,28 @@ function view(resource: PolicyResource): ResourceView {
  * level (`<rule>-waived`) reports what the waiver lets through.
  */
 function policies(rule: Rule): StackValidationPolicy[] {
-  const report = (level: string): StackValidationPolicy["validateStack"] => (args, reportViolation) => {
-    const result = evaluate(rule, stackFacts(args.resources.map(view)));
-    if (result.level === level) result.messages.forEach((message) => reportViolation(message));
+  const report =
+    (level: string): StackValidationPolicy["validateStack"] =>
+    (args, reportViolation) => {
+      const result = evaluate(rule, stackFacts(args.resources.map(view)));
+      if (result.level === level) result.messages.forEach((message) => reportViolation(message));
+    };
+  const own: StackValidationPolicy = {
+    name: rule.name,
+    description: rule.description,
+    enforcementLevel: rule.level,
+    validateStack: report(rule.level),
   };
-  const own: StackValidationPolicy = { name: rule.name, description: rule.description, enforcementLevel: rule.level, validateStack: report(rule.level) };
   if (rule.level === "advisory") return [own];
-  return [own, { name: `${rule.name}-waived`, description: `${rule.description} (waived)`, enforcementLevel: "advisory", validateStack: report("advisory") }];
+  return [
+    own,
+    {
+      name: `${rule.name}-waived`,
+      description: `${rule.description} (waived)`,
+      enforcementLevel: "advisory",
+      validateStack: report("advisory"),
+    },
+  ];
 }
 
 new PolicyPack("veza-infra", { policies: RULES.flatMap(policies) });

@@ -47,7 +47,9 @@ function atLeast(key: string, floor: number, why: string): (facts: StackFacts) =
   return (facts) => {
     const read = setting(facts, key);
     if ("missing" in read) return [`veza-infra:${key}: ${read.missing}`];
-    return typeof read.value === "number" && read.value >= floor ? [] : [`veza-infra:${key} is ${JSON.stringify(read.value)}; keep it at ${floor} or more: ${why}`];
+    return typeof read.value === "number" && read.value >= floor
+      ? []
+      : [`veza-infra:${key} is ${JSON.stringify(read.value)}; keep it at ${floor} or more: ${why}`];
   };
 }
 
@@ -71,7 +73,9 @@ export const RULES: readonly Rule[] = [
       if (LAB_STACKS.includes(facts.stack)) return [];
       const read = setting(facts, "tlsCertPath");
       if ("missing" in read) return [`veza-infra:tlsCertPath: ${read.missing}`];
-      return read.value ? [] : [`stack ${facts.stack} would serve plain HTTP: set veza-infra:tlsCertPath to a PEM with the certificate and key`];
+      return read.value
+        ? []
+        : [`stack ${facts.stack} would serve plain HTTP: set veza-infra:tlsCertPath to a PEM with the certificate and key`];
     },
   },
   {
@@ -94,7 +98,9 @@ export const RULES: readonly Rule[] = [
       facts.haproxyConfigs.flatMap((config) => {
         const binds = statsBinds(config);
         if (binds.length === 0) return ["the haproxy.cfg has no `listen stats` bind to check"];
-        return binds.filter((bind) => !/^bind 127\.0\.0\.1:\d+$/.test(bind)).map((bind) => `the stats page would listen off loopback: \`${bind}\``);
+        return binds
+          .filter((bind) => !/^bind 127\.0\.0\.1:\d+$/.test(bind))
+          .map((bind) => `the stats page would listen off loopback: \`${bind}\``);
       }),
   },
   {
@@ -104,7 +110,9 @@ export const RULES: readonly Rule[] = [
     check: (facts) => {
       const count = facts.settings?.haproxyCount;
       if (LAB_STACKS.includes(facts.stack) || count === undefined) return [];
-      return typeof count === "number" && count >= 2 ? [] : [`veza-infra:haproxyCount is ${JSON.stringify(count)}: one HAProxy node is a single point of failure`];
+      return typeof count === "number" && count >= 2
+        ? []
+        : [`veza-infra:haproxyCount is ${JSON.stringify(count)}: one HAProxy node is a single point of failure`];
     },
   },
 ];

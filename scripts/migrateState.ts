@@ -130,7 +130,9 @@ function main(stack: string): void {
   const log = (text: string) => process.stderr.write(`migrate-state: ${text}\n`);
   const state = exportState(stack);
   if (!needsMigration(state)) return;
-  const stateDir = process.env.PULUMI_BACKEND_URL?.startsWith("file://") ? process.env.PULUMI_BACKEND_URL.slice("file://".length) : os.tmpdir();
+  const stateDir = process.env.PULUMI_BACKEND_URL?.startsWith("file://")
+    ? process.env.PULUMI_BACKEND_URL.slice("file://".length)
+    : os.tmpdir();
   const backup = path.join(stateDir, `${stack}-before-command-migration-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   fs.writeFileSync(backup, JSON.stringify(state), { mode: 0o600 });
   log(`stack ${stack} was made with the dynamic-provider releases; moving it onto @pulumi/command and @pulumi/random`);
@@ -142,8 +144,21 @@ function main(stack: string): void {
     log("removed the dynamic steps from the state (their delete scripts did not run: every container stays)");
     for (const password of passwords) {
       // The value reaches the random provider as the import ID, on the command line of a local process only.
-      pulumi(["import", PASSWORD_TYPE, password.name, password.value, "--stack", stack, "--parent", `${password.parentName}=${password.parentUrn}`,
-        "--yes", "--skip-preview", "--generate-code=false", "--non-interactive", "--suppress-outputs"]);
+      pulumi([
+        "import",
+        PASSWORD_TYPE,
+        password.name,
+        password.value,
+        "--stack",
+        stack,
+        "--parent",
+        `${password.parentName}=${password.parentUrn}`,
+        "--yes",
+        "--skip-preview",
+        "--generate-code=false",
+        "--non-interactive",
+        "--suppress-outputs",
+      ]);
       log(`imported ${password.name} into random.RandomPassword with its current value`);
     }
     importState(stack, withProgramPasswordInputs(exportState(stack)), work, "password-inputs");

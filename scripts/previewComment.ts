@@ -98,7 +98,9 @@ export function stackConfig(yamlText: string | undefined): Record<string, unknow
 /** Keys set, removed or changed between two config maps, sorted by key. */
 export function configChanges(before: Record<string, unknown>, after: Record<string, unknown>): ConfigChange[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return keys.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key])).map((key) => ({ key, before: before[key], after: after[key] }));
+  return keys
+    .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+    .map((key) => ({ key, before: before[key], after: after[key] }));
 }
 
 /** A config value as shown: encrypted (`secure:`) values and secret-named keys never are. */
@@ -185,14 +187,24 @@ function reasons(step: PreviewStep): string {
  * The comment for `stack`: a pure function of the preview, the state it would change, the
  * stack-config changes and the policy verdict (none when the repository has no policy pack).
  */
-export function renderComment(stack: string, preview: PreviewDigest, state: StateExport, config: ConfigChange[], policy?: PolicyVerdict): string {
+export function renderComment(
+  stack: string,
+  preview: PreviewDigest,
+  state: StateExport,
+  config: ConfigChange[],
+  policy?: PolicyVerdict,
+): string {
   const steps = (preview.steps ?? []).filter((s) => (COUNTED as readonly string[]).includes(s.op));
   const counts = COUNTED.map((op) => `${steps.filter((s) => s.op === op).length} to ${op}`).join(", ");
   const containers = steps.filter((s) => (s.op === "replace" || s.op === "delete") && nameOf(s.urn).endsWith("-launch"));
   const out: string[] = [`## \`pulumi preview\` of stack \`${stack}\``, ""];
 
   for (const s of containers) {
-    out.push(`> [!WARNING]`, `> **${s.op === "replace" ? "REPLACES" : "DELETES"} CONTAINER \`${nameOf(s.urn).replace(/-launch$/, "")}\`** (\`${nameOf(s.urn)}\`): its service is gone while this runs; check that this is meant.`, "");
+    out.push(
+      `> [!WARNING]`,
+      `> **${s.op === "replace" ? "REPLACES" : "DELETES"} CONTAINER \`${nameOf(s.urn).replace(/-launch$/, "")}\`** (\`${nameOf(s.urn)}\`): its service is gone while this runs; check that this is meant.`,
+      "",
+    );
   }
 
   out.push(`### Resources: ${counts}`, "");
@@ -203,7 +215,12 @@ export function renderComment(stack: string, preview: PreviewDigest, state: Stat
 
   out.push("", `### Stack config (\`Pulumi.${stack}.yaml\`)`, "");
   if (config.length === 0) out.push("No config changes.");
-  else out.push("| key | before | after |", "| --- | --- | --- |", ...config.map((c) => `| \`${c.key}\` | ${shownValue(c.key, c.before)} | ${shownValue(c.key, c.after)} |`));
+  else
+    out.push(
+      "| key | before | after |",
+      "| --- | --- | --- |",
+      ...config.map((c) => `| \`${c.key}\` | ${shownValue(c.key, c.before)} | ${shownValue(c.key, c.after)} |`),
+    );
 
   if (policy) {
     out.push("", `### Policy pack: ${policy.passed ? "passed" : "**FAILED** (a mandatory rule is broken)"}`, "");
@@ -217,7 +234,12 @@ export function renderComment(stack: string, preview: PreviewDigest, state: Stat
   if (planned === "unknown") out.push("Not known before the update: it depends on containers the update creates.");
   else if (planned === undefined) out.push("The preview has no HAProxy config step.");
   else {
-    const diff = unifiedDiff(live ?? "", planned, live === undefined ? "/dev/null (no live config)" : "live haproxy.cfg", "haproxy.cfg after this change");
+    const diff = unifiedDiff(
+      live ?? "",
+      planned,
+      live === undefined ? "/dev/null (no live config)" : "live haproxy.cfg",
+      "haproxy.cfg after this change",
+    );
     out.push(diff ? ["```diff", diff, "```"].join("\n") : "Unchanged.");
   }
   const secrets = [...new Set([...secretStrings(preview), ...secretStrings(state)])].sort((a, b) => b.length - a.length);

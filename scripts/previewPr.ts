@@ -27,7 +27,8 @@ function parseArgs(args: string[]): { stack: string; out?: string; base: string 
   const options: Record<string, string> = {};
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
-    if (!["--stack", "--out", "--base"].includes(flag) || value === undefined) throw new Error("usage: npm run preview:pr -- --stack NAME [--out FILE] [--base REF]");
+    if (!["--stack", "--out", "--base"].includes(flag) || value === undefined)
+      throw new Error("usage: npm run preview:pr -- --stack NAME [--out FILE] [--base REF]");
     options[flag.slice(2)] = value;
   }
   if (!options.stack) throw new Error("usage: npm run preview:pr -- --stack NAME [--out FILE] [--base REF]");
@@ -57,11 +58,23 @@ function main(): number {
   const state = exported.status === 0 ? JSON.parse(exported.stdout) : {};
   const before = run("git", ["show", `${base}:${stackFile}`]);
   const working = path.join(REPO, stackFile);
-  const changes = configChanges(stackConfig(before.status === 0 ? before.stdout : undefined), stackConfig(fs.existsSync(working) ? fs.readFileSync(working, "utf8") : undefined));
+  const changes = configChanges(
+    stackConfig(before.status === 0 ? before.stdout : undefined),
+    stackConfig(fs.existsSync(working) ? fs.readFileSync(working, "utf8") : undefined),
+  );
 
   let policy;
   if (fs.existsSync(path.join(POLICY_PACK, "PulumiPolicy.yaml"))) {
-    const checked = run("pulumi", ["preview", "--stack", stack, "--non-interactive", "--color", "never", "--policy-pack", path.relative(REPO, POLICY_PACK)]);
+    const checked = run("pulumi", [
+      "preview",
+      "--stack",
+      stack,
+      "--non-interactive",
+      "--color",
+      "never",
+      "--policy-pack",
+      path.relative(REPO, POLICY_PACK),
+    ]);
     policy = { passed: checked.status === 0, report: policyReport(checked.stdout) };
   }
 

@@ -67,7 +67,11 @@ function stackInput(stack: string): Input {
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const defaults = readPulumiDefaults();
   const overrides = configEntries(file);
-  return { raw: settingsFromConfig((key) => overrides.get(fullKey(key)) ?? defaults.get(fullKey(key))), configKeys: [...overrides.keys()], fleets: {} };
+  return {
+    raw: settingsFromConfig((key) => overrides.get(fullKey(key)) ?? defaults.get(fullKey(key))),
+    configKeys: [...overrides.keys()],
+    fleets: {},
+  };
 }
 
 function jsonInput(file: string): Input {
@@ -76,7 +80,8 @@ function jsonInput(file: string): Input {
   const { settings = {}, backendApi, streamServer, ...rest } = parsed as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw new Error(`${file}: unknown field(s) ${extra.join(", ")}; expected settings, backendApi, streamServer`);
-  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) throw new Error(`${file}: "settings" must be an object`);
+  if (typeof settings !== "object" || settings === null || Array.isArray(settings))
+    throw new Error(`${file}: "settings" must be an object`);
   const given = settings as Record<string, unknown>;
   return {
     raw: settingsFromConfig((key) => given[key]),

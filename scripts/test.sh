@@ -33,6 +33,7 @@ summarize() {
 trap summarize EXIT
 
 step "type-check";  npx tsc --noEmit
+step "format";      npx prettier --check .
 step "lint";        npx eslint .
 step "shellcheck (the project's own scripts)"; shellcheck scripts/*.sh tests/*.sh
 step "policy pack type-check"; (cd policy && npx tsc --noEmit)

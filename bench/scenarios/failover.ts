@@ -9,7 +9,20 @@ import { PinnedSocket, get, incus, openSocket, serverStats, waitFor } from "../.
 import { incusOn, sleep } from "../env";
 import { LoadSample, REQUEST_TIMEOUT_MS, openLoad } from "../load";
 import { ConfigName, Lb } from "../lb";
-import { Bucket, LOAD_RATE, LoadSummary, SETTLE_MS, SLOW_MS, StatePoint, StateSpan, bucketize, firstAt, pollState, stateSpans, summarize } from "../measure";
+import {
+  Bucket,
+  LOAD_RATE,
+  LoadSummary,
+  SETTLE_MS,
+  SLOW_MS,
+  StatePoint,
+  StateSpan,
+  bucketize,
+  firstAt,
+  pollState,
+  stateSpans,
+  summarize,
+} from "../measure";
 
 export type FailureKind = "dies" | "hangs";
 const VICTIM = "backend-api-1";
@@ -50,10 +63,27 @@ const REQUEST_LOG = /\] \S+ \S+ (?:-?\d+\/){4}\+?\d+ (-?\d+) /;
 
 /** HAProxy's log lines of [from, to] (epoch ms) that say something: state changes, requests not answered 200/101. */
 async function haproxyLog(lb: Lb, from: number, to: number): Promise<string[]> {
-  const text = await incus("exec", lb.haproxy, "--", "journalctl", "-u", "haproxy", "--no-pager", "-o", "short-precise", "--since", `@${Math.floor(from / 1000)}`, "--until", `@${Math.ceil(to / 1000)}`).catch((e) => String(e));
+  const text = await incus(
+    "exec",
+    lb.haproxy,
+    "--",
+    "journalctl",
+    "-u",
+    "haproxy",
+    "--no-pager",
+    "-o",
+    "short-precise",
+    "--since",
+    `@${Math.floor(from / 1000)}`,
+    "--until",
+    `@${Math.ceil(to / 1000)}`,
+  ).catch((e) => String(e));
   return text
     .split("\n")
-    .filter((line) => !line.includes("[WARNING]") && (/ is (DOWN|UP)/.test(line) || !["200", "101", undefined].includes(REQUEST_LOG.exec(line)?.[1])))
+    .filter(
+      (line) =>
+        !line.includes("[WARNING]") && (/ is (DOWN|UP)/.test(line) || !["200", "101", undefined].includes(REQUEST_LOG.exec(line)?.[1])),
+    )
     .slice(0, 80);
 }
 

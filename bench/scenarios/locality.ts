@@ -44,7 +44,14 @@ export function movement(before: Placement, after: Placement): Movement {
     if (stayed.has(from) && to !== undefined && stayed.has(to)) movedBetweenStayed++;
   }
   const servers = Math.max(new Set(before.values()).size, new Set(after.values()).size);
-  return { servers, moved, movedFraction: moved / before.size, movedBetweenStayed, sharesBefore: shares(before), sharesAfter: shares(after) };
+  return {
+    servers,
+    moved,
+    movedFraction: moved / before.size,
+    movedBetweenStayed,
+    sharesBefore: shares(before),
+    sharesAfter: shares(after),
+  };
 }
 
 async function servedBy(lb: Lb, track: string): Promise<string> {

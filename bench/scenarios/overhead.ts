@@ -44,7 +44,14 @@ export interface OverheadRun {
 function mean(results: CannonResult[]): CannonResult {
   const avg = (key: keyof CannonResult) => results.reduce((sum, r) => sum + r[key], 0) / results.length;
   const sum = (key: keyof CannonResult) => results.reduce((total, r) => total + r[key], 0);
-  return { requestsPerSecond: avg("requestsPerSecond"), p50Ms: avg("p50Ms"), p99Ms: avg("p99Ms"), total: sum("total"), errors: sum("errors"), non2xx: sum("non2xx") };
+  return {
+    requestsPerSecond: avg("requestsPerSecond"),
+    p50Ms: avg("p50Ms"),
+    p99Ms: avg("p99Ms"),
+    total: sum("total"),
+    errors: sum("errors"),
+    non2xx: sum("non2xx"),
+  };
 }
 
 export async function overhead(lb: Lb): Promise<Record<ConfigName, OverheadRun>> {

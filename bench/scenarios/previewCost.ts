@@ -64,7 +64,8 @@ function pulumiIn(cwd: string, args: string[]): Promise<Outcome> {
 
 async function mustPulumi(cwd: string, args: string[]): Promise<string> {
   const outcome = await pulumiIn(cwd, args);
-  if (outcome.code !== 0) throw new Error(`pulumi ${args.join(" ")} (in ${path.relative(REPO_DIR, cwd) || "."}) failed:\n${outcome.output}`);
+  if (outcome.code !== 0)
+    throw new Error(`pulumi ${args.join(" ")} (in ${path.relative(REPO_DIR, cwd) || "."}) failed:\n${outcome.output}`);
   return outcome.output;
 }
 

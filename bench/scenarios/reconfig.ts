@@ -47,7 +47,10 @@ export async function reconfiguration(lb: Lb): Promise<ReconfigResult> {
   for (const config of CONFIGS) {
     await lb.use(config, BASE);
     healthEdit[config] = await window(lb, applying(lb, [edited, BASE]));
-    reapplies[config] = await window(lb, Array.from({ length: REAPPLIES }, () => () => lb.reapply()));
+    reapplies[config] = await window(
+      lb,
+      Array.from({ length: REAPPLIES }, () => () => lb.reapply()),
+    );
   }
   // The third backend container is made by the project's scale-out (a `pulumi up`, so with the
   // project's file live); the anchor then lists it and drops it again; the project's scale-in,

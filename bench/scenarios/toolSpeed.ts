@@ -64,9 +64,13 @@ export async function rawLaunch(count: number): Promise<RawLaunch> {
   await Promise.all(
     names.map(async (n) => {
       // stdin closed: `incus launch` reads instance config from a stdin that is not a terminal.
-      await run("incus", ["launch", DEFAULTS.incusImage, n, "--storage", DEFAULTS.incusStoragePool, "--network", DEFAULTS.incusNetwork], { input: "" });
+      await run("incus", ["launch", DEFAULTS.incusImage, n, "--storage", DEFAULTS.incusStoragePool, "--network", DEFAULTS.incusNetwork], {
+        input: "",
+      });
       launchMs = Math.max(launchMs, performance.now() - started);
-      await run("incus", ["exec", n, "--", "timeout", "60", "systemctl", "is-system-running", "--wait"], { input: "" }).catch(() => undefined);
+      await run("incus", ["exec", n, "--", "timeout", "60", "systemctl", "is-system-running", "--wait"], { input: "" }).catch(
+        () => undefined,
+      );
     }),
   );
   const bootedMs = performance.now() - started;
@@ -125,7 +129,8 @@ export async function scaleSpeed(lb: Lb): Promise<ScaleSpeed> {
     const raw = of.map((r) => r.raw).reduce((a, b) => (b.launchMs < a.launchMs ? b : a));
     return beside(ms, raw);
   };
-  const rawBest = (added: number, key: "launchMs" | "bootedMs") => Math.min(...rounds.filter((r) => r.added === added).map((r) => r.raw[key]));
+  const rawBest = (added: number, key: "launchMs" | "bootedMs") =>
+    Math.min(...rounds.filter((r) => r.added === added).map((r) => r.raw[key]));
   const outBy1 = best(1);
   const outBy6 = best(6);
   return {

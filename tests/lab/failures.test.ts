@@ -4,19 +4,7 @@
  * every request with 503, and a second stack that would take the lab's containers. Each prints
  * its figures; the lab is left as it was found.
  */
-import {
-  LabOutputs,
-  get,
-  incus,
-  openSocket,
-  outputs,
-  pulumi,
-  run,
-  serverStatus,
-  steadyLoad,
-  waitAllUp,
-  waitFor,
-} from "./harness";
+import { LabOutputs, get, incus, openSocket, outputs, pulumi, run, serverStatus, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -33,7 +21,11 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`failure-mode figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+  console.log(
+    `failure-mode figures:\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join("\n")}`,
+  );
 });
 
 test("hard-stop-after bounds the old workers that open WebSockets keep alive across reloads", async () => {
@@ -51,10 +43,17 @@ test("hard-stop-after bounds the old workers that open WebSockets keep alive acr
     const piled = await haproxyProcesses();
     figures["haproxy processes: idle / after 3 reloads with 3 sockets open"] = `${baseline} / ${piled}`;
     expect(piled).toBeGreaterThan(baseline);
-    const settledMs = await waitFor("the old workers to exit", async () => (await haproxyProcesses()) === baseline, (limitSeconds + 10) * 1000, 200);
+    const settledMs = await waitFor(
+      "the old workers to exit",
+      async () => (await haproxyProcesses()) === baseline,
+      (limitSeconds + 10) * 1000,
+      200,
+    );
     figures[`old workers gone after the last reload (hard-stop-after ${limitSeconds}s), ms`] = settledMs;
     // Their sockets were cut; the clients see a close and reconnect, as the seed requires of them.
-    const closes = await Promise.all(sockets.map((s) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => r(-1), 2_000))])));
+    const closes = await Promise.all(
+      sockets.map((s) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => r(-1), 2_000))])),
+    );
     expect(closes.filter((code) => code === -1)).toEqual([]);
   } finally {
     await pulumi("config", "rm", "veza-infra:hardStopAfterSeconds");
@@ -129,9 +128,16 @@ test("a second stack with the lab's name prefix is refused, naming the owner, an
   await twinPulumi("stack", "init").catch(() => undefined);
   try {
     await twinPulumi("config", "set", "veza-infra:namePrefix", "lab-");
-    const failure = await twinPulumi("up", "--yes", "--skip-preview").then(() => "no error", (error: Error) => error.message);
+    const failure = await twinPulumi("up", "--yes", "--skip-preview").then(
+      () => "no error",
+      (error: Error) => error.message,
+    );
     expect(failure).toMatch(/belongs to stack veza-infra\/lab, not to veza-infra\/lab-twin/);
-    figures["second stack, same prefix"] = failure.split("\n").find((line) => line.includes("belongs to stack"))?.trim() ?? "";
+    figures["second stack, same prefix"] =
+      failure
+        .split("\n")
+        .find((line) => line.includes("belongs to stack"))
+        ?.trim() ?? "";
     await twinPulumi("destroy", "--yes", "--skip-preview");
   } finally {
     await twinPulumi("stack", "rm", "--yes", "--force").catch(() => undefined);

@@ -95,7 +95,10 @@ export function waitAllUp(lab: LabOutputs, timeoutMs = 60_000): Promise<number> 
 }
 
 /** GET through the load balancer; resolves with the status and the container that served it. */
-export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; servedBy: string; setCookie: string }> {
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; servedBy: string; setCookie: string }> {
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   await response.arrayBuffer();
   return {

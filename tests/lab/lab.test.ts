@@ -31,7 +31,8 @@ let lab: LabOutputs;
 
 const LOAD_RATE = 50;
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
-const containerOf = (server: string) => lab.backendApiContainers.concat(lab.streamServerContainers).find((c) => c.endsWith(server)) ?? server;
+const containerOf = (server: string) =>
+  lab.backendApiContainers.concat(lab.streamServerContainers).find((c) => c.endsWith(server)) ?? server;
 
 /** Asks the LB until it answers from `server`, and returns the sticky cookie that pins a client to it. */
 async function cookieFor(server: string): Promise<string> {
@@ -57,7 +58,11 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`lab figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+  console.log(
+    `lab figures:\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join("\n")}`,
+  );
 });
 
 test("the stack outputs name every container and address", () => {
@@ -174,7 +179,10 @@ test("a health value edit previews as one HAProxy config update and goes live wi
   await pulumi("config", "set", "veza-infra:healthCheckFall", "3");
   try {
     const preview = await pulumi("preview", "--diff");
-    figures["preview of healthCheckFall 2 -> 3"] = `\n${preview.split("\n").map((l) => `      ${l}`).join("\n")}`;
+    figures["preview of healthCheckFall 2 -> 3"] = `\n${preview
+      .split("\n")
+      .map((l) => `      ${l}`)
+      .join("\n")}`;
     expect(preview).toMatch(/1 to update/);
     expect(preview).not.toMatch(/to replace|to create|to delete/);
     expect(preview).toMatch(/haproxy-config/);
@@ -259,10 +267,25 @@ test("scaling 2 -> 3 -> 2 by stack config: new servers take traffic, removed one
 test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up with its message and never goes live", async () => {
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "veza-tls-"));
   const pem = nodePath.join(dir, "veza.pem");
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=veza.lab", "-keyout", `${pem}.key`, "-out", `${pem}.crt`]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=veza.lab",
+    "-keyout",
+    `${pem}.key`,
+    "-out",
+    `${pem}.crt`,
+  ]);
   fs.writeFileSync(pem, fs.readFileSync(`${pem}.crt`, "utf8") + fs.readFileSync(`${pem}.key`, "utf8"));
   const https = `https://${lab.haproxyAddress}/api/v1/health`;
-  const curl = (...args: string[]) => run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5", ...args]);
+  const curl = (...args: string[]) =>
+    run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5", ...args]);
   try {
     await pulumi("config", "set", "veza-infra:tlsCertPath", pem);
     await pulumi("up", "--yes", "--skip-preview");
@@ -272,12 +295,22 @@ test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up w
 
     // Looks like a PEM to validation, but HAProxy cannot load it.
     const corrupt = nodePath.join(dir, "corrupt.pem");
-    fs.writeFileSync(corrupt, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    fs.writeFileSync(
+      corrupt,
+      "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+    );
     await pulumi("config", "set", "veza-infra:tlsCertPath", corrupt);
-    const failure = await pulumi("up", "--yes", "--skip-preview").then(() => "no error", (error: Error) => error.message);
+    const failure = await pulumi("up", "--yes", "--skip-preview").then(
+      () => "no error",
+      (error: Error) => error.message,
+    );
     expect(failure).toMatch(/HAProxy in lab-haproxy rejected the new configuration; the live one keeps serving\./);
     expect(failure).toMatch(/ALERT/);
-    figures["pulumi up with a PEM HAProxy rejects"] = failure.split("\n").find((line) => line.includes("[ALERT]"))?.trim() ?? "";
+    figures["pulumi up with a PEM HAProxy rejects"] =
+      failure
+        .split("\n")
+        .find((line) => line.includes("[ALERT]"))
+        ?.trim() ?? "";
     expect(await curl(https)).toBe("200");
     const live = await run("incus", ["exec", lab.haproxyContainer, "--", "sha256sum", "/etc/haproxy/haproxy.cfg"]);
     expect(live.split(" ")[0]).toBe(liveHash);

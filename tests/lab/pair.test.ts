@@ -43,7 +43,11 @@ afterAll(async () => {
   const started = Date.now();
   await up();
   figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`pair figures:\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+  console.log(
+    `pair figures:\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join("\n")}`,
+  );
 });
 
 test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virtual IP", async () => {
@@ -57,7 +61,9 @@ test("the pair: two nodes, the virtual IP on one of them, the LB URL on the virt
 async function settled(): Promise<void> {
   await waitFor(
     "one holder of the virtual IP, answering",
-    async () => (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 && (await get(path("/api/v1/health"))).status === 200,
+    async () =>
+      (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 &&
+      (await get(path("/api/v1/health"))).status === 200,
     30_000,
     200,
   );
@@ -135,7 +141,12 @@ test("the virtual IP holder force-stopped: the other node answers within 1 s, re
     (c) => incus("stop", "--force", c).then(() => undefined),
     async (c) => {
       await incus("start", c);
-      await waitFor(`${c} HAProxy answering`, async () => (await incus("exec", c, "--", "curl", "-fs", "-o", "/dev/null", "http://127.0.0.1:9100/alive").then(() => true)), 60_000, 200);
+      await waitFor(
+        `${c} HAProxy answering`,
+        async () => await incus("exec", c, "--", "curl", "-fs", "-o", "/dev/null", "http://127.0.0.1:9100/alive").then(() => true),
+        60_000,
+        200,
+      );
     },
     1_000,
   );

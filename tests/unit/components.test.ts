@@ -4,7 +4,15 @@
  * with a ResourceError naming the argument. index.ts and its validation are not involved.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BackendApiInstance, HAPROXY_FIELDS, HaproxyNode, StreamServerInstance, completeHaproxyArgs, haproxyArgsFromSettings, settingsFromHaproxyArgs } from "../../components";
+import {
+  BackendApiInstance,
+  HAPROXY_FIELDS,
+  HaproxyNode,
+  StreamServerInstance,
+  completeHaproxyArgs,
+  haproxyArgsFromSettings,
+  settingsFromHaproxyArgs,
+} from "../../components";
 import { configEnvironment } from "../../components/haproxyNode";
 import { DEFAULTS } from "../../components/settings";
 
@@ -74,7 +82,9 @@ describe("HaproxyNode on its own", () => {
     expect(config.VEZA_REF).toBe("t-edge");
     expect(config.VEZA_CONFIG).toMatch(/\n {4}server api-a 192\.0\.2\.1:8080 /);
     expect(config.VEZA_CONFIG).toMatch(/\n {4}server hls-a 192\.0\.2\.2:9082 /);
-    expect(config.VEZA_SERVER_STATES).toBe("set server api_pool/api-a state ready; set server api_ws/api-a state ready; set server stream_pool/hls-a state ready");
+    expect(config.VEZA_SERVER_STATES).toBe(
+      "set server api_pool/api-a state ready; set server api_ws/api-a state ready; set server stream_pool/hls-a state ready",
+    );
     expect(node.container.containerName).toBe("t-edge");
     expect(node.config).toBeInstanceOf(pulumi.CustomResource);
   });
@@ -115,8 +125,8 @@ describe("HaproxyNode on its own", () => {
     expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
     expect(build).toThrow("healthCheck.timeoutMs must be an integer from 50 to 199, below healthCheck.intervalMs (got 200)");
     expect(build).toThrow("listeners.statsPort must differ from listeners.httpPort");
-    expect(build).toThrow('pools.backendApi.fallbacks[0] must be host:port');
-    expect(build).toThrow('containerName must be letters, digits and hyphens');
+    expect(build).toThrow("pools.backendApi.fallbacks[0] must be host:port");
+    expect(build).toThrow("containerName must be letters, digits and hyphens");
     expect(registered.some((r) => r.name.startsWith("bad-"))).toBe(false);
   });
 });
@@ -126,7 +136,9 @@ describe("configEnvironment: what only the servers show, named as the argument",
   const api = [{ name: "api-1", address: "192.0.2.1" }];
 
   test("a drained server in neither pool", () => {
-    expect(() => configEnvironment({ VEZA_REF: "r" }, options, { backendApi: api, streamServer: api })).toThrow("drain.servers names api-9, a server of neither pool");
+    expect(() => configEnvironment({ VEZA_REF: "r" }, options, { backendApi: api, streamServer: api })).toThrow(
+      "drain.servers names api-9, a server of neither pool",
+    );
   });
 
   test("a pool with neither servers nor fallbacks", () => {
@@ -141,7 +153,7 @@ describe("service instances on their own", () => {
     const build = () => new StreamServerInstance("hls-bad", { containerName: "t-hls-bad", placement, port: 70000, healthPath: "health" });
     expect(build).toThrow(pulumi.ResourceError);
     expect(build).toThrow("port must be an integer from 1 to 65535 (got 70000)");
-    expect(build).toThrow('healthPath must be a URL path');
+    expect(build).toThrow("healthPath must be a URL path");
   });
 });
 
@@ -150,7 +162,11 @@ describe("option groups", () => {
     const settings = { ...DEFAULTS, httpPort: 8000, streamPathPrefixes: ["/x/"], backendApiFallbackServers: ["a:1"] };
     const args = haproxyArgsFromSettings(settings);
     const { httpPort, streamPathPrefixes, backendApiFallbackServers } = settingsFromHaproxyArgs(args);
-    expect({ httpPort, streamPathPrefixes, backendApiFallbackServers }).toEqual({ httpPort: 8000, streamPathPrefixes: ["/x/"], backendApiFallbackServers: ["a:1"] });
+    expect({ httpPort, streamPathPrefixes, backendApiFallbackServers }).toEqual({
+      httpPort: 8000,
+      streamPathPrefixes: ["/x/"],
+      backendApiFallbackServers: ["a:1"],
+    });
     expect(Object.keys(settingsFromHaproxyArgs(args)).sort()).toEqual(Object.keys(HAPROXY_FIELDS).sort());
     expect(JSON.stringify(args)).not.toContain("null");
     expect(args.pools.streamServer.port).toBe(8082);

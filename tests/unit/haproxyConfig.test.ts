@@ -2,7 +2,16 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Fleets, HaproxySettings, STATS_PASSWORD_ENV, Upstream, configHash, renderHaproxyConfig, serverHashId, serverNames } from "../../components/haproxyConfig";
+import {
+  Fleets,
+  HaproxySettings,
+  STATS_PASSWORD_ENV,
+  Upstream,
+  configHash,
+  renderHaproxyConfig,
+  serverHashId,
+  serverNames,
+} from "../../components/haproxyConfig";
 import { DEFAULTS, Settings } from "../../components/settings";
 import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "./helpers/tools";
 
@@ -89,7 +98,9 @@ describe("renderHaproxyConfig", () => {
     expect(tls).toContain("\n    bind :443 ssl crt /etc/haproxy/certs/veza.pem alpn h2,http/1.1\n");
     expect(tls).toContain("\n    http-request redirect scheme https code 301 unless { ssl_fc }\n");
     expect(tls).toContain("\n    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets\n");
-    expect(tls).toContain("\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n");
+    expect(tls).toContain(
+      "\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n",
+    );
     expect(tls).toContain("\n    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n");
     expect(tls).toContain("insert indirect nocache httponly secure\n");
   });
@@ -117,19 +128,45 @@ describe("renderHaproxyConfig", () => {
   test("only WebSocket sessions are cut when their server goes DOWN; api_ws follows api_pool's health and pins", () => {
     expect(plain).not.toMatch(/default-server.*shutdown-sessions/);
     expect(serverLines(plain, "api_ws")).toEqual(
-      serverLines(plain, "api_pool").map(([keyword, name, ...rest]) => [keyword, name, ...rest, "no-check", "track", `api_pool/${name}`, "on-marked-down", "shutdown-sessions"]),
+      serverLines(plain, "api_pool").map(([keyword, name, ...rest]) => [
+        keyword,
+        name,
+        ...rest,
+        "no-check",
+        "track",
+        `api_pool/${name}`,
+        "on-marked-down",
+        "shutdown-sessions",
+      ]),
     );
   });
 
   test("health checks, passive checks, retries and timeouts come from the settings", () => {
     const custom = renderHaproxyConfig(
-      settings({ healthCheckIntervalMs: 2000, healthCheckTimeoutMs: 700, healthCheckFall: 4, healthCheckRise: 3, gracefulDrainSeconds: 12, retries: 5, connectTimeoutMs: 250, serverTimeoutMs: 9000, tunnelTimeoutSeconds: 60 }),
+      settings({
+        healthCheckIntervalMs: 2000,
+        healthCheckTimeoutMs: 700,
+        healthCheckFall: 4,
+        healthCheckRise: 3,
+        gracefulDrainSeconds: 12,
+        retries: 5,
+        connectTimeoutMs: 250,
+        serverTimeoutMs: 9000,
+        tunnelTimeoutSeconds: 60,
+      }),
       fleets(1, 1),
     );
     expect(custom).toContain(
       "\n    default-server check inter 2000ms fastinter 100ms downinter 2000ms fall 4 rise 3 slowstart 12s observe layer4 error-limit 1 on-error sudden-death\n",
     );
-    for (const line of ["timeout check 700ms", "retries 5", "timeout connect 250ms", "timeout server 9000ms", "timeout tunnel 60s", "option redispatch 1"]) {
+    for (const line of [
+      "timeout check 700ms",
+      "retries 5",
+      "timeout connect 250ms",
+      "timeout server 9000ms",
+      "timeout tunnel 60s",
+      "option redispatch 1",
+    ]) {
       expect(custom).toContain(`\n    ${line}\n`);
     }
     expect(custom).toContain("\n    retry-on conn-failure empty-response junk-response response-timeout 502 503 504\n");
@@ -143,8 +180,17 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("binds the stats page on loopback only, password from the environment", () => {
-    const stats = plain.split("\nlisten stats\n")[1].split("\n").filter((line) => !line.trimStart().startsWith("#"));
-    expect(stats.slice(0, 5)).toEqual(["    bind 127.0.0.1:9100", "    monitor-uri /alive", "    stats enable", "    stats uri /stats", '    stats auth "admin:${VEZA_STATS_PASSWORD}"']);
+    const stats = plain
+      .split("\nlisten stats\n")[1]
+      .split("\n")
+      .filter((line) => !line.trimStart().startsWith("#"));
+    expect(stats.slice(0, 5)).toEqual([
+      "    bind 127.0.0.1:9100",
+      "    monitor-uri /alive",
+      "    stats enable",
+      "    stats uri /stats",
+      '    stats auth "admin:${VEZA_STATS_PASSWORD}"',
+    ]);
     expect(plain).not.toContain("stats admin");
   });
 
@@ -165,7 +211,10 @@ describe("pools and fallbacks", () => {
   });
 
   test("an empty fleet uses its fallbacks, named fallback-N, kept from blocking startup", () => {
-    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["10.0.0.5:8080", "api.example.org:9080"] }), { backendApi: [], streamServer: fleet("stream-server", 1) });
+    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["10.0.0.5:8080", "api.example.org:9080"] }), {
+      backendApi: [],
+      streamServer: fleet("stream-server", 1),
+    });
     expect(serverLines(config, "api_pool")).toEqual([
       ["server", "fallback-1", "10.0.0.5:8080", "cookie", "fallback-1", "init-addr", "libc,none"],
       ["server", "fallback-2", "api.example.org:9080", "cookie", "fallback-2", "init-addr", "libc,none"],
@@ -179,14 +228,23 @@ describe("pools and fallbacks", () => {
   });
 
   test("bad upstreams are refused, all named", () => {
-    const bad = { backendApi: [{ name: "backend api", address: "10.0.0.1" }, { name: "backend-api-2", address: "fe80::1" }, { name: "backend-api-2", address: "10.0.0.3" }], streamServer: fleet("stream-server", 1) };
+    const bad = {
+      backendApi: [
+        { name: "backend api", address: "10.0.0.1" },
+        { name: "backend-api-2", address: "fe80::1" },
+        { name: "backend-api-2", address: "10.0.0.3" },
+      ],
+      streamServer: fleet("stream-server", 1),
+    };
     expect(() => renderHaproxyConfig(settings(), bad)).toThrow(
       'api_pool: server name "backend api" is not letters, digits and hyphens; backend-api-2 has address "fe80::1", not an IPv4 address; server name backend-api-2 appears twice',
     );
   });
 
   test("serverNames lists every server HAProxy will have, by backend", () => {
-    expect(serverNames(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] }), { backendApi: fleet("backend-api", 2), streamServer: [] })).toEqual([
+    expect(
+      serverNames(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] }), { backendApi: fleet("backend-api", 2), streamServer: [] }),
+    ).toEqual([
       { backend: "api_pool", server: "backend-api-1" },
       { backend: "api_pool", server: "backend-api-2" },
       { backend: "api_ws", server: "backend-api-1" },
@@ -215,7 +273,12 @@ describe("consistent-hash server ids", () => {
   test("stay put when a server joins or leaves: only the ring points of that server change", () => {
     const four = streamIds(renderHaproxyConfig(settings(), fleets(1, 4)));
     const five = streamIds(renderHaproxyConfig(settings(), fleets(1, 5)));
-    const withoutSecond = streamIds(renderHaproxyConfig(settings(), { backendApi: fleet("backend-api", 1), streamServer: fleet("stream-server", 4, 100).filter((u) => u.name !== "stream-server-2") }));
+    const withoutSecond = streamIds(
+      renderHaproxyConfig(settings(), {
+        backendApi: fleet("backend-api", 1),
+        streamServer: fleet("stream-server", 4, 100).filter((u) => u.name !== "stream-server-2"),
+      }),
+    );
     for (const [name, id] of four) {
       expect(five.get(name)).toBe(id);
       if (name !== "stream-server-2") expect(withoutSecond.get(name)).toBe(id);
@@ -233,7 +296,9 @@ describe("consistent-hash server ids", () => {
       seen.set(serverHashId(name), name);
     }
     const colliding = { backendApi: fleet("backend-api", 1), streamServer: pair.map((name, i) => ({ name, address: `10.0.0.${i + 1}` })) };
-    expect(() => renderHaproxyConfig(settings(), colliding)).toThrow(`stream_pool: ${pair[0]} and ${pair[1]} hash to the same server id ${serverHashId(pair[0])}; rename one of them`);
+    expect(() => renderHaproxyConfig(settings(), colliding)).toThrow(
+      `stream_pool: ${pair[0]} and ${pair[1]} hash to the same server id ${serverHashId(pair[0])}; rename one of them`,
+    );
   });
 });
 
@@ -261,14 +326,30 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
   const variants: [string, HaproxySettings, Fleets][] = [
     ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets] => [`golden ${name}`, v.settings, v.fleets]),
     ...[false, true].flatMap((withTls) =>
-      [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [`${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`, settings({ tlsCertPath: withTls ? "/x.pem" : "" }), fleets(n, n)]),
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [
+        `${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`,
+        settings({ tlsCertPath: withTls ? "/x.pem" : "" }),
+        fleets(n, n),
+      ]),
     ),
     ["70 stream prefixes", settings({ streamPathPrefixes: manyPrefixes(70) }), fleets(2, 2)],
     ["200 stream prefixes", settings({ streamPathPrefixes: manyPrefixes(200) }), fleets(2, 2)],
-    ["the most stream prefixes validation allows, each as long as allowed", settings({ streamPathPrefixes: manyPrefixes(1000, 256) }), fleets(2, 2)],
+    [
+      "the most stream prefixes validation allows, each as long as allowed",
+      settings({ streamPathPrefixes: manyPrefixes(1000, 256) }),
+      fleets(2, 2),
+    ],
     ["the longest hard-stop-after", settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1)],
-    ["api fleet empty, fallbacks", settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }), { backendApi: [], streamServer: fleet("stream-server", 2) }],
-    ["stream fleet empty, fallbacks, TLS", settings({ tlsCertPath: "/x.pem", streamServerFallbackServers: ["127.0.0.1:8082", "localhost:8083"] }), { backendApi: fleet("backend-api", 2), streamServer: [] }],
+    [
+      "api fleet empty, fallbacks",
+      settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }),
+      { backendApi: [], streamServer: fleet("stream-server", 2) },
+    ],
+    [
+      "stream fleet empty, fallbacks, TLS",
+      settings({ tlsCertPath: "/x.pem", streamServerFallbackServers: ["127.0.0.1:8082", "localhost:8083"] }),
+      { backendApi: fleet("backend-api", 2), streamServer: [] },
+    ],
   ];
 
   test.each(variants)("%s", (_label, variantSettings, variantFleets) => {
@@ -279,7 +360,10 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
   });
 
   test("a fallback host that does not resolve disables that server instead of stopping HAProxy", () => {
-    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["api.invalid:8080", "10.0.0.5:8080"] }), { backendApi: [], streamServer: fleet("stream-server", 1) });
+    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["api.invalid:8080", "10.0.0.5:8080"] }), {
+      backendApi: [],
+      streamServer: fleet("stream-server", 1),
+    });
     const verdict = haproxyCheck(config);
     expect(verdict.status).toBe(0);
     expect(verdict.warnings.join("\n")).toContain("could not resolve address 'api.invalid', disabling server");

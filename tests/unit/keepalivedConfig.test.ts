@@ -14,7 +14,11 @@ const PAIR: Upstream[] = [
   { name: "haproxy", address: "10.77.0.11" },
   { name: "haproxy-2", address: "10.77.0.12" },
 ];
-const settings = (overrides: Partial<KeepalivedSettings> = {}): KeepalivedSettings => ({ ...DEFAULTS, virtualIp: "10.77.0.200", ...overrides });
+const settings = (overrides: Partial<KeepalivedSettings> = {}): KeepalivedSettings => ({
+  ...DEFAULTS,
+  virtualIp: "10.77.0.200",
+  ...overrides,
+});
 
 /** The value after `keyword` on its line, e.g. `priority 150` gives "150". */
 const value = (config: string, keyword: string) => new RegExp(`^\\s*${keyword} (.+)$`, "m").exec(config)?.[1];
@@ -55,7 +59,11 @@ describe("renderKeepalivedConfig", () => {
   });
 
   test("runs VRRPv3 with the settings' router id, advert interval in seconds and the address on eth0", () => {
-    const config = renderKeepalivedConfig(settings({ vrrpRouterId: 7, vrrpAdvertIntervalMs: 250, virtualIp: "10.77.0.254" }), PAIR, "haproxy");
+    const config = renderKeepalivedConfig(
+      settings({ vrrpRouterId: 7, vrrpAdvertIntervalMs: 250, virtualIp: "10.77.0.254" }),
+      PAIR,
+      "haproxy",
+    );
     expect(value(config, "vrrp_version")).toBe("3");
     expect(value(config, "virtual_router_id")).toBe("7");
     expect(value(config, "advert_int")).toBe("0.25");
@@ -81,8 +89,18 @@ describe("renderKeepalivedConfig", () => {
     ["one node", [PAIR[0]], "haproxy", "a pair is 2 nodes (got 1)"],
     ["a node that is not in the pair", PAIR, "haproxy-3", '"haproxy-3" is not a node of the pair'],
     ["two nodes with one address", [PAIR[0], { name: "haproxy-2", address: "10.77.0.11" }], "haproxy", "address 10.77.0.11 appears twice"],
-    ["a node without an IPv4 address", [PAIR[0], { name: "haproxy-2", address: "" }], "haproxy", 'haproxy-2 has address "", not an IPv4 address'],
-    ["a node whose name would break the file", [PAIR[0], { name: "haproxy 2", address: "10.77.0.12" }], "haproxy", 'node name "haproxy 2" is not letters, digits and hyphens'],
+    [
+      "a node without an IPv4 address",
+      [PAIR[0], { name: "haproxy-2", address: "" }],
+      "haproxy",
+      'haproxy-2 has address "", not an IPv4 address',
+    ],
+    [
+      "a node whose name would break the file",
+      [PAIR[0], { name: "haproxy 2", address: "10.77.0.12" }],
+      "haproxy",
+      'node name "haproxy 2" is not letters, digits and hyphens',
+    ],
   ])("refuses %s", (_label, pair, self, message) => {
     expect(() => renderKeepalivedConfig(settings(), pair, self)).toThrow(message);
   });
@@ -123,8 +141,14 @@ describe("rolloutOrder", () => {
 describeWithTools([KEEPALIVED])("the real keepalived -t accepts every variant", () => {
   const variants: [string, string][] = [
     ...Object.entries(GOLDEN),
-    ["shortest advert interval, lowest router id", renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100, vrrpRouterId: 1 }), PAIR, "haproxy")],
-    ["longest advert interval, highest router id", renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000, vrrpRouterId: 255 }), PAIR, "haproxy-2")],
+    [
+      "shortest advert interval, lowest router id",
+      renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100, vrrpRouterId: 1 }), PAIR, "haproxy"),
+    ],
+    [
+      "longest advert interval, highest router id",
+      renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000, vrrpRouterId: 255 }), PAIR, "haproxy-2"),
+    ],
   ];
 
   test.each(variants)("%s", (_label, config) => {
@@ -153,8 +177,14 @@ describeWithTools([HAPROXY])("the check's command against the real haproxy", () 
   beforeAll(async () => {
     // The upstreams' port is one nothing listens on: every backend is down.
     const [httpPort, statsPort, deadPort] = [await freePort(), await freePort(), await freePort()];
-    const fleets = { backendApi: [{ name: "backend-api-1", address: "127.0.0.1" }], streamServer: [{ name: "stream-server-1", address: "127.0.0.1" }] };
-    const rendered = renderHaproxyConfig({ ...DEFAULTS, httpPort, statsPort, backendApiPort: deadPort, streamServerPort: deadPort }, fleets);
+    const fleets = {
+      backendApi: [{ name: "backend-api-1", address: "127.0.0.1" }],
+      streamServer: [{ name: "stream-server-1", address: "127.0.0.1" }],
+    };
+    const rendered = renderHaproxyConfig(
+      { ...DEFAULTS, httpPort, statsPort, backendApiPort: deadPort, streamServerPort: deadPort },
+      fleets,
+    );
     command = checkCommand(renderKeepalivedConfig(settings({ statsPort }), PAIR, "haproxy"));
     haproxy = await startHaproxy(rendered, dir, async () => (await check()).status === 0);
   });
@@ -165,7 +195,11 @@ describeWithTools([HAPROXY])("the check's command against the real haproxy", () 
 
   test("passes while HAProxy answers, with every backend down and without the stats password", async () => {
     const stats = await new Promise<number>((resolve, reject) =>
-      http.get({ host: "127.0.0.1", port: Number(new URL(command.at(-1) ?? "").port), path: "/stats", agent: false }, (r) => resolve(r.statusCode ?? 0)).on("error", reject),
+      http
+        .get({ host: "127.0.0.1", port: Number(new URL(command.at(-1) ?? "").port), path: "/stats", agent: false }, (r) =>
+          resolve(r.statusCode ?? 0),
+        )
+        .on("error", reject),
     );
     expect(stats).toBe(401);
     expect((await check()).status).toBe(0);

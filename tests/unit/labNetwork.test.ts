@@ -19,7 +19,11 @@ describe("the lab bridge", () => {
   });
 
   test("the image carries keepalived, disabled like HAProxy, and the host has it to check configs", () => {
-    const packages = /^image_packages=\(\n([\s\S]*?)\n\)$/m.exec(labHost)?.[1].split("\n").flatMap((line) => line.replace(/#.*/, "").trim().split(/\s+/)) ?? [];
+    const packages =
+      /^image_packages=\(\n([\s\S]*?)\n\)$/m
+        .exec(labHost)?.[1]
+        .split("\n")
+        .flatMap((line) => line.replace(/#.*/, "").trim().split(/\s+/)) ?? [];
     expect(packages).toEqual(expect.arrayContaining(["haproxy", "keepalived"]));
     expect(labHost).toContain('chroot "$rootfs" systemctl disable haproxy.service keepalived.service');
     expect(labHost).toMatch(/^for p in debootstrap haproxy keepalived /m);

@@ -34,10 +34,14 @@ function stamp(dir: string, files: string[]): void {
 
 /** What the launcher exports, and what it printed. */
 function launch(dir: string): { exports: Record<string, unknown>; printed: string } {
-  const out = execFileSync(process.execPath, ["-e", 'const e = require(process.argv[1]); console.log("EXPORTS " + JSON.stringify(e));', path.join(dir, "pulumi-main.js")], {
-    env: { ...process.env, NODE_PATH: path.join(REPO, "node_modules") },
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    process.execPath,
+    ["-e", 'const e = require(process.argv[1]); console.log("EXPORTS " + JSON.stringify(e));', path.join(dir, "pulumi-main.js")],
+    {
+      env: { ...process.env, NODE_PATH: path.join(REPO, "node_modules") },
+      encoding: "utf8",
+    },
+  );
   const lines = out.trim().split("\n");
   const last = lines.pop() ?? "";
   return { exports: JSON.parse(last.replace(/^EXPORTS /, "")) as Record<string, unknown>, printed: lines.join("\n") };
@@ -57,7 +61,9 @@ describe("pulumi-main.js", () => {
     fs.utimesSync(path.join(dir, "index.ts"), later, later);
     const run = launch(dir);
     expect(run.exports).toEqual({ ran: "sources" });
-    expect(run.printed).toBe("veza-infra: index.ts changed since the build; running the TypeScript sources without type-checking, and slower (npm run build makes it fast again)");
+    expect(run.printed).toBe(
+      "veza-infra: index.ts changed since the build; running the TypeScript sources without type-checking, and slower (npm run build makes it fast again)",
+    );
   });
 
   test("runs the sources when a stamped file is gone or there is no stamp", () => {
@@ -67,17 +73,30 @@ describe("pulumi-main.js", () => {
     fs.rmSync(path.join(dir, "extra.ts"));
     expect(launch(dir).printed).toMatch(/^veza-infra: extra.ts is gone since the build;/);
     fs.rmSync(path.join(dir, "bin", "build-stamp.json"));
-    expect(launch(dir)).toMatchObject({ exports: { ran: "sources" }, printed: expect.stringMatching(/^veza-infra: no current build in bin\/;/) });
+    expect(launch(dir)).toMatchObject({
+      exports: { ran: "sources" },
+      printed: expect.stringMatching(/^veza-infra: no current build in bin\/;/),
+    });
   });
 
   test("npm run build stamps every project file the compile read, and bin/ still finds templates/", () => {
     execFileSync(process.execPath, [path.join(REPO, "scripts", "build.js")], { cwd: REPO, encoding: "utf8" });
     const built = JSON.parse(fs.readFileSync(path.join(REPO, "bin", "build-stamp.json"), "utf8")) as { inputs: { file: string }[] };
     const files = built.inputs.map((input) => input.file);
-    for (const file of ["index.ts", "components/templates.ts", "components/haproxyNode.ts", "policy/rules.ts", "tsconfig.build.json", "package-lock.json"]) expect(files).toContain(file);
+    for (const file of [
+      "index.ts",
+      "components/templates.ts",
+      "components/haproxyNode.ts",
+      "policy/rules.ts",
+      "tsconfig.build.json",
+      "package-lock.json",
+    ])
+      expect(files).toContain(file);
     expect(files.filter((file) => file.includes("node_modules"))).toEqual([]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled module, as pulumi-main.js loads it
-    const templates = require(path.join(REPO, "bin", "components", "templates.js")) as { renderTemplate: (file: string, view: object) => string };
+    const templates = require(path.join(REPO, "bin", "components", "templates.js")) as {
+      renderTemplate: (file: string, view: object) => string;
+    };
     expect(templates.renderTemplate("service.service.mustache", {})).toContain("[Service]");
   }, 120_000);
 });

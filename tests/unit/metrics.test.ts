@@ -8,7 +8,10 @@ import { DEFAULTS, Settings } from "../../components/settings";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 
-const FLEETS = { backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }], streamServer: [{ name: "stream-server-1", address: "127.0.0.21" }] };
+const FLEETS = {
+  backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }],
+  streamServer: [{ name: "stream-server-1", address: "127.0.0.21" }],
+};
 
 describeWithTools([HAPROXY])("the metrics frontend on the real haproxy", () => {
   let haproxy: ChildProcess | undefined;
@@ -18,7 +21,11 @@ describeWithTools([HAPROXY])("the metrics frontend on the real haproxy", () => {
   async function start(sources: string[]): Promise<number> {
     const [httpPort, statsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const settings: Settings = { ...DEFAULTS, httpPort, statsPort, metricsPort, metricsAllowedSources: sources };
-    haproxy = await startHaproxy(renderHaproxyConfig(settings, FLEETS), tempDir("metrics"), async () => (await get(metricsPort, "/metrics")).status > 0);
+    haproxy = await startHaproxy(
+      renderHaproxyConfig(settings, FLEETS),
+      tempDir("metrics"),
+      async () => (await get(metricsPort, "/metrics")).status > 0,
+    );
     return metricsPort;
   }
 

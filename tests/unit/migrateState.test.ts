@@ -3,7 +3,11 @@ import { StackExport, needsMigration, oldPasswords, withProgramPasswordInputs, w
 
 const URN = "urn:pulumi:lab::veza-infra::";
 const node = { urn: `${URN}veza:infra:HaproxyNode::haproxy`, type: "veza:infra:HaproxyNode" };
-const container = { urn: `${URN}veza:infra:HaproxyNode$veza:infra:IncusContainer::haproxy`, type: "veza:infra:IncusContainer", parent: node.urn };
+const container = {
+  urn: `${URN}veza:infra:HaproxyNode$veza:infra:IncusContainer::haproxy`,
+  type: "veza:infra:IncusContainer",
+  parent: node.urn,
+};
 const provider = { urn: `${URN}pulumi:providers:pulumi-nodejs::default`, type: "pulumi:providers:pulumi-nodejs" };
 const dynamic = (parent: string, name: string, outputs: Record<string, unknown> = {}) => ({
   urn: `${URN}x$pulumi-nodejs:dynamic/veza:ShellCommand::${name}`,
@@ -12,7 +16,10 @@ const dynamic = (parent: string, name: string, outputs: Record<string, unknown> 
   provider: `${provider.urn}::id`,
   outputs,
 });
-const secret = (value: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(value) });
+const secret = (value: string) => ({
+  "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+  plaintext: JSON.stringify(value),
+});
 
 const oldState = (): StackExport => ({
   version: 3,
@@ -44,12 +51,18 @@ describe("moving a stack off the dynamic provider", () => {
 
   test("a kept resource that depends on a removed one stops the migration", () => {
     const state = oldState();
-    state.deployment.resources!.push({ urn: `${URN}other::x`, type: "other", dependencies: [dynamic(container.urn, "haproxy-launch").urn] });
+    state.deployment.resources!.push({
+      urn: `${URN}other::x`,
+      type: "other",
+      dependencies: [dynamic(container.urn, "haproxy-launch").urn],
+    });
     expect(() => withoutDynamicResources(state)).toThrow(/depends on .*haproxy-launch, which the migration removes/);
   });
 
   test("the stats password is read from the secret export with its node", () => {
-    expect(oldPasswords(oldState())).toEqual([{ name: "haproxy-stats-password", value: "f00d".repeat(10), parentName: "haproxy", parentUrn: node.urn }]);
+    expect(oldPasswords(oldState())).toEqual([
+      { name: "haproxy-stats-password", value: "f00d".repeat(10), parentName: "haproxy", parentUrn: node.urn },
+    ]);
   });
 
   test("an export without --show-secrets cannot give the password", () => {

@@ -7,7 +7,10 @@ import { DEFAULTS, Settings } from "../../components/settings";
 import { SettingsError, validateSettings } from "../../components/validation";
 import { RULES, ResourceView, StackFacts, evaluate, parseWaiver, stackFacts, stackOf } from "../../policy/rules";
 
-const FLEETS = { backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }], streamServer: [{ name: "stream-server-1", address: "10.77.0.12" }] };
+const FLEETS = {
+  backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }],
+  streamServer: [{ name: "stream-server-1", address: "10.77.0.12" }],
+};
 const LAB_SETTINGS: Settings = { ...DEFAULTS, namePrefix: "lab-" };
 
 function facts(stack: string, overrides: Partial<Settings> = {}): StackFacts {
@@ -41,7 +44,9 @@ describe("the rules", () => {
 
   test("health-check-fall: fall 1 marks a server DOWN on one lost check", () => {
     expect(violations(facts("lab", { healthCheckFall: 1 }))).toEqual({
-      "health-check-fall": ["veza-infra:healthCheckFall is 1; keep it at 2 or more: at 1 a single lost health check marks a healthy server DOWN and cuts its WebSockets"],
+      "health-check-fall": [
+        "veza-infra:healthCheckFall is 1; keep it at 2 or more: at 1 a single lost health check marks a healthy server DOWN and cuts its WebSockets",
+      ],
     });
   });
 
@@ -58,7 +63,10 @@ describe("the rules", () => {
     const opened = config.replace("    bind 127.0.0.1:9100\n", "    bind :9100\n");
     const withoutStats = config.split("\nlisten stats\n").join("\nlisten other\n");
     expect(violations({ ...facts("lab"), haproxyConfigs: [opened, withoutStats] })).toEqual({
-      "stats-on-loopback": ["the stats page would listen off loopback: `bind :9100`", "the haproxy.cfg has no `listen stats` bind to check"],
+      "stats-on-loopback": [
+        "the stats page would listen off loopback: `bind :9100`",
+        "the haproxy.cfg has no `listen stats` bind to check",
+      ],
     });
   });
 
@@ -71,13 +79,19 @@ describe("the rules", () => {
       const given = facts(stack, PROD_TLS);
       return violations({ ...given, settings: { ...given.settings, haproxyCount } });
     };
-    expect(withCount("prod", 1)).toEqual({ "two-haproxy-nodes": ["veza-infra:haproxyCount is 1: one HAProxy node is a single point of failure"] });
+    expect(withCount("prod", 1)).toEqual({
+      "two-haproxy-nodes": ["veza-infra:haproxyCount is 1: one HAProxy node is a single point of failure"],
+    });
     expect(withCount("prod", 2)).toEqual({});
     expect(withCount("lab", 1)).toEqual({});
   });
 
   test("a stack whose settings are not visible fails the rules that need them instead of passing", () => {
-    expect(Object.keys(violations({ ...facts("prod"), settings: undefined }))).toEqual(["tls-outside-lab", "health-check-fall", "slow-start"]);
+    expect(Object.keys(violations({ ...facts("prod"), settings: undefined }))).toEqual([
+      "tls-outside-lab",
+      "health-check-fall",
+      "slow-start",
+    ]);
     expect(violations({ ...facts("lab"), settings: undefined })["health-check-fall"]).toEqual([
       "veza-infra:healthCheckFall: the stack exports no `settings` output (an older program?), so it cannot be checked",
     ]);
@@ -101,9 +115,13 @@ describe("waivers", () => {
     const waived = facts("staging", { policyWaivers: ["tls-outside-lab: HTTP-only staging behind the CDN"] });
     expect(evaluate(rule("tls-outside-lab"), waived)).toEqual({
       level: "advisory",
-      messages: ['waived by veza-infra:policyWaivers ("HTTP-only staging behind the CDN"): stack staging would serve plain HTTP: set veza-infra:tlsCertPath to a PEM with the certificate and key'],
+      messages: [
+        'waived by veza-infra:policyWaivers ("HTTP-only staging behind the CDN"): stack staging would serve plain HTTP: set veza-infra:tlsCertPath to a PEM with the certificate and key',
+      ],
     });
-    expect(evaluate(rule("health-check-fall"), { ...waived, settings: { ...waived.settings, healthCheckFall: 1 } }).level).toBe("mandatory");
+    expect(evaluate(rule("health-check-fall"), { ...waived, settings: { ...waived.settings, healthCheckFall: 1 } }).level).toBe(
+      "mandatory",
+    );
   });
 
   test.each([
@@ -111,7 +129,14 @@ describe("waivers", () => {
     ["slow-start:cold caches are fine here (ticket OPS-12)", { rule: "slow-start", reason: "cold caches are fine here (ticket OPS-12)" }],
   ])("parse %s", (item, expected) => expect(parseWaiver(item)).toEqual(expected));
 
-  test.each(["tls-outside-lab", "tls-outside-lab: ", "no-such-rule: why", "tls: why", "slow-start: $(reboot)", `slow-start: ${"x".repeat(201)}`])("refuse %s", (item) => {
+  test.each([
+    "tls-outside-lab",
+    "tls-outside-lab: ",
+    "no-such-rule: why",
+    "tls: why",
+    "slow-start: $(reboot)",
+    `slow-start: ${"x".repeat(201)}`,
+  ])("refuse %s", (item) => {
     expect(parseWaiver(item)).toBeUndefined();
   });
 
@@ -138,11 +163,18 @@ describe("stackFacts", () => {
 
   test("reads the stack name, the settings output and each known haproxy.cfg", () => {
     const resources = [
-      view(urn("pulumi:pulumi:Stack", "veza-infra-ops-prod"), "pulumi:pulumi:Stack", { settings: LAB_SETTINGS, lbUrl: "http://10.77.0.5/" }),
-      view(urn("veza:infra:HaproxyNode$command:local:Command", "haproxy-config"), "command:local:Command", { environment: { VEZA_CONFIG: "global\n" } }),
+      view(urn("pulumi:pulumi:Stack", "veza-infra-ops-prod"), "pulumi:pulumi:Stack", {
+        settings: LAB_SETTINGS,
+        lbUrl: "http://10.77.0.5/",
+      }),
+      view(urn("veza:infra:HaproxyNode$command:local:Command", "haproxy-config"), "command:local:Command", {
+        environment: { VEZA_CONFIG: "global\n" },
+      }),
       // A preview of a new container does not know its config yet; `get` gives undefined.
       view(urn("veza:infra:HaproxyNode$command:local:Command", "haproxy-2-config"), "command:local:Command", {}),
-      view(urn("veza:infra:BackendApiInstance$command:local:Command", "backend-api-1-deploy"), "command:local:Command", { environment: { VEZA_REF: "x" } }),
+      view(urn("veza:infra:BackendApiInstance$command:local:Command", "backend-api-1-deploy"), "command:local:Command", {
+        environment: { VEZA_REF: "x" },
+      }),
     ];
     expect(stackFacts(resources)).toEqual({ stack: "ops-prod", settings: LAB_SETTINGS, haproxyConfigs: ["global\n"] });
   });

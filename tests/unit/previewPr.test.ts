@@ -14,7 +14,10 @@ const KEY_BODY = "MIIEvQIBADANBgkqFAKEKEYFORTHETEST";
 
 function comment(): string {
   const changes = configChanges(stackConfig(read("Pulumi.before.yaml")), stackConfig(read("Pulumi.after.yaml")));
-  const policy = { passed: false, report: "    - [mandatory]  health-check-fall  (pulumi:pulumi:Stack: veza-infra-ops-x)\n      veza-infra:healthCheckFall is 1" };
+  const policy = {
+    passed: false,
+    report: "    - [mandatory]  health-check-fall  (pulumi:pulumi:Stack: veza-infra-ops-x)\n      veza-infra:healthCheckFall is 1",
+  };
   return renderComment("ops-x", JSON.parse(read("preview.json")), JSON.parse(read("state.json")), changes, policy);
 }
 
@@ -34,7 +37,9 @@ test("no secret reaches the comment: not the stats password, not the TLS key, no
 });
 
 test("a replaced or deleted container gets a warning line of its own", () => {
-  const warnings = comment().split("\n").filter((line) => line.startsWith("> **"));
+  const warnings = comment()
+    .split("\n")
+    .filter((line) => line.startsWith("> **"));
   expect(warnings).toEqual([
     "> **REPLACES CONTAINER `backend-api-2`** (`backend-api-2-launch`): its service is gone while this runs; check that this is meant.",
     "> **DELETES CONTAINER `backend-api-3`** (`backend-api-3-launch`): its service is gone while this runs; check that this is meant.",
@@ -43,9 +48,14 @@ test("a replaced or deleted container gets a warning line of its own", () => {
 
 test("secretStrings finds values marked secret (their JSON plaintext too) and values of secret-named keys", () => {
   const sig = { "4dabf18193072939515e22adc298388d": "1b47061264138c4ac30d75fd1eb44270" };
-  expect(secretStrings({ a: { ...sig, plaintext: '{"x":"hunter22"}' }, apiToken: "tok-1234", name: "plain-value", b: [{ myPassword: "pw-5678" }] }).sort()).toEqual(
-    ['{"x":"hunter22"}', "hunter22", "pw-5678", "tok-1234"].sort(),
-  );
+  expect(
+    secretStrings({
+      a: { ...sig, plaintext: '{"x":"hunter22"}' },
+      apiToken: "tok-1234",
+      name: "plain-value",
+      b: [{ myPassword: "pw-5678" }],
+    }).sort(),
+  ).toEqual(['{"x":"hunter22"}', "hunter22", "pw-5678", "tok-1234"].sort());
 });
 
 describe("unifiedDiff", () => {
@@ -55,7 +65,24 @@ describe("unifiedDiff", () => {
     const before = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", ""].join("\n");
     const after = ["1", "2", "3", "4", "five", "6", "7", "8", "9", "10", "11", "12", "13", ""].join("\n");
     expect(unifiedDiff(before, after, "a", "b")).toBe(
-      ["--- a", "+++ b", "@@ -2,7 +2,7 @@", " 2", " 3", " 4", "-5", "+five", " 6", " 7", " 8", "@@ -10,3 +10,4 @@", " 10", " 11", " 12", "+13"].join("\n"),
+      [
+        "--- a",
+        "+++ b",
+        "@@ -2,7 +2,7 @@",
+        " 2",
+        " 3",
+        " 4",
+        "-5",
+        "+five",
+        " 6",
+        " 7",
+        " 8",
+        "@@ -10,3 +10,4 @@",
+        " 10",
+        " 11",
+        " 12",
+        "+13",
+      ].join("\n"),
     );
   });
 });

@@ -52,7 +52,12 @@ async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
     for (const urn of monitor.resources.keys()) {
       const [, , typeChain, name] = urn.split("::");
       const chain = typeChain.split("$");
-      run.resources.push({ type: chain[chain.length - 1], name, parentType: chain.slice(0, -1).join("$"), inputs: inputsByName.get(name) ?? {} });
+      run.resources.push({
+        type: chain[chain.length - 1],
+        name,
+        parentType: chain.slice(0, -1).join("$"),
+        inputs: inputsByName.get(name) ?? {},
+      });
     }
   });
   return run;
@@ -125,11 +130,19 @@ describe("index.ts under mocks", () => {
   });
 
   test("a settings change reaches only the HAProxy config step: no container is replaced or touched", async () => {
-    const edited = await runProgram({ namePrefix: "lab-", healthCheckIntervalMs: "1000", gracefulDrainSeconds: "10", stickyCookieName: "PIN" });
+    const edited = await runProgram({
+      namePrefix: "lab-",
+      healthCheckIntervalMs: "1000",
+      gracefulDrainSeconds: "10",
+      stickyCookieName: "PIN",
+    });
     const changed = commands(edited)
       .filter((r) => {
         const before = byName(lab, r.name).inputs;
-        return JSON.stringify([before.create, before.environment, before.triggers]) !== JSON.stringify([r.inputs.create, r.inputs.environment, r.inputs.triggers]);
+        return (
+          JSON.stringify([before.create, before.environment, before.triggers]) !==
+          JSON.stringify([r.inputs.create, r.inputs.environment, r.inputs.triggers])
+        );
       })
       .map((r) => r.name);
     expect(changed).toEqual(["haproxy-config"]);

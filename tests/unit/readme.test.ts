@@ -5,7 +5,12 @@ import { configFeeds } from "../../components/configFeeds";
 
 const root = path.join(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-const rows = new Map(readme.split("\n").filter((line) => line.startsWith("| `")).map((line) => [line.split(" | ")[0], line]));
+const rows = new Map(
+  readme
+    .split("\n")
+    .filter((line) => line.startsWith("| `"))
+    .map((line) => [line.split(" | ")[0], line]),
+);
 
 test("the README's configuration table lists every key of Pulumi.yaml with its default", () => {
   const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default: unknown }> };

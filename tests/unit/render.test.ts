@@ -27,7 +27,9 @@ describe("npm run render", () => {
   test("--stack lab prints the config, sample addresses said so at the top", () => {
     expect(lab.stderr).toBe("");
     expect(lab.status).toBe(0);
-    expect(lab.stdout.split("\n")[0]).toBe("# render: sample upstream addresses (10.77.0.11..); the deploy uses the addresses Incus assigns.");
+    expect(lab.stdout.split("\n")[0]).toBe(
+      "# render: sample upstream addresses (10.77.0.11..); the deploy uses the addresses Incus assigns.",
+    );
     expect(lab.stdout).toContain("\n    server backend-api-1 10.77.0.11:8080 cookie backend-api-1\n");
     expect(lab.stdout).toContain("\n    server backend-api-2 10.77.0.12:8080 cookie backend-api-2\n");
     expect(lab.stdout).toMatch(/\n {4}server stream-server-1 10\.77\.0\.13:8082 id \d+ weight 256\n/);
@@ -67,7 +69,10 @@ describe("npm run render", () => {
     const typo = path.join(dir, "typo.json");
     fs.writeFileSync(typo, JSON.stringify({ settings: { healthCheckFalls: 3 } }));
     const cases: [string[], string][] = [
-      [["--settings", typo], "invalid stack configuration (1 problem):\n  - veza-infra:healthCheckFalls is not a setting of this project; did you mean veza-infra:healthCheckFall?\n"],
+      [
+        ["--settings", typo],
+        "invalid stack configuration (1 problem):\n  - veza-infra:healthCheckFalls is not a setting of this project; did you mean veza-infra:healthCheckFall?\n",
+      ],
       [["--stack", "nosuchstack"], `no stack file ${path.join(ROOT, "Pulumi.nosuchstack.yaml")}\n`],
       [[], "usage: npm run render -- --stack <name> | --settings <file.json>\n"],
     ];

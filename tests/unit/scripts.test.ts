@@ -7,7 +7,14 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APPLY_CONFIG_SCRIPT, CHECK_CANDIDATE, SETUP_IN_CONTAINER, SETUP_SCRIPT, SET_SERVER_STATES, SWAP_AND_RELOAD } from "../../components/haproxyNode";
+import {
+  APPLY_CONFIG_SCRIPT,
+  CHECK_CANDIDATE,
+  SETUP_IN_CONTAINER,
+  SETUP_SCRIPT,
+  SET_SERVER_STATES,
+  SWAP_AND_RELOAD,
+} from "../../components/haproxyNode";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
 import { DELETE_SCRIPT, INSTALL_NEXT, LAUNCH_SCRIPT, WAIT_FOR_ADDRESS, WRITE_FILE } from "../../components/incusScripts";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
@@ -45,7 +52,10 @@ const IN_CONTAINER: Record<string, string> = {
  */
 function shellcheck(script: string, dialect: "bash" | "sh"): string {
   try {
-    execFileSync("shellcheck", ["--shell", dialect, "--exclude", dialect === "bash" ? "SC1091,SC2016" : "SC1091", "-"], { input: script, encoding: "utf8" });
+    execFileSync("shellcheck", ["--shell", dialect, "--exclude", dialect === "bash" ? "SC1091,SC2016" : "SC1091", "-"], {
+      input: script,
+      encoding: "utf8",
+    });
     return "";
   } catch (error) {
     return (error as { stdout?: string }).stdout || (error as Error).message;

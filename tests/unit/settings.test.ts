@@ -10,7 +10,9 @@ interface Declaration {
 }
 
 const parseYaml: (text: string) => unknown = load;
-const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as { config: Record<string, Declaration> };
+const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as {
+  config: Record<string, Declaration>;
+};
 const declared = new Map(Object.entries(project.config).map(([key, declaration]) => [key.replace(/^veza-infra:/, ""), declaration]));
 
 describe("DEFAULTS", () => {

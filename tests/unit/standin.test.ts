@@ -382,7 +382,12 @@ describe("standin configuration", () => {
   });
 
   test("bad role, bad port or unknown flag -> exit 2 with usage on stderr", async () => {
-    for (const args of [["--role", "frontend"], ["--role", "backend-api", "--port", "99999"], ["--role", "backend-api", "--bogus", "1"], []]) {
+    for (const args of [
+      ["--role", "frontend"],
+      ["--role", "backend-api", "--port", "99999"],
+      ["--role", "backend-api", "--bogus", "1"],
+      [],
+    ]) {
       const p = spawnStandin(args);
       const { code } = await p.exited;
       expect(code).toBe(2);

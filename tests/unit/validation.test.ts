@@ -1,5 +1,14 @@
 import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../components/settings";
-import { FileAccess, LOCAL_FILES, SettingsError, isHost, isIPv4Cidr, parseHostPort, unknownKeyProblems, validateSettings } from "../../components/validation";
+import {
+  FileAccess,
+  LOCAL_FILES,
+  SettingsError,
+  isHost,
+  isIPv4Cidr,
+  parseHostPort,
+  unknownKeyProblems,
+  validateSettings,
+} from "../../components/validation";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
@@ -22,7 +31,10 @@ const files: FileAccess = {
   },
 };
 
-const raw = (overrides: Partial<Record<keyof RawSettings, unknown>> = {}): RawSettings => ({ ...settingsFromConfig(() => undefined), ...overrides });
+const raw = (overrides: Partial<Record<keyof RawSettings, unknown>> = {}): RawSettings => ({
+  ...settingsFromConfig(() => undefined),
+  ...overrides,
+});
 
 function problemsOf(overrides: Partial<Record<keyof RawSettings, unknown>>): readonly string[] {
   try {
@@ -52,18 +64,38 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { healthCheckIntervalMs: 1000, healthCheckTimeoutMs: 1000 },
     "veza-infra:healthCheckTimeoutMs must be an integer from 50 to 999, below veza-infra:healthCheckIntervalMs (got 1000)",
   ],
-  ["check timeout too short", { healthCheckTimeoutMs: 10 }, "veza-infra:healthCheckTimeoutMs must be an integer from 50 to 499, below veza-infra:healthCheckIntervalMs (got 10)"],
+  [
+    "check timeout too short",
+    { healthCheckTimeoutMs: 10 },
+    "veza-infra:healthCheckTimeoutMs must be an integer from 50 to 499, below veza-infra:healthCheckIntervalMs (got 10)",
+  ],
   ["connect timeout too short", { connectTimeoutMs: 10 }, "veza-infra:connectTimeoutMs must be an integer from 50 to 60000 (got 10)"],
   ["server timeout of zero", { serverTimeoutMs: 0 }, "veza-infra:serverTimeoutMs must be an integer from 100 to 3600000 (got 0)"],
   ["too many retries", { retries: 11 }, "veza-infra:retries must be an integer from 0 to 10 (got 11)"],
   ["negative drain", { gracefulDrainSeconds: -1 }, "veza-infra:gracefulDrainSeconds must be an integer from 0 to 3600 (got -1)"],
   ["tunnel timeout of zero", { tunnelTimeoutSeconds: 0 }, "veza-infra:tunnelTimeoutSeconds must be an integer from 1 to 86400 (got 0)"],
   ["stats on the HTTP port", { statsPort: 80 }, "veza-infra:statsPort must differ from veza-infra:httpPort: both would listen on port 80"],
-  ["metrics on the stats port", { metricsPort: 9100 }, "veza-infra:metricsPort must differ from veza-infra:statsPort: both would listen on port 9100"],
+  [
+    "metrics on the stats port",
+    { metricsPort: 9100 },
+    "veza-infra:metricsPort must differ from veza-infra:statsPort: both would listen on port 9100",
+  ],
   ["metrics port 0", { metricsPort: 0 }, "veza-infra:metricsPort must be an integer from 1 to 65535 (got 0)"],
-  ["no metrics source", { metricsAllowedSources: [] }, "veza-infra:metricsAllowedSources must list at least one IPv4 network, or no scraper could reach /metrics (got [])"],
-  ["metrics sources as one string", { metricsAllowedSources: "10.77.0.0/24" }, 'veza-infra:metricsAllowedSources must be a list of strings (got "10.77.0.0/24")'],
-  ["too many metrics sources", { metricsAllowedSources: Array.from({ length: 33 }, (_, i) => `10.0.${i}.0/24`) }, "veza-infra:metricsAllowedSources must list at most 32 networks (got 33)"],
+  [
+    "no metrics source",
+    { metricsAllowedSources: [] },
+    "veza-infra:metricsAllowedSources must list at least one IPv4 network, or no scraper could reach /metrics (got [])",
+  ],
+  [
+    "metrics sources as one string",
+    { metricsAllowedSources: "10.77.0.0/24" },
+    'veza-infra:metricsAllowedSources must be a list of strings (got "10.77.0.0/24")',
+  ],
+  [
+    "too many metrics sources",
+    { metricsAllowedSources: Array.from({ length: 33 }, (_, i) => `10.0.${i}.0/24`) },
+    "veza-infra:metricsAllowedSources must list at most 32 networks (got 33)",
+  ],
   ...["10.77.0.5/24", "10.77.0.0", "10.77.0.0/33", "10.77.0.0/024", "10.77.0.256/32", "fd00::/8", "10.77.0.0/24 ", "0/0"].map(
     (source): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
       `metrics source ${source}`,
@@ -91,8 +123,16 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { namePrefix: "a".repeat(48), streamServerCount: 12 },
     `veza-infra:namePrefix gives the container name "${"a".repeat(48)}stream-server-10", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "${"a".repeat(48)}")`,
   ],
-  ["remote with a space", { incusRemote: "my remote" }, `veza-infra:incusRemote must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "my remote")`],
-  ["target with a colon", { incusTarget: "node:1" }, `veza-infra:incusTarget must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "node:1")`],
+  [
+    "remote with a space",
+    { incusRemote: "my remote" },
+    `veza-infra:incusRemote must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "my remote")`,
+  ],
+  [
+    "target with a colon",
+    { incusTarget: "node:1" },
+    `veza-infra:incusTarget must be empty or 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "node:1")`,
+  ],
   [
     "empty image",
     { incusImage: "" },
@@ -103,24 +143,76 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { incusNetwork: "vezabridge-lab-01" },
     `veza-infra:incusNetwork must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit (got "vezabridge-lab-01")`,
   ],
-  ["pool starting with a hyphen", { incusStoragePool: "-pool" }, `veza-infra:incusStoragePool must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "-pool")`],
-  ["cookie name with a space", { stickyCookieName: "VEZA SERVER" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVER")`],
-  ["cookie name with =", { stickyCookieName: "a=b" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "a=b")`],
-  ["cookie name with $, legal in a token", { stickyCookieName: "VEZA$ID" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA$ID")`],
-  ["empty cookie name", { stickyCookieName: "" }, `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "")`],
+  [
+    "pool starting with a hyphen",
+    { incusStoragePool: "-pool" },
+    `veza-infra:incusStoragePool must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit (got "-pool")`,
+  ],
+  [
+    "cookie name with a space",
+    { stickyCookieName: "VEZA SERVER" },
+    `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVER")`,
+  ],
+  [
+    "cookie name with =",
+    { stickyCookieName: "a=b" },
+    `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "a=b")`,
+  ],
+  [
+    "cookie name with $, legal in a token",
+    { stickyCookieName: "VEZA$ID" },
+    `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA$ID")`,
+  ],
+  [
+    "empty cookie name",
+    { stickyCookieName: "" },
+    `veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "")`,
+  ],
   [
     "health path without a leading slash",
     { backendApiHealthPath: "api/v1/health" },
     `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "api/v1/health")`,
   ],
-  ["health path with a space", { streamServerHealthPath: "/he alth" }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/he alth")`],
-  ["health path with a query", { backendApiHealthPath: "/health?deep=1" }, `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health?deep=1")`],
-  ["health path percent-encoded", { backendApiHealthPath: "/health%20x" }, `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health%20x")`],
-  ["health path of 257 characters", { streamServerHealthPath: `/${"h".repeat(256)}` }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/${"h".repeat(63)}..." (257 characters))`],
-  ["too many stream prefixes", { streamPathPrefixes: Array.from({ length: 1001 }, (_, i) => `/s${i}/`) }, "veza-infra:streamPathPrefixes must list at most 1000 path prefixes (got 1001)"],
-  ["health path with a quote", { streamServerHealthPath: '/health"' }, `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/health\\"")`],
-  ["no stream prefix", { streamPathPrefixes: [] }, "veza-infra:streamPathPrefixes must list at least one path prefix, or nothing would reach stream_pool (got [])"],
-  ["relative stream prefix", { streamPathPrefixes: ["/hls/", "stream/"] }, `veza-infra:streamPathPrefixes[1] ${URL_PATH_RULE} (got "stream/")`],
+  [
+    "health path with a space",
+    { streamServerHealthPath: "/he alth" },
+    `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/he alth")`,
+  ],
+  [
+    "health path with a query",
+    { backendApiHealthPath: "/health?deep=1" },
+    `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health?deep=1")`,
+  ],
+  [
+    "health path percent-encoded",
+    { backendApiHealthPath: "/health%20x" },
+    `veza-infra:backendApiHealthPath ${URL_PATH_RULE} (got "/health%20x")`,
+  ],
+  [
+    "health path of 257 characters",
+    { streamServerHealthPath: `/${"h".repeat(256)}` },
+    `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/${"h".repeat(63)}..." (257 characters))`,
+  ],
+  [
+    "too many stream prefixes",
+    { streamPathPrefixes: Array.from({ length: 1001 }, (_, i) => `/s${i}/`) },
+    "veza-infra:streamPathPrefixes must list at most 1000 path prefixes (got 1001)",
+  ],
+  [
+    "health path with a quote",
+    { streamServerHealthPath: '/health"' },
+    `veza-infra:streamServerHealthPath ${URL_PATH_RULE} (got "/health\\"")`,
+  ],
+  [
+    "no stream prefix",
+    { streamPathPrefixes: [] },
+    "veza-infra:streamPathPrefixes must list at least one path prefix, or nothing would reach stream_pool (got [])",
+  ],
+  [
+    "relative stream prefix",
+    { streamPathPrefixes: ["/hls/", "stream/"] },
+    `veza-infra:streamPathPrefixes[1] ${URL_PATH_RULE} (got "stream/")`,
+  ],
   ["hard-stop-after of zero", { hardStopAfterSeconds: 0 }, "veza-infra:hardStopAfterSeconds must be an integer from 1 to 86400 (got 0)"],
   ["prefixes as one string", { streamPathPrefixes: "/hls/" }, 'veza-infra:streamPathPrefixes must be a list of strings (got "/hls/")'],
   [
@@ -173,31 +265,91 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { tlsCertPath: "/certs" },
     'veza-infra:tlsCertPath must be empty or name a PEM file holding the certificate and its unencrypted private key (got "/certs": is a directory)',
   ],
-  ["certificate path with a space", { tlsCertPath: "/certs/my cert.pem" }, `veza-infra:tlsCertPath must be empty or ${FILE_PATH_RULE} (got "/certs/my cert.pem")`],
-  ["binary path read as an option", { backendApiBinaryPath: "-x" }, `veza-infra:backendApiBinaryPath must be empty or ${FILE_PATH_RULE} (got "-x")`],
+  [
+    "certificate path with a space",
+    { tlsCertPath: "/certs/my cert.pem" },
+    `veza-infra:tlsCertPath must be empty or ${FILE_PATH_RULE} (got "/certs/my cert.pem")`,
+  ],
+  [
+    "binary path read as an option",
+    { backendApiBinaryPath: "-x" },
+    `veza-infra:backendApiBinaryPath must be empty or ${FILE_PATH_RULE} (got "-x")`,
+  ],
   ["certificate path of the wrong type", { tlsCertPath: 443 }, "veza-infra:tlsCertPath must be a string (got 443)"],
   [
     "missing binary",
     { streamServerBinaryPath: "/bin/stream-server" },
     'veza-infra:streamServerBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin/stream-server": no such file)',
   ],
-  ["binary path that is a directory", { backendApiBinaryPath: "/bin" }, 'veza-infra:backendApiBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin": is a directory)'],
-  ["integer beyond 2^53, quoted as typed", { retries: "9223372036854775807" }, 'veza-infra:retries must be an integer from 0 to 10 (got "9223372036854775807")'],
+  [
+    "binary path that is a directory",
+    { backendApiBinaryPath: "/bin" },
+    'veza-infra:backendApiBinaryPath must be empty or name an existing file on the Pulumi host (got "/bin": is a directory)',
+  ],
+  [
+    "integer beyond 2^53, quoted as typed",
+    { retries: "9223372036854775807" },
+    'veza-infra:retries must be an integer from 0 to 10 (got "9223372036854775807")',
+  ],
   ["no HAProxy", { haproxyCount: 0 }, "veza-infra:haproxyCount must be an integer from 1 to 2 (got 0)"],
   ["three HAProxies", { haproxyCount: 3, virtualIp: "10.77.0.200" }, "veza-infra:haproxyCount must be an integer from 1 to 2 (got 3)"],
-  ["advert interval too short", { vrrpAdvertIntervalMs: 50 }, "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 50)"],
-  ["advert interval too long", { vrrpAdvertIntervalMs: 1010 }, "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 1010)"],
-  ["advert interval finer than a centisecond", { vrrpAdvertIntervalMs: 205 }, "veza-infra:vrrpAdvertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 205)"],
+  [
+    "advert interval too short",
+    { vrrpAdvertIntervalMs: 50 },
+    "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 50)",
+  ],
+  [
+    "advert interval too long",
+    { vrrpAdvertIntervalMs: 1010 },
+    "veza-infra:vrrpAdvertIntervalMs must be an integer from 100 to 1000 (got 1010)",
+  ],
+  [
+    "advert interval finer than a centisecond",
+    { vrrpAdvertIntervalMs: 205 },
+    "veza-infra:vrrpAdvertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 205)",
+  ],
   ["router id 0", { vrrpRouterId: 0 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 0)"],
   ["router id 256", { vrrpRouterId: 256 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 256)"],
-  ["a pair without a virtual IP", { haproxyCount: 2 }, `veza-infra:virtualIp must be ${VIRTUAL_IP_RULE} when veza-infra:haproxyCount is 2: clients reach the pair there (got "")`],
-  ["a virtual IP for one HAProxy", { virtualIp: "10.77.0.200" }, 'veza-infra:virtualIp must be empty while veza-infra:haproxyCount is 1: a single HAProxy is reached at its own address (got "10.77.0.200")'],
-  ["virtual IP not IPv4", { haproxyCount: 2, virtualIp: "10.77.0.256" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.256": not an IPv4 address)`],
-  ["virtual IP with a prefix length", { haproxyCount: 2, virtualIp: "10.77.0.200/24" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.200/24": not an IPv4 address)`],
-  ["virtual IP outside the subnet", { haproxyCount: 2, virtualIp: "10.77.1.200" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.1.200": outside the lab subnet 10.77.0.0/24)`],
-  ["virtual IP on the network address", { haproxyCount: 2, virtualIp: "10.77.0.0" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.0": the subnet's network address)`],
-  ["virtual IP on the broadcast address", { haproxyCount: 2, virtualIp: "10.77.0.255" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.255": the subnet's broadcast address)`],
-  ["virtual IP on the gateway", { haproxyCount: 2, virtualIp: "10.77.0.1" }, `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.1": the bridge's own address on the host)`],
+  [
+    "a pair without a virtual IP",
+    { haproxyCount: 2 },
+    `veza-infra:virtualIp must be ${VIRTUAL_IP_RULE} when veza-infra:haproxyCount is 2: clients reach the pair there (got "")`,
+  ],
+  [
+    "a virtual IP for one HAProxy",
+    { virtualIp: "10.77.0.200" },
+    'veza-infra:virtualIp must be empty while veza-infra:haproxyCount is 1: a single HAProxy is reached at its own address (got "10.77.0.200")',
+  ],
+  [
+    "virtual IP not IPv4",
+    { haproxyCount: 2, virtualIp: "10.77.0.256" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.256": not an IPv4 address)`,
+  ],
+  [
+    "virtual IP with a prefix length",
+    { haproxyCount: 2, virtualIp: "10.77.0.200/24" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.200/24": not an IPv4 address)`,
+  ],
+  [
+    "virtual IP outside the subnet",
+    { haproxyCount: 2, virtualIp: "10.77.1.200" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.1.200": outside the lab subnet 10.77.0.0/24)`,
+  ],
+  [
+    "virtual IP on the network address",
+    { haproxyCount: 2, virtualIp: "10.77.0.0" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.0": the subnet's network address)`,
+  ],
+  [
+    "virtual IP on the broadcast address",
+    { haproxyCount: 2, virtualIp: "10.77.0.255" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.255": the subnet's broadcast address)`,
+  ],
+  [
+    "virtual IP on the gateway",
+    { haproxyCount: 2, virtualIp: "10.77.0.1" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.1": the bridge's own address on the host)`,
+  ],
   ...["10.77.0.2", "10.77.0.100", "10.77.0.199"].map((ip): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
     `virtual IP ${ip}, in the DHCP range`,
     { haproxyCount: 2, virtualIp: ip },
@@ -233,7 +385,12 @@ describe("validateSettings", () => {
 
   test("holds the second HAProxy's container name to the prefix rule too", () => {
     const prefix = "a".repeat(55);
-    const noFleets = { backendApiCount: 0, streamServerCount: 0, backendApiFallbackServers: ["10.0.0.5:8080"], streamServerFallbackServers: ["10.0.0.6:8082"] };
+    const noFleets = {
+      backendApiCount: 0,
+      streamServerCount: 0,
+      backendApiFallbackServers: ["10.0.0.5:8080"],
+      streamServerFallbackServers: ["10.0.0.6:8082"],
+    };
     expect(problemsOf({ ...noFleets, namePrefix: prefix })).toEqual([]);
     expect(problemsOf({ ...noFleets, namePrefix: prefix, haproxyCount: 2, virtualIp: "10.77.0.200" })).toEqual([
       `veza-infra:namePrefix gives the container name "${prefix}haproxy-2", but Incus names must be letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen (got "${prefix}")`,
@@ -242,7 +399,12 @@ describe("validateSettings", () => {
 
   test("accepts every value as Pulumi passes it, a string", () => {
     const given: Record<string, string> = { retries: "0", streamPathPrefixes: '["/hls/"]', drainServers: '["stream-server-1"]' };
-    expect(validateSettings(settingsFromConfig((key) => given[key]), files)).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"] });
+    expect(
+      validateSettings(
+        settingsFromConfig((key) => given[key]),
+        files,
+      ),
+    ).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"] });
   });
 
   test.each(BAD)("rejects %s", (_label, overrides, message) => {
@@ -257,7 +419,12 @@ describe("validateSettings", () => {
   });
 
   test("reports every problem at once, in one error", () => {
-    const overrides = Object.assign({}, ...BAD.filter(([label]) => ["fall of zero", "port above 65535", "cookie name with a space", "missing binary"].includes(label)).map(([, o]) => o));
+    const overrides = Object.assign(
+      {},
+      ...BAD.filter(([label]) => ["fall of zero", "port above 65535", "cookie name with a space", "missing binary"].includes(label)).map(
+        ([, o]) => o,
+      ),
+    );
     let thrown: unknown;
     try {
       validateSettings(raw(overrides), files);
@@ -268,7 +435,8 @@ describe("validateSettings", () => {
     const { message, problems } = thrown as SettingsError;
     expect(problems).toHaveLength(4);
     expect(message).toBe(`invalid stack configuration (4 problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    for (const key of ["healthCheckFall", "httpsPort", "stickyCookieName", "streamServerBinaryPath"]) expect(message).toContain(`veza-infra:${key} `);
+    for (const key of ["healthCheckFall", "httpsPort", "stickyCookieName", "streamServerBinaryPath"])
+      expect(message).toContain(`veza-infra:${key} `);
   });
 });
 
@@ -295,8 +463,22 @@ const LIST_KEYS = (Object.keys(DEFAULTS) as (keyof Settings)[]).filter((key) => 
 
 describe("the injection class: every string key and list item refuses each value, naming the key", () => {
   const cases = [
-    ...STRING_KEYS.flatMap((key) => INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [`veza-infra:${key}`, label, { [key]: value }, `veza-infra:${key} `])),
-    ...LIST_KEYS.flatMap((key) => INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [`veza-infra:${key}[0]`, label, { [key]: [value] }, `veza-infra:${key}[0] `])),
+    ...STRING_KEYS.flatMap((key) =>
+      INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [
+        `veza-infra:${key}`,
+        label,
+        { [key]: value },
+        `veza-infra:${key} `,
+      ]),
+    ),
+    ...LIST_KEYS.flatMap((key) =>
+      INJECTION.map(([label, value]): [string, string, Partial<RawSettings>, string] => [
+        `veza-infra:${key}[0]`,
+        label,
+        { [key]: [value] },
+        `veza-infra:${key}[0] `,
+      ]),
+    ),
   ];
 
   test("covers every key that holds text", () => {
@@ -314,7 +496,9 @@ describe("the injection class: every string key and list item refuses each value
 
 describe("unknown keys", () => {
   test("names each key of the project's namespace that is not a setting, with the likely one", () => {
-    expect(unknownKeyProblems(["veza-infra:httpport", "veza-infra:healthCheckFalls", "veza-infra:streamServreCount", "veza-infra:retries"])).toEqual([
+    expect(
+      unknownKeyProblems(["veza-infra:httpport", "veza-infra:healthCheckFalls", "veza-infra:streamServreCount", "veza-infra:retries"]),
+    ).toEqual([
       "veza-infra:httpport is not a setting of this project; did you mean veza-infra:httpPort?",
       "veza-infra:healthCheckFalls is not a setting of this project; did you mean veza-infra:healthCheckFall?",
       "veza-infra:streamServreCount is not a setting of this project; did you mean veza-infra:streamServerCount?",
@@ -358,10 +542,18 @@ describe("LOCAL_FILES", () => {
 });
 
 describe("host and host:port", () => {
-  test.each(["10.0.0.1", "255.255.255.255", "localhost", "api.example.org", "a-b.c1"])("%s is a host", (host) => expect(isHost(host)).toBe(true));
-  test.each(["10.0.0.256", "1.2.3", "-a.example", "a..b", "a_b", "x".repeat(64)])("%s is not a host", (host) => expect(isHost(host)).toBe(false));
-  test.each(["10.77.0.0/24", "192.0.2.7/32", "0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12"])("%s is an IPv4 network", (cidr) => expect(isIPv4Cidr(cidr)).toBe(true));
-  test.each(["10.77.0.1/24", "11.0.0.0/7", "1.0.0.0/0", "10.77.0.0", "10.77.0/24"])("%s is not an IPv4 network", (cidr) => expect(isIPv4Cidr(cidr)).toBe(false));
+  test.each(["10.0.0.1", "255.255.255.255", "localhost", "api.example.org", "a-b.c1"])("%s is a host", (host) =>
+    expect(isHost(host)).toBe(true),
+  );
+  test.each(["10.0.0.256", "1.2.3", "-a.example", "a..b", "a_b", "x".repeat(64)])("%s is not a host", (host) =>
+    expect(isHost(host)).toBe(false),
+  );
+  test.each(["10.77.0.0/24", "192.0.2.7/32", "0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12"])("%s is an IPv4 network", (cidr) =>
+    expect(isIPv4Cidr(cidr)).toBe(true),
+  );
+  test.each(["10.77.0.1/24", "11.0.0.0/7", "1.0.0.0/0", "10.77.0.0", "10.77.0/24"])("%s is not an IPv4 network", (cidr) =>
+    expect(isIPv4Cidr(cidr)).toBe(false),
+  );
   test("parses host:port and refuses IPv6 and ports out of range", () => {
     expect(parseHostPort("10.0.0.1:8080")).toEqual({ host: "10.0.0.1", port: 8080 });
     expect(parseHostPort("::1:80")).toBeUndefined();

@@ -37,8 +37,10 @@ export function get(port: number, uri: string): Promise<{ status: number; body: 
 /** `config` made runnable without root, with files under `dir` and `bind :PORT` on loopback only. */
 export function loopbackConfig(config: string, dir: string): string {
   return config
-    .split(ADMIN_SOCKET).join(path.join(dir, "admin.sock"))
-    .split(SERVER_STATE_FILE).join(path.join(dir, "server-state"))
+    .split(ADMIN_SOCKET)
+    .join(path.join(dir, "admin.sock"))
+    .split(SERVER_STATE_FILE)
+    .join(path.join(dir, "server-state"))
     .replace(/^ {4}(user|group) haproxy\n/gm, "")
     .replace(/^( {4}bind ):(\d+)$/gm, "$1127.0.0.1:$2");
 }
@@ -47,7 +49,10 @@ export function loopbackConfig(config: string, dir: string): string {
 export async function startHaproxy(config: string, dir: string, ready: () => Promise<boolean>): Promise<ChildProcess> {
   const file = path.join(dir, "haproxy.cfg");
   fs.writeFileSync(file, loopbackConfig(config, dir));
-  const started = spawn("haproxy", ["-db", "-f", file], { env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD }, stdio: "ignore" });
+  const started = spawn("haproxy", ["-db", "-f", file], {
+    env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD },
+    stdio: "ignore",
+  });
   for (let attempt = 0; !(await ready().catch(() => false)); attempt++) {
     if (attempt > 100 || started.exitCode !== null) {
       started.kill("SIGTERM");

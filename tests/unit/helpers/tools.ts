@@ -20,7 +20,9 @@ function available(tool: string, versionFlag: string): boolean {
 export function describeWithTools(tools: { name: string; versionFlag: string }[]): jest.Describe {
   const missing = tools.filter((t) => !available(t.name, t.versionFlag)).map((t) => t.name);
   if (missing.length === 0 || process.env.CI === "true") return describe;
-  console.warn(`SKIPPED: ${missing.join(" and ")} not found on PATH, so the tests that run the real tool are skipped. Install it; under CI=true they fail instead.`);
+  console.warn(
+    `SKIPPED: ${missing.join(" and ")} not found on PATH, so the tests that run the real tool are skipped. Install it; under CI=true they fail instead.`,
+  );
   return describe.skip;
 }
 
@@ -61,7 +63,10 @@ export function haproxyCheck(config: string, pem?: string): { status: number | n
   const dir = tempDir("check");
   const file = path.join(dir, "haproxy.cfg");
   fs.writeFileSync(file, pem ? config.split(TLS_PEM_PATH).join(pem) : config);
-  const run = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8", env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD } });
+  const run = spawnSync("haproxy", ["-c", "-f", file], {
+    encoding: "utf8",
+    env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD },
+  });
   if (run.error) throw new Error(`cannot run haproxy: ${run.error.message}`);
   const output = `${run.stdout}${run.stderr}`;
   const warnings = output.split("\n").filter((line) => line.includes("[WARNING]") && !line.includes(NO_STATE_FILE));
