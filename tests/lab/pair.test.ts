@@ -123,9 +123,12 @@ async function drill(
     const dark = samples.filter((s) => s.sentAt > stoppedAt && s.sentAt < takeoverAt).length;
     const failed = samples.filter((s) => !s.ok);
     const failedAfter = failed.filter((s) => s.sentAt >= takeoverAt).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-    const outcomes = [...new Set(failed.map((s) => s.outcome))].map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`).join(", ");
-    figures[`${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`] =
-      `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
+    const outcomes = [...new Set(failed.map((s) => s.outcome))]
+      .map((o) => `${o} x${failed.filter((s) => s.outcome === o).length}`)
+      .join(", ");
+    figures[
+      `${label}: requests ok / in flight at the stop / sent while dark / failed (${outcomes || "none"}) / failed after takeover / keep-alive retries`
+    ] = `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
     if (!lossAfterTakeover) expect(failedAfter).toEqual([]);
   }
   expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
