@@ -4,6 +4,7 @@
  * drills; then scaled back to 1. Each drill prints kill-to-takeover, the requests in flight at the
  * kill and those that failed, and the pinned WebSocket's way back to the same backend.
  */
+import * as http from "http";
 import { LabOutputs, get, incus, openSocket, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(15 * 60_000);
@@ -20,6 +21,19 @@ const holder = async () => {
   for (const container of lab.haproxyContainers) if (await holds(container)) return container;
   return "";
 };
+/**
+ * One GET on a connection of its own, given 500 ms: a pooled keep-alive connection could still
+ * point at the stopped node (a frozen container's kernel keeps it open) and hang the probe.
+ */
+const answers = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const request = http.get(url, { agent: false, timeout: 500 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(false));
+  });
 const other = (container: string) => lab.haproxyContainers.find((c) => c !== container) as string;
 
 async function up(): Promise<void> {
@@ -62,8 +76,7 @@ async function settled(): Promise<void> {
   await waitFor(
     "one holder of the virtual IP, answering",
     async () =>
-      (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 &&
-      (await get(path("/api/v1/health"))).status === 200,
+      (await Promise.all(lab.haproxyContainers.map(holds))).filter(Boolean).length === 1 && (await answers(path("/api/v1/health"))),
     30_000,
     200,
   );
@@ -96,10 +109,14 @@ async function drill(
     await stop(victim);
     stoppedAt = Date.now();
     figures[`${label}: the stop command itself (ms)`] = stoppedAt - commandAt;
-    await waitFor("an answer through the virtual IP", async () => (await get(path("/api/v1/health"))).status === 200, 10_000, 20);
+    await waitFor(`${survivor} holding the virtual IP`, () => holds(survivor), 10_000, 20);
+    figures[`${label}: stopped to the other node holding the address (ms)`] = Date.now() - stoppedAt;
+    const answered = await waitFor("an answer through the virtual IP", () => answers(path("/api/v1/health")), 10_000, 20).then(
+      () => true,
+      () => lossAfterTakeover || Promise.reject(new Error("no answer through the virtual IP within 10 s")),
+    );
     takeoverAt = Date.now();
-    figures[`${label}: stopped to first answer from the other node (ms)`] = takeoverAt - stoppedAt;
-    expect(await holds(survivor)).toBe(true);
+    figures[`${label}: stopped to first answer from the other node (ms)`] = answered ? takeoverAt - stoppedAt : "none within 10 s";
 
     // The socket was on the stopped node; its client reconnects through the address, cookie unchanged.
     const reconnected = await waitFor(
@@ -111,7 +128,7 @@ async function drill(
       },
       10_000,
       50,
-    );
+    ).catch((error: Error) => (lossAfterTakeover ? `not within 10 s (${error.message})` : Promise.reject(error)));
     figures[`${label}: WebSocket back on the same backend, after the takeover (ms)`] = reconnected;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
   } finally {
@@ -131,7 +148,10 @@ async function drill(
     ] = `${ok} / ${inFlight} / ${dark} / ${failed.length} / ${failedAfter.length} / ${keepAliveRetries}`;
     if (!lossAfterTakeover) expect(failedAfter).toEqual([]);
   }
-  expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
+  // What keepalived promises, the address on the other node, within the limit; the first answer
+  // too, except for a frozen holder (see above).
+  expect(Number(figures[`${label}: stopped to the other node holding the address (ms)`])).toBeLessThanOrEqual(takeoverLimitMs);
+  if (!lossAfterTakeover) expect(takeoverAt - stoppedAt).toBeLessThanOrEqual(takeoverLimitMs);
   await new Promise((resolve) => setTimeout(resolve, 5_000));
   const stayed = await holds(survivor);
   figures[`${label}: after the node came back the address stayed on the survivor`] = String(stayed);
