@@ -5,7 +5,7 @@
  * kill and those that failed, and the pinned WebSocket's way back to the same backend.
  */
 import * as http from "http";
-import { LabOutputs, get, incus, openSocket, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
+import { LabOutputs, incus, openSocket, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -34,6 +34,16 @@ const answers = (url: string) =>
     request.on("timeout", () => request.destroy());
     request.on("error", () => resolve(false));
   });
+/** The sticky cookie a fresh client gets through the address, asked on a connection of its own. */
+const sessionCookie = () =>
+  new Promise<string>((resolve, reject) => {
+    const request = http.get(path("/api/v1/session"), { agent: false, timeout: 5_000 }, (response) => {
+      response.resume();
+      resolve((response.headers["set-cookie"]?.[0] ?? "").split(";")[0]);
+    });
+    request.on("timeout", () => request.destroy(new Error("no answer to /api/v1/session within 5 s")));
+    request.on("error", reject);
+  });
 const other = (container: string) => lab.haproxyContainers.find((c) => c !== container) as string;
 
 async function up(): Promise<void> {
@@ -47,7 +57,7 @@ beforeAll(async () => {
   await pulumi("config", "set", "veza-infra:virtualIp", VIRTUAL_IP);
   const started = Date.now();
   await up();
-  await waitFor("the virtual IP to answer", async () => (await get(path("/api/v1/health"))).status === 200, 30_000, 100);
+  await waitFor("the virtual IP to answer", () => answers(path("/api/v1/health")), 30_000, 100);
   figures["scale 1 -> 2 HAProxy nodes, to the virtual IP answering (s)"] = ((Date.now() - started) / 1000).toFixed(1);
 });
 
@@ -98,7 +108,7 @@ async function drill(
   await settled();
   const victim = await holder();
   const survivor = other(victim);
-  const cookie = (await get(path("/api/v1/session"))).setCookie.split(";")[0];
+  const cookie = await sessionCookie();
   const pinned = await openSocket(lab.lbUrl, cookie);
   const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
   let takeoverAt = 0;
