@@ -169,7 +169,10 @@ exit 1`;
  */
 export const APPLY_TO_NODE = `apply_to() {
   local ref=$1 verdict
-  printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644
+  if ! printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644; then
+    printf 'Could not write the new configuration in %s (above: why, e.g. a full disk); the live one keeps serving.\\n' "$ref" >&2
+    exit 1
+  fi
   if [ -n "$VEZA_TLS_PEM" ]; then
     incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
     incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2

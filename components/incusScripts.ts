@@ -127,9 +127,11 @@ incus delete --force "$VEZA_REF" >&2`;
 
 /**
  * Inside a container: standard input becomes file "$1" with mode "$2", written beside it and
- * moved into place, so a reader never sees half a file. Its directory is created if missing.
+ * moved into place, so a reader never sees half a file. Its directory is created if missing. A
+ * write that fails (a full disk) removes its half-written temporary, so it holds no space.
  */
-export const WRITE_FILE = `umask 077; mkdir -p "\${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`;
+export const WRITE_FILE = `umask 077; mkdir -p "\${1%/*}" || exit 1
+if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi`;
 
 /**
  * Inside a container, a shell function: `install_next FILE` moves FILE.next over FILE when they

@@ -1,10 +1,12 @@
 /**
  * Failure modes beyond the seed's drill, on the real lab: old HAProxy workers bounded by
  * hard-stop-after, HAProxy itself killed, a backend whose network is cut, a backend that answers
- * every request with 503, and a second stack that would take the lab's containers. Each prints
- * its figures; the lab is left as it was found.
+ * every request with 503, a second stack that would take the lab's containers, a full disk in the
+ * HAProxy container during `pulumi up`, and the Incus daemon restarted during `pulumi up`. Each
+ * prints its figures; the lab is left as it was found.
  */
-import { LabOutputs, get, incus, openSocket, outputs, pulumi, run, serverStatus, steadyLoad, waitAllUp, waitFor } from "./harness";
+import * as fs from "fs";
+import { LabOutputs, admin, get, incus, openSocket, outputs, pulumi, run, serverStatus, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -12,6 +14,20 @@ const figures: Record<string, string | number> = {};
 let lab: LabOutputs;
 const LOAD_RATE = 50;
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
+const inHaproxy = (script: string, ...args: string[]) => incus("exec", lab.haproxyContainer, "--", "sh", "-euc", script, "sh", ...args);
+/**
+ * The lines of a failed `pulumi up` that say why: the steps' own messages, without Pulumi's
+ * progress lines and the script text it repeats after "exit status 1: running".
+ */
+const reason = (message: string) =>
+  message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => /error|refus|No space|keeps serving|failed|connect/i.test(line) && !/^(error: exit status|pulumi|[~+-] )/.test(line))
+    .filter((line, i, all) => all.indexOf(line) === i)
+    .map((line) => (line.length > 240 ? `${line.slice(0, 240)}...` : line))
+    .slice(0, 8)
+    .join(" | ");
 const haproxyProcesses = async () => Number(await incus("exec", lab.haproxyContainer, "--", "sh", "-c", "pgrep -c -x haproxy || true"));
 
 beforeAll(async () => {
@@ -146,4 +162,143 @@ test("a second stack with the lab's name prefix is refused, naming the owner, an
     expect(await incus("config", "get", container, "user.veza.owner")).toBe("veza-infra/lab");
   }
   await pulumi("preview", "--expect-no-changes");
+});
+
+/**
+ * /etc/haproxy, where the apply writes its candidate, becomes a 1 MiB tmpfs inside the container
+ * holding a copy of its files, then is filled: the disk that is full is the container's own, never
+ * the host's (the containers' root disks are a btrfs pool on the host's filesystem). The master
+ * reads haproxy.cfg through the same mount, so what it would load on a reload is the tmpfs's file.
+ */
+const FULL_DIR = "/etc/haproxy";
+const SAVED = "/run/veza-disk-full";
+const FILL = `cp -a "$1/." "$2/"
+mount -t tmpfs -o size=1m,mode=0755 veza-disk-full "$1"
+cp -a "$2/." "$1/"
+dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true
+df -k --output=avail "$1" | tail -n 1`;
+/** Back on the container's disk, as the tmpfs holds it (the up that converged wrote there). */
+const UNMOUNT = `rm -rf "$2" && mkdir -p "$2" && cp -a "$1/." "$2/"
+umount "$1"
+cp -a "$2/." "$1/"
+rm -rf "$2"`;
+
+test("a full disk in the HAProxy container fails the apply cleanly, the old config keeps serving, and the next up converges", async () => {
+  const liveHash = () => inHaproxy(`sha256sum "$1" | cut -d " " -f 1`, `${FULL_DIR}/haproxy.cfg`);
+  // As the master sees it: the file a reload would load, through its own mount namespace.
+  const masterHash = () =>
+    inHaproxy(`sha256sum "/proc/$(cat /run/haproxy/haproxy.pid)/root$1" | cut -d " " -f 1`, `${FULL_DIR}/haproxy.cfg`);
+  const before = await liveHash();
+  const workerBefore = await admin(lab, "show info").then((info) => /^Pid: (\d+)/m.exec(info)?.[1]);
+  const avail = await inHaproxy(FILL, FULL_DIR, SAVED);
+  figures["disk-full: KiB left on the container's /etc/haproxy after filling"] = Number(avail);
+  try {
+    await pulumi("config", "set", "veza-infra:healthCheckFall", "3");
+    const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+    let failure: string;
+    let result;
+    try {
+      failure = await pulumi("up", "--yes", "--skip-preview").then(
+        () => "no error",
+        (error: Error) => error.message,
+      );
+    } finally {
+      result = await load.stop();
+    }
+    figures["disk-full up: what it printed"] = reason(failure);
+    figures["disk-full up: requests ok/failed under load"] = `${result.ok}/${result.failures.length}`;
+    expect(failure).toMatch(/No space left on device/);
+    expect(failure).toMatch(/Could not write the new configuration in \S+ .*; the live one keeps serving/);
+    // The old config still serves: same file, same worker, nothing lost.
+    expect(await liveHash()).toBe(before);
+    expect(await masterHash()).toBe(before);
+    expect(await admin(lab, "show info").then((info) => /^Pid: (\d+)/m.exec(info)?.[1])).toBe(workerBefore);
+    expect(result.failures).toEqual([]);
+    // Nothing half-written stays behind to hold the space.
+    expect(await inHaproxy(`ls -A "$1"`, FULL_DIR)).not.toMatch(/\.tmp|\.next/);
+
+    await inHaproxy(`rm -f "$1/filler"`, FULL_DIR);
+    await pulumi("up", "--yes", "--skip-preview");
+    const converged = await liveHash();
+    expect(converged).not.toBe(before);
+    expect(converged).toBe(JSON.parse(await pulumi("stack", "output", "haproxyConfigHash", "--json")));
+    expect(await masterHash()).toBe(converged);
+    expect(await inHaproxy(`grep -c " fall 3 " "$1" || true`, `${FULL_DIR}/haproxy.cfg`)).not.toBe("0");
+    await waitAllUp(lab, 60_000);
+    await pulumi("preview", "--expect-no-changes");
+  } finally {
+    await pulumi("config", "rm", "veza-infra:healthCheckFall");
+    await inHaproxy(`rm -f "$1/filler"`, FULL_DIR);
+    await pulumi("up", "--yes", "--skip-preview");
+    await inHaproxy(UNMOUNT, FULL_DIR, SAVED);
+  }
+  expect(await masterHash()).toBe(await liveHash());
+  await pulumi("preview", "--expect-no-changes");
+});
+
+/** incusd's pid ("" when none runs). */
+const incusdPid = () => run("pgrep", ["-o", "-x", "incusd"]).catch(() => "");
+/** How the daemon runs: its command line, its open-files limit, and how many run. */
+const incusdRunsAs = async () => {
+  const proc = (file: string) => fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
+  const pid = await incusdPid();
+  const openFiles = proc("limits")
+    .split("\n")
+    .find((line) => line.startsWith("Max open files"));
+  return `${proc("cmdline").split("\0").join(" ").trim()} | ${openFiles?.replace(/\s+/g, " ")} | ${await run("pgrep", ["-c", "-x", "incusd"])} running`;
+};
+/** name -> "STATE pid of init" of the stack's containers (`lab-...`): an unchanged pid is a container that kept running. */
+async function containers(prefix: string): Promise<Map<string, string>> {
+  const rows = (await incus("list", "-c", "nsp", "-f", "csv")).split("\n").map((row) => row.split(","));
+  return new Map(rows.filter(([name]) => name.startsWith(prefix)).map(([name, state, pid]) => [name, `${state} ${pid}`]));
+}
+const stackContainers = (o: LabOutputs & { haproxyContainers?: string[] }) =>
+  [...(o.haproxyContainers ?? [o.haproxyContainer]), ...o.backendApiContainers, ...o.streamServerContainers].sort();
+
+test("the Incus daemon restarted in the middle of pulumi up: containers keep running and the next up converges", async () => {
+  const prefix = lab.haproxyContainer.slice(0, lab.haproxyContainer.indexOf("haproxy"));
+  const before = await containers(prefix);
+  expect([...before.keys()].sort()).toEqual(stackContainers(lab));
+  const daemon = await incusdRunsAs();
+  const count = lab.backendApiContainers.length + 2;
+  await pulumi("config", "set", "veza-infra:backendApiCount", String(count));
+  try {
+    const upStarted = Date.now();
+    const interrupted = pulumi("up", "--yes", "--skip-preview").then(
+      () => "succeeded",
+      (error: Error) => `failed: ${reason(error.message)}`,
+    );
+    await waitFor("a new container", async () => [...(await containers(prefix)).keys()].some((name) => !before.has(name)), 180_000, 100);
+    figures["incusd restart: first new container seen (ms after up started)"] = Date.now() - upStarted;
+    const pid = await incusdPid();
+    const killedAt = Date.now();
+    // SIGTERM: incusd exits and leaves its instances running (SIGPWR would shut them down first).
+    process.kill(Number(pid), "SIGTERM");
+    const exitMs = await waitFor("incusd to exit", async () => (await incusdPid()) !== pid, 120_000, 50);
+    // The set-up's own way back: lab-host.sh finds no daemon answering and starts it as `npm run lab` does.
+    await run("bash", ["scripts/lab-host.sh"]);
+    const restartMs = Date.now() - killedAt;
+    figures["incusd restart: SIGTERM to exit / to answering again (ms)"] = `${exitMs} / ${restartMs}`;
+    figures["incusd restart: the interrupted up"] = await interrupted;
+    figures["incusd restart: the daemon before / after"] = `${daemon} / ${await incusdRunsAs()}`;
+    expect(await incusdRunsAs()).toBe(daemon);
+    const after = await containers(prefix);
+    figures["incusd restart: containers after the interrupted up"] = [...after].map(([name, state]) => `${name} ${state}`).join(", ");
+    for (const [name, state] of before) expect(`${name} ${after.get(name)}`).toBe(`${name} ${state}`);
+
+    const convergeMs = Date.now();
+    await pulumi("up", "--yes", "--skip-preview");
+    figures["incusd restart: the next up (ms)"] = Date.now() - convergeMs;
+    const scaled = await outputs();
+    expect(scaled.backendApiContainers).toHaveLength(count);
+    await waitAllUp(scaled, 120_000);
+    await pulumi("preview", "--expect-no-changes");
+    expect([...(await containers(prefix)).keys()].sort()).toEqual(stackContainers(scaled));
+  } finally {
+    await pulumi("config", "rm", "veza-infra:backendApiCount");
+    await pulumi("up", "--yes", "--skip-preview");
+  }
+  lab = await outputs();
+  await waitAllUp(lab, 60_000);
+  expect([...(await containers(prefix)).keys()].sort()).toEqual(stackContainers(lab));
 });

@@ -98,6 +98,12 @@ describe("the in-container helpers, run for real", () => {
     expect(fs.existsSync(`${file}.tmp`)).toBe(false);
   });
 
+  test("write-file that fails leaves neither the file nor its half-written temporary", () => {
+    const file = path.join(dir, "c.conf");
+    expect(() => sh(WRITE_FILE, [file, "not-a-mode"], "x\n")).toThrow();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test("install-next moves a changed file in and says so; an identical one is dropped", () => {
     const file = path.join(dir, "unit");
     const install = IN_CONTAINER["install-next"];

@@ -1,6 +1,10 @@
 apply_to() {
   local ref=$1 verdict
-  printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh /etc/haproxy/haproxy.cfg.next 0644
+  if ! printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c 'umask 077; mkdir -p "${1%/*}" || exit 1
+if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi' sh /etc/haproxy/haproxy.cfg.next 0644; then
+    printf 'Could not write the new configuration in %s (above: why, e.g. a full disk); the live one keeps serving.\n' "$ref" >&2
+    exit 1
+  fi
   if [ -n "$VEZA_TLS_PEM" ]; then
     incus exec "$ref" -- install -d -m 0750 -g haproxy /etc/haproxy/certs
     incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2

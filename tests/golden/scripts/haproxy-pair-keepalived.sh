@@ -1,4 +1,5 @@
-printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh /etc/keepalived/keepalived.conf.next 0644
+printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" || exit 1
+if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi' sh /etc/keepalived/keepalived.conf.next 0644
 incus exec "$VEZA_REF" -- sh -c 'set -e
 conf=/etc/keepalived/keepalived.conf
 if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
