@@ -9,6 +9,7 @@ import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
 import { PREVIEW_TARGET_RATIO, PreviewCost, PreviewSeries } from "./scenarios/previewCost";
 import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
+import { HaproxyProcess, RELOAD_EVERY_MS, RESTART_EVERY_MS, SoakResult } from "./scenarios/soak";
 import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
 import { TimelinePanel, timelineSvg } from "./svg";
 
@@ -34,6 +35,7 @@ export interface Results {
   locality?: Record<ConfigName, LocalityRun>;
   scale?: ScaleSpeed;
   preview?: PreviewCost;
+  soak?: SoakResult;
   finalDestroyMs?: number;
   restores: RestoreCheck[];
   anchorFiles: Record<string, string>;
@@ -331,6 +333,67 @@ function previewRows(p?: PreviewCost): Row[] {
   ];
 }
 
+/** "master 9.1 MB / 45 fds; 1 worker 10.2 MB / 60 fds" */
+function processesCell(all: HaproxyProcess[]): string {
+  const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+  const workers = all.filter((p) => p.role === "worker");
+  const master = all.find((p) => p.role === "master");
+  const sum = (f: (p: HaproxyProcess) => number) => workers.reduce((total, p) => total + f(p), 0);
+  return `${master ? `master ${mb(master.rssKb)} / ${master.fds} fds` : "no master"}; ${workers.length} worker(s) ${mb(sum((p) => p.rssKb))} / ${sum((p) => p.fds)} fds`;
+}
+
+function soakRows(s?: SoakResult): Row[] {
+  if (!s) return [];
+  const scenario = `9 soak (${s.minutes} min)`;
+  const reloads = s.events.filter((e) => e.kind === "reload");
+  const restarts = s.events.filter((e) => e.kind === "restart");
+  const failedEvents = s.events.filter((e) => e.error);
+  const counts = s.samples.map((p) => p.processes);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+  return [
+    {
+      scenario,
+      measure: `failed requests (${s.rate} req/s open-loop, keep-alive; pulumi up every ${RELOAD_EVERY_MS / 1000} s, a backend restart every ${RESTART_EVERY_MS / 1000} s)`,
+      target: "0",
+      project: `${failures(s.load)}; ${s.load.keepAliveRetries} keep-alive retries; p99 ${millis(s.load.p99Ms)}, max ${millis(s.load.maxMs)}`,
+      anchor: "",
+      meets: verdict(s.load.failed === 0),
+    },
+    {
+      scenario,
+      measure: "reloads / backend restarts done (median time; failed ones)",
+      target: "",
+      project: `${reloads.length} pulumi up (${seconds(median(reloads.map((e) => e.ms)))}) / ${restarts.length} restarts to UP (${seconds(median(restarts.map((e) => e.ms)))}); ${failedEvents.length} failed${failedEvents.length ? `: ${failedEvents.map((e) => `${e.kind} at ${seconds(e.t)}`).join(", ")}` : ""}`,
+      anchor: "",
+      meets: "",
+    },
+    {
+      scenario,
+      measure: "HAProxy processes, sampled every few seconds: min / median / max",
+      target: "",
+      project: counts.length ? `${Math.min(...counts)} / ${median(counts)} / ${Math.max(...counts)} (${counts.length} samples)` : "n/a",
+      anchor: "",
+      meets: "",
+    },
+    {
+      scenario,
+      measure: "HAProxy RSS / open fds at the start",
+      target: "",
+      project: processesCell(s.start),
+      anchor: "",
+      meets: "",
+    },
+    {
+      scenario,
+      measure: "HAProxy RSS / open fds at the end",
+      target: "",
+      project: processesCell(s.end),
+      anchor: "",
+      meets: "",
+    },
+  ];
+}
+
 export function tableRows(r: Results): Row[] {
   return [
     ...failoverRows(r),
@@ -339,6 +402,7 @@ export function tableRows(r: Results): Row[] {
     ...speedRows(r.cold, r.scale, r.finalDestroyMs),
     ...overheadRows(r.overhead),
     ...previewRows(r.preview),
+    ...soakRows(r.soak),
   ].sort((a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]));
 }
 
@@ -399,5 +463,5 @@ without redispatch), applied with \`systemctl restart haproxy\`.
 ${table}
 
 ![failover timeline](timeline-backend-dies.svg)
-`;
+${r.soak ? "\n![soak](soak.svg)\n" : ""}`;
 }

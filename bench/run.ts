@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: the project's HAProxy config against the seed's (bench/anchor.cfg.mustache) on the
  * same bench-* containers, side by side in one run. Prints a table, writes bench/results/<time>.json
- * and the failover timelines (SVG), and refreshes bench/LATEST.md and bench/timeline-backend-dies.svg.
+ * and the failover and soak pictures (SVG), and refreshes bench/LATEST.md, bench/timeline-backend-dies.svg
+ * and bench/soak.svg.
  *
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
  *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed,
- *                                                 preview; a partial run leaves bench/LATEST.md as it was)
+ *                                                 preview, soak; a partial run leaves bench/LATEST.md as it was)
+ *   npm run bench -- --only soak --soak-minutes 2   a shorter soak (default 10 minutes)
  *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
  *                                                 touched, the stack (default bench) is only previewed
  *   npm run bench -- --report bench/results/<time>.json   LATEST.md again from a saved full run
@@ -29,16 +31,18 @@ import { locality } from "./scenarios/locality";
 import { overhead } from "./scenarios/overhead";
 import { previewCost } from "./scenarios/previewCost";
 import { reconfiguration } from "./scenarios/reconfig";
+import { SOAK_DEFAULT_MINUTES, soak } from "./scenarios/soak";
+import { soakSvg } from "./soakSvg";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed", "preview"] as const;
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed", "preview", "soak"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
 const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount"];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
 const FAST_INTERVAL_MS = 100;
 
-function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean; previewStack: string } {
+function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean; previewStack: string; soakMinutes: number } {
   const at = argv.indexOf("--only");
   const names = at >= 0 ? (argv[at + 1] ?? "").split(",").filter(Boolean) : [...SCENARIOS];
   const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
@@ -48,7 +52,11 @@ function parseArgs(argv: string[]): { only: Set<Scenario>; keep: boolean; previe
   if (!previewStack || previewStack.startsWith("-")) throw new Error("--preview-stack needs a stack name");
   if (previewStack !== BENCH_STACK && names.some((n) => n !== "preview"))
     throw new Error("--preview-stack is only for a run of --only preview");
-  return { only: new Set(names as Scenario[]), keep: argv.includes("--keep"), previewStack };
+  const minutesAt = argv.indexOf("--soak-minutes");
+  const soakMinutes = minutesAt >= 0 ? Number(argv[minutesAt + 1]) : SOAK_DEFAULT_MINUTES;
+  if (!(soakMinutes > 0 && soakMinutes <= 24 * 60))
+    throw new Error(`--soak-minutes needs a number of minutes (got ${argv[minutesAt + 1]})`);
+  return { only: new Set(names as Scenario[]), keep: argv.includes("--keep"), previewStack, soakMinutes };
 }
 
 const log = (started: number, message: string) =>
@@ -61,7 +69,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${writeLatest(JSON.parse(fs.readFileSync(process.argv[reportAt + 1], "utf8")) as Results)}\n`);
     return;
   }
-  const { only, keep, previewStack } = parseArgs(process.argv.slice(2));
+  const { only, keep, previewStack, soakMinutes } = parseArgs(process.argv.slice(2));
   // Every scenario but the preview cost needs the bench fleet up; that one alone touches no container.
   const fleet = [...only].some((name) => name !== "preview");
   const started = Date.now();
@@ -168,6 +176,11 @@ async function main(): Promise<void> {
         results.scale = await scaleSpeed(lb);
       });
     }
+    if (only.has("soak")) {
+      await phase(`9 soak, ${soakMinutes} min`, async () => {
+        results.soak = await soak(lb, soakMinutes);
+      });
+    }
   } finally {
     if (fleet) {
       await lb.use("project", BASE).catch((e) => results.errors.push(`restoring the project's config: ${e}`));
@@ -206,6 +219,12 @@ function writeOutputs(results: Results, complete: boolean): void {
     results.files.push(path.relative(REPO_DIR, file));
     if (kind === "dies" && results.failover.dies?.project && results.failover.dies.anchor)
       fs.copyFileSync(file, path.join(BENCH_DIR, "timeline-backend-dies.svg"));
+  }
+  if (results.soak) {
+    const file = path.join(RESULTS_DIR, `${stamp}-soak.svg`);
+    fs.writeFileSync(file, soakSvg(results.soak));
+    results.files.push(path.relative(REPO_DIR, file));
+    if (complete) fs.copyFileSync(file, path.join(BENCH_DIR, "soak.svg"));
   }
   results.files.unshift(path.relative(REPO_DIR, json));
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");

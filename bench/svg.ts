@@ -33,8 +33,9 @@ export function stateColour(status: string): string {
   return "#9e9e9e";
 }
 
-const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c] ?? c);
-const fixed = (n: number) => Number(n.toFixed(1));
+export const escapeXml = (text: string) =>
+  text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c] ?? c);
+export const fixed = (n: number) => Number(n.toFixed(1));
 
 /** A "nice" tick step (1, 2 or 5 x 10^k) giving about `target` ticks over `span`. */
 export function tickStep(span: number, target = 12): number {
