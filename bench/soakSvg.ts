@@ -29,7 +29,7 @@ export function soakSvg(r: SoakResult): string {
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="bold">Soak: ${r.minutes} min at ${r.rate} req/s (open-loop, keep-alive) through the LB</text>`,
     `<text x="${MARGIN.left}" y="42" fill="#444">${escapeXml(
-      `${reloads.length} pulumi up reloads (healthCheckFall flipped), ${restarts.length} backend restarts${failedEvents ? `, ${failedEvents} of them failed` : ""}; ${r.load.failed} failed of ${r.load.ok + r.load.failed} requests`,
+      `${reloads.length} pulumi up reloads (healthCheckFall flipped), ${restarts.length} backend restart(s)${failedEvents ? `, ${failedEvents} of them failed` : ""}; ${r.load.failed} failed of ${r.load.ok + r.load.failed} requests`,
     )}</text>`,
   ];
   const frame = (top: number, label: string) => {
@@ -42,15 +42,21 @@ export function soakSvg(r: SoakResult): string {
     }
   };
 
-  frame(processesTop, "HAProxy processes (master + workers), sampled every few seconds; marks: reloads (blue), backend restarts (red)");
+  frame(
+    processesTop,
+    "HAProxy processes (master + workers), sampled every few seconds; bands: pulumi up (blue), backend restart to UP (red)",
+  );
   const y = (n: number) => fixed(processesTop + PLOT_HEIGHT - (n / maxProcesses) * PLOT_HEIGHT);
   for (let n = 0; n <= maxProcesses; n++)
     out.push(`<text x="${MARGIN.left - 6}" y="${y(n) + 4}" text-anchor="end" fill="#555">${n}</text>`);
+  // Each event as a band from its start to its end: the whole `pulumi up`, or restart to UP again.
   for (const e of r.events) {
     const colour = e.kind === "reload" ? "#1565c0" : "#c62828";
-    out.push(
-      `<line x1="${x(e.t)}" y1="${processesTop}" x2="${x(e.t)}" y2="${failedTop + PLOT_HEIGHT}" stroke="${colour}" stroke-opacity="0.5" stroke-dasharray="${e.kind === "reload" ? "2 4" : "6 3"}"><title>${escapeXml(`${e.kind} ${e.what} at ${(e.t / 1000).toFixed(1)} s, ${(e.ms / 1000).toFixed(1)} s${e.error ? `, failed: ${e.error}` : ""}`)}</title></line>`,
-    );
+    const title = `${e.kind} ${e.what} at ${(e.t / 1000).toFixed(1)} s, ${(e.ms / 1000).toFixed(1)} s${e.error ? `, failed: ${e.error}` : ""}`;
+    for (const top of [processesTop, failedTop])
+      out.push(
+        `<rect x="${x(e.t)}" y="${top}" width="${fixed(Math.max(1, x(e.t + e.ms) - x(e.t)))}" height="${PLOT_HEIGHT}" fill="${colour}" fill-opacity="${e.error ? 0.4 : 0.15}"><title>${escapeXml(title)}</title></rect>`,
+      );
   }
   const points = r.samples.flatMap((s, i) => [
     ...(i > 0 ? [`${x(s.t)},${y(r.samples[i - 1].processes)}`] : []),
@@ -78,8 +84,8 @@ export function soakSvg(r: SoakResult): string {
   let lx = MARGIN.left;
   for (const [colour, text] of [
     ["#212121", "HAProxy processes"],
-    ["#1565c0", "pulumi up (reload)"],
-    ["#c62828", "backend restart"],
+    ["#9fb8dd", "pulumi up (reload)"],
+    ["#eeb1b1", "backend restart to UP"],
     ["#e53935", "failed requests"],
   ]) {
     out.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" fill="${colour}"/>`);

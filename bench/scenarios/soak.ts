@@ -17,7 +17,7 @@ export const SOAK_DEFAULT_MINUTES = 10;
 export const RELOAD_EVERY_MS = 30_000;
 export const RESTART_EVERY_MS = 120_000;
 /** How often HAProxy's processes are counted, and the width of a failed-requests interval. */
-export const SAMPLE_EVERY_MS = 5_000;
+export const SAMPLE_EVERY_MS = 2_000;
 export const INTERVAL_MS = 10_000;
 
 /** One HAProxy process inside the container: the master (its parent is not HAProxy) or a worker. */
@@ -134,6 +134,7 @@ export async function soak(lb: Lb, minutes: number): Promise<SoakResult> {
         });
       }),
     ]);
+    await sleep(Math.max(0, end - Date.now()));
     const last = await processes(lb);
     const loadSamples = await load.stop();
     return {
