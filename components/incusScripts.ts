@@ -79,7 +79,8 @@ exit 1`;
  * on eth0, and prints that IPv4 address. An existing container is adopted only when no other
  * stack owns it (so an interrupted `pulumi up` converges, and a stack whose prefix collides with
  * another's is refused instead of taking its containers). A container this run created is deleted
- * again if the script fails: a failed create is not in the stack's state, so nothing else would.
+ * again if the script fails, once the daemon answers: a failed create is not in the stack's state,
+ * so nothing else would.
  * The address wait runs inside the container, one `incus exec` in all: polling incusd from
  * outside would have six launches at once keep the daemon busy answering them. The address comes
  * from systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
@@ -88,7 +89,16 @@ export const LAUNCH_SCRIPT = `created=false
 # shellcheck disable=SC2317 # called by the EXIT trap
 forget_failed_create() {
   status=$?
-  if [ "$status" != 0 ] && $created; then incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true; fi
+  [ "$status" != 0 ] && $created || return 0
+  # What failed may be the daemon itself, restarting: wait up to 30 s for it to answer (a list
+  # succeeds, empty or not) so that the container is deleted rather than left in no stack's state.
+  for _ in $(seq 1 30); do
+    if incus list "$VEZA_REF" -c n -f csv >/dev/null 2>&1; then
+      incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true
+      return 0
+    fi
+    sleep 1
+  done
 }
 trap forget_failed_create EXIT
 if incus info "$VEZA_REF" >/dev/null 2>&1; then

@@ -2,7 +2,16 @@ created=false
 # shellcheck disable=SC2317 # called by the EXIT trap
 forget_failed_create() {
   status=$?
-  if [ "$status" != 0 ] && $created; then incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true; fi
+  [ "$status" != 0 ] && $created || return 0
+  # What failed may be the daemon itself, restarting: wait up to 30 s for it to answer (a list
+  # succeeds, empty or not) so that the container is deleted rather than left in no stack's state.
+  for _ in $(seq 1 30); do
+    if incus list "$VEZA_REF" -c n -f csv >/dev/null 2>&1; then
+      incus delete --force "$VEZA_REF" >/dev/null 2>&1 || true
+      return 0
+    fi
+    sleep 1
+  done
 }
 trap forget_failed_create EXIT
 if incus info "$VEZA_REF" >/dev/null 2>&1; then
