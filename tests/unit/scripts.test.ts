@@ -16,7 +16,15 @@ import {
   SWAP_AND_RELOAD,
 } from "../../components/haproxyNode";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
-import { DELETE_SCRIPT, INSTALL_NEXT, LAUNCH_SCRIPT, WAIT_FOR_ADDRESS, WRITE_FILE } from "../../components/incusScripts";
+import {
+  BASH,
+  DELETE_SCRIPT,
+  INSTALL_NEXT,
+  LAUNCH_SCRIPT,
+  WAIT_FOR_ADDRESS,
+  WRITE_FILE,
+  containerEnvironment,
+} from "../../components/incusScripts";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
@@ -115,5 +123,42 @@ describe("the in-container helpers, run for real", () => {
     fs.writeFileSync(`${file}.next`, "v2");
     expect(sh(install, [file]).trim()).toBe("true");
     expect(fs.readFileSync(file, "utf8")).toBe("v2");
+  });
+});
+
+describe("the launch step against a stand-in incus", () => {
+  /**
+   * The daemon shuts down right after `incus launch` created the container: the address wait fails,
+   * and the daemon answers again only at the third `incus list`. The step must fail, and delete
+   * the container it created once the daemon answers, not leave it in no stack's state.
+   */
+  const STAND_IN = `echo "$*" >> "$STAND_IN/calls"
+case "$1" in
+  info) [ -e "$STAND_IN/created" ] || exit 1; echo "Status: RUNNING" ;;
+  launch) touch "$STAND_IN/created" ;;
+  exec) echo "Error: Shutting down" >&2; exit 1 ;;
+  list) down=$(cat "$STAND_IN/down"); [ "$down" = 0 ] || { echo $((down - 1)) > "$STAND_IN/down"; exit 1; } ;;
+  delete) rm "$STAND_IN/created" ;;
+esac`;
+
+  test("a create cut short by a daemon restart is deleted once the daemon answers", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-launch-"));
+    try {
+      fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\n${STAND_IN}\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "down"), "2");
+      const env = {
+        ...process.env,
+        PATH: `${dir}:${process.env.PATH}`,
+        STAND_IN: dir,
+        ...containerEnvironment("lab-backend-api-3", { remote: "", target: "", image: "img", network: "br", storagePool: "pool" }, "p/s"),
+      };
+      expect(() => execFileSync(BASH[0], [...BASH.slice(1), LAUNCH_SCRIPT], { env, stdio: "pipe" })).toThrow();
+      const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+      expect(calls.filter((c) => c.startsWith("list "))).toHaveLength(3);
+      expect(calls[calls.length - 1]).toBe("delete --force lab-backend-api-3");
+      expect(fs.existsSync(path.join(dir, "created"))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
