@@ -308,8 +308,8 @@ test("the Incus daemon restarted in the middle of pulumi up: containers keep run
     await pulumi("preview", "--expect-no-changes");
     expect([...(await containers(prefix)).keys()].sort()).toEqual(stackContainers(scaled));
   } finally {
-    // Once more with the scaled config first: a launch the restart cut short can leave a container
-    // that is in no state; that up adopts it, so the scale-in after it deletes it.
+    // Once more with the scaled config first: should the daemon come back later than a cut launch
+    // step waits for it, that step's container is in no state; this up adopts it, the scale-in deletes it.
     await pulumi("up", "--yes", "--skip-preview").catch(() => undefined);
     await pulumi("config", "rm", "veza-infra:backendApiCount");
     await pulumi("up", "--yes", "--skip-preview");
