@@ -328,6 +328,19 @@ function previewRows(p?: PreviewCost): Row[] {
       anchor: trivial,
       meets: verdict(p.refusedRatio <= PREVIEW_TARGET_RATIO),
     },
+    // Runs saved before the "before" series existed have no typeChecked.
+    ...(p.typeChecked
+      ? [
+          {
+            scenario: "8 preview cost",
+            measure: `before issue 11: the same no-change preview with ts-node type-checking index.ts (typescript: true, no main:); median of ${p.rounds}`,
+            target: "",
+            project: cell(p.typeChecked, p.typeChecked.medianMs / p.trivial.medianMs),
+            anchor: `now (bin/): ${seconds(p.noChange.medianMs)}, ${(p.typeChecked.medianMs / p.noChange.medianMs).toFixed(2)}x faster`,
+            meets: "" as const,
+          },
+        ]
+      : []),
   ];
 }
 
