@@ -247,6 +247,18 @@ function speedRows(cold?: ColdStart, scale?: ScaleSpeed, finalDestroyMs?: number
         anchor: "",
         meets: "",
       },
+      ...(cold.upNoChange
+        ? [
+            {
+              scenario: "6 tool speed",
+              measure: "no-change pulumi up (its preview, then nothing to apply)",
+              target: "",
+              project: seconds(cold.upNoChange.ms),
+              anchor: "",
+              meets: "" as const,
+            },
+          ]
+        : []),
       {
         scenario: "6 tool speed",
         measure: "pulumi destroy (full stack)",
