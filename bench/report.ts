@@ -464,8 +464,8 @@ export function lbNodeSvg(runs: Partial<Record<ConfigName, LbNodeRun>>): string 
   }
   if (panels.length === 0) return undefined;
   return timelineSvg(
-    `the HAProxy node clients reach dies (incus stop --force) under ${LOAD_RATE} req/s, a fresh connection per request`,
-    "requests by the 100 ms they were sent in, and how they ended; band: the edge answering (from the load); t = 0: the stop command returned",
+    `LB node dies (incus stop --force) under ${LOAD_RATE} req/s, a fresh connection per request`,
+    "requests by the 100 ms they were sent in, and how they ended; band: the edge answering (UP/DOWN, from the load); t = 0: the stop returned",
     panels,
   );
 }
