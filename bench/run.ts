@@ -131,6 +131,16 @@ async function main(): Promise<void> {
     }
     if (!lb.out) throw new Error("the bench stack is not up; see the errors above");
     results.host.haproxy = (await incus("exec", lb.haproxy, "--", "haproxy", "-v")).split("\n")[0];
+    // The anchor logs to /dev/log from inside `chroot /var/lib/haproxy`: its lines reach a journal
+    // only if a syslog daemon made a socket there (scenario 7's bisect, the logging cost).
+    results.host.anchorChrootLogSocket = await incus(
+      "exec",
+      lb.haproxy,
+      "--",
+      "sh",
+      "-c",
+      "test -S /var/lib/haproxy/dev/log && echo present || echo absent",
+    );
 
     // While the stack is as the program says (right after its up): a no-change preview.
     if (only.has("preview")) {
