@@ -1,5 +1,25 @@
 import { LoadSample } from "../../bench/load";
 import { lbNodeFigures } from "../../bench/scenarios/lbNode";
+import { BISECT_VARIANTS } from "../../bench/scenarios/overhead";
+import { renderHaproxyConfig } from "../../components/haproxyConfig";
+import { DEFAULTS } from "../../components/settings";
+
+const deployed = renderHaproxyConfig(DEFAULTS, {
+  backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }],
+  streamServer: [{ name: "stream-server-1", address: "10.77.0.21" }],
+});
+
+// The bisect edits the live file by its lines: a template change that moves them must fail here, not in the bench.
+test.each(BISECT_VARIANTS.map((v) => [v.name, v] as const))(
+  "scenario 7's bisect variant %s changes exactly its feature",
+  (_name, variant) => {
+    const edited = variant.edit(deployed);
+    expect(edited).not.toBe(deployed);
+    const removed = deployed.split("\n").filter((line) => !edited.split("\n").includes(line));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.every((line) => /log|retry-on|observe layer4/.test(line))).toBe(true);
+  },
+);
 
 const sample = (sentAt: number, at: number, ok: boolean): LoadSample => ({
   sentAt,
