@@ -4,7 +4,20 @@
  * every request with 503, and a second stack that would take the lab's containers. Each prints
  * its figures; the lab is left as it was found.
  */
-import { LabOutputs, get, incus, openSocket, outputs, pulumi, run, serverStatus, steadyLoad, waitAllUp, waitFor } from "./harness";
+import {
+  LabOutputs,
+  get,
+  incus,
+  openSocket,
+  outputs,
+  pulumi,
+  run,
+  serverStatus,
+  servingNode,
+  steadyLoad,
+  waitAllUp,
+  waitFor,
+} from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -12,7 +25,7 @@ const figures: Record<string, string | number> = {};
 let lab: LabOutputs;
 const LOAD_RATE = 50;
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
-const haproxyProcesses = async () => Number(await incus("exec", lab.haproxyContainer, "--", "sh", "-c", "pgrep -c -x haproxy || true"));
+const haproxyProcesses = async (node: string) => Number(await incus("exec", node, "--", "sh", "-c", "pgrep -c -x haproxy || true"));
 
 beforeAll(async () => {
   await pulumi("up", "--yes", "--skip-preview");
@@ -33,19 +46,21 @@ test("hard-stop-after bounds the old workers that open WebSockets keep alive acr
   await pulumi("config", "set", "veza-infra:hardStopAfterSeconds", String(limitSeconds));
   try {
     await pulumi("up", "--yes", "--skip-preview");
-    const baseline = await haproxyProcesses();
+    // The sockets go through the node clients reach (with the pair, the virtual IP's holder).
+    const node = await servingNode(lab);
+    const baseline = await haproxyProcesses(node);
     const reloads = 3;
     const sockets = [];
     for (let i = 0; i < reloads; i++) {
       sockets.push(await openSocket(lab.lbUrl));
-      await incus("exec", lab.haproxyContainer, "--", "systemctl", "reload", "haproxy");
+      await incus("exec", node, "--", "systemctl", "reload", "haproxy");
     }
-    const piled = await haproxyProcesses();
+    const piled = await haproxyProcesses(node);
     figures["haproxy processes: idle / after 3 reloads with 3 sockets open"] = `${baseline} / ${piled}`;
     expect(piled).toBeGreaterThan(baseline);
     const settledMs = await waitFor(
       "the old workers to exit",
-      async () => (await haproxyProcesses()) === baseline,
+      async () => (await haproxyProcesses(node)) === baseline,
       (limitSeconds + 10) * 1000,
       200,
     );
@@ -62,12 +77,13 @@ test("hard-stop-after bounds the old workers that open WebSockets keep alive acr
 });
 
 test("HAProxy killed with SIGKILL: systemd brings it back and the edge answers again", async () => {
+  const node = await servingNode(lab);
   const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
   let result;
   try {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const killedAt = Date.now();
-    await incus("exec", lab.haproxyContainer, "--", "pkill", "-KILL", "-x", "haproxy");
+    await incus("exec", node, "--", "pkill", "-KILL", "-x", "haproxy");
     // Debian's unit restarts it (Restart=always, after 100 ms).
     await waitFor("an answer from the restarted HAProxy", async () => (await get(path("/api/v1/health"))).status === 200, 60_000, 20);
     figures["haproxy SIGKILL to first answer (ms)"] = Date.now() - killedAt;
@@ -75,8 +91,10 @@ test("HAProxy killed with SIGKILL: systemd brings it back and the edge answers a
   } finally {
     result = await load.stop();
   }
-  // One node: what was in flight or sent while it restarted fails. The pair (issue 13) is what removes this.
-  figures["haproxy SIGKILL requests ok/failed (single node)"] = `${result.ok}/${result.failures.length}`;
+  // What was in flight on the killed process fails; with one node so does what is sent until it is
+  // back, with the pair keepalived's check may move the address meanwhile (pair.test.ts measures that).
+  figures[`haproxy SIGKILL requests ok/failed (${lab.haproxyContainers.length} HAProxy node(s))`] =
+    `${result.ok}/${result.failures.length}`;
   expect(result.ok).toBeGreaterThan(0);
 });
 
@@ -142,7 +160,7 @@ test("a second stack with the lab's name prefix is refused, naming the owner, an
   } finally {
     await twinPulumi("stack", "rm", "--yes", "--force").catch(() => undefined);
   }
-  for (const container of [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers]) {
+  for (const container of [...lab.haproxyContainers, ...lab.backendApiContainers, ...lab.streamServerContainers]) {
     expect(await incus("config", "get", container, "user.veza.owner")).toBe("veza-infra/lab");
   }
   await pulumi("preview", "--expect-no-changes");
