@@ -149,7 +149,8 @@ test("a second stack with the lab's name prefix is refused at preview and at up,
       preview
         .split("\n")
         .find((line) => line.includes("belongs to stack"))
-        ?.trim().replace(/^- /, "") ?? "";
+        ?.trim()
+        .replace(/^- /, "") ?? "";
     await twinPulumi("destroy", "--yes", "--skip-preview");
   } finally {
     await twinPulumi("stack", "rm", "--yes", "--force").catch(() => undefined);
