@@ -38,6 +38,7 @@ export const incus = (...args: string[]) => run("incus", args);
 export interface LabOutputs {
   lbUrl: string;
   haproxyContainer: string;
+  haproxyContainers: string[];
   haproxyAddress: string;
   backendApiContainers: string[];
   backendApiAddresses: string[];
