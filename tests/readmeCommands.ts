@@ -45,7 +45,7 @@ export const PLAN: Record<string, Run | { excluded: string }> = {
       "deletes the lab every other lab test and helper works on; tests/lab/lab.test.ts destroys and re-creates it in a test of its own",
   },
   "npm run bench": { excluded: "about 20 minutes on its own bench stack, for timing figures: a run of its own, not a check" },
-  "npm run build": { output: /build: bin\/index\.js/ },
+  "npm run build": { output: /^build: bin\// },
   "pulumi config set -s lab veza-infra:haproxyCount 2 && pulumi config set -s lab veza-infra:virtualIp 10.77.0.200 && pulumi up -s lab": {
     output: /haproxy-2/,
   },
