@@ -4,6 +4,7 @@
  * every request with 503, and a second stack that would take the lab's containers. Each prints
  * its figures; the lab is left as it was found.
  */
+import { BASH, DELETE_SCRIPT, OWNER_KEY } from "../../components/incusScripts";
 import {
   LabOutputs,
   get,
@@ -140,28 +141,47 @@ test("a backend that answers every request with 503 is routed around with no fai
   expect(result.failures).toEqual([]);
 });
 
-test("a second stack with the lab's name prefix is refused, naming the owner, and the lab keeps its containers", async () => {
+test("a second stack with the lab's name prefix is refused at preview and at up, naming the owner; its destroy deletes nothing", async () => {
   const twin = "lab-twin";
   const twinPulumi = (...args: string[]) => run("pulumi", [...args, "--stack", twin, "--non-interactive"]);
-  await twinPulumi("stack", "init").catch(() => undefined);
-  try {
-    await twinPulumi("config", "set", "veza-infra:namePrefix", "lab-");
-    const failure = await twinPulumi("up", "--yes", "--skip-preview").then(
+  const failureOf = (promise: Promise<string>) =>
+    promise.then(
       () => "no error",
       (error: Error) => error.message,
     );
-    expect(failure).toMatch(/belongs to stack veza-infra\/lab, not to veza-infra\/lab-twin/);
+  const containers = [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers];
+  const created = async () => Promise.all(containers.map(async (c) => JSON.parse(await incus("query", `/1.0/instances/${c}`)).created_at));
+  const createdBefore = await created();
+  await twinPulumi("stack", "init").catch(() => undefined);
+  try {
+    await twinPulumi("config", "set", "veza-infra:namePrefix", "lab-");
+    const startedAt = Date.now();
+    const preview = await failureOf(twinPulumi("preview"));
+    figures["second stack, same prefix: preview refused in (ms)"] = Date.now() - startedAt;
+    for (const container of containers) expect(preview).toContain(`container ${container} belongs to stack veza-infra/lab`);
+    expect(preview).toContain("veza-infra:namePrefix");
+    expect(preview).not.toMatch(/error serializing|\bat .*\.(ts|js):\d+/);
+    const up = await failureOf(twinPulumi("up", "--yes", "--skip-preview"));
+    expect(up).toContain(`container ${lab.haproxyContainer} belongs to stack veza-infra/lab`);
     figures["second stack, same prefix"] =
-      failure
+      preview
         .split("\n")
         .find((line) => line.includes("belongs to stack"))
-        ?.trim() ?? "";
+        ?.trim()
+        .replace(/^- /, "") ?? "";
     await twinPulumi("destroy", "--yes", "--skip-preview");
   } finally {
     await twinPulumi("stack", "rm", "--yes", "--force").catch(() => undefined);
   }
+  // What the twin's destroy would run for a container in its state: it is left in place.
+  const [shell, ...flags] = BASH;
+  const left = await run(shell, [...flags, `exec 2>&1\n${DELETE_SCRIPT}`], {
+    env: { ...process.env, VEZA_REF: lab.haproxyContainer, VEZA_OWNER: `veza-infra/${twin}` },
+  });
+  expect(left).toBe(`container ${lab.haproxyContainer} belongs to stack veza-infra/lab: left in place`);
   for (const container of [...lab.haproxyContainers, ...lab.backendApiContainers, ...lab.streamServerContainers]) {
-    expect(await incus("config", "get", container, "user.veza.owner")).toBe("veza-infra/lab");
+    expect(await incus("config", "get", container, OWNER_KEY)).toBe("veza-infra/lab");
   }
+  expect(await created()).toEqual(createdBefore);
   await pulumi("preview", "--expect-no-changes");
 });

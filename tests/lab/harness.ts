@@ -12,12 +12,16 @@ export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
 
 /** Runs a command and resolves with its trimmed stdout; rejects with its stderr. */
-export function run(file: string, args: string[], options: { input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+export function run(
+  file: string,
+  args: string[],
+  options: { input?: string; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       args,
-      { cwd: options.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 15 * 60_000 },
+      { cwd: options.cwd ?? REPO, env: options.env, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 15 * 60_000 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stderr}\n${stdout}`));
         else resolve(stdout.trim());
