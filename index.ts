@@ -3,7 +3,9 @@ import { BackendApiInstance } from "./components/backendApiInstance";
 import { haproxyArgsFromSettings } from "./components/haproxyArgs";
 import { HaproxyNode } from "./components/haproxyNode";
 import { HaproxyPair } from "./components/haproxyPair";
+import { stackOwner } from "./components/incusContainer";
 import { placementFromSettings } from "./components/incusScripts";
+import { ownedPlacement } from "./components/ownership";
 import { serviceArgsFromSettings } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
@@ -31,9 +33,17 @@ function stackSettings(): Settings {
 /** Also a stack output: the policy pack (policy/) judges the settings a stack will run with. */
 export const settings = stackSettings();
 
-const placement = placementFromSettings(settings);
-
 const names = fleetNames(settings);
+
+// Checked once for every container at preview, before any is registered: a stack whose prefix
+// collides with another's fails there, naming the owners, instead of at `up` halfway through.
+const placement = ownedPlacement(
+  placementFromSettings(settings),
+  [...haproxyNames(settings.haproxyCount), ...names.backendApi, ...names.streamServer].map((name) =>
+    containerName(settings.namePrefix, name),
+  ),
+  stackOwner(),
+);
 
 const backendApi = names.backendApi.map(
   (name) =>

@@ -21,6 +21,8 @@ import { renderAnchor } from "./anchor";
 import { BenchOutputs, benchOutputs, ours, pulumi, serverName } from "./env";
 
 export type ConfigName = "project" | "anchor";
+/** What is live: a config, or a variant of the project's file (scenario 7's bisect, {@link Lb.useVariant}). */
+type Live = ConfigName | "variant";
 /** Each scenario runs once per config, project first. */
 export const CONFIGS: readonly ConfigName[] = ["project", "anchor"];
 
@@ -59,7 +61,7 @@ export interface RestoreCheck {
 }
 
 export class Lb {
-  live: ConfigName = "project";
+  live: Live = "project";
   out!: BenchOutputs;
   /** The stack's current shape (what `pulumi up` last applied) and the project's runtime removals. */
   private stack: Shape = { ...BASE };
@@ -91,24 +93,39 @@ export class Lb {
   /** Makes `name` the live config, with `shape` (applied the project's way after restoring its file). */
   async use(name: ConfigName, shape: Shape): Promise<void> {
     if (name === "anchor") {
-      if (this.live === "project") {
-        if (this.stack.removed.length > 0) throw new Error("clear the project's runtime removals before switching");
-        this.saved = await this.pullLive();
-        const hash = sha256(this.saved);
-        if (hash !== this.out.haproxyConfigHash)
-          throw new Error(`live haproxy.cfg (${hash}) is not the stack's (${this.out.haproxyConfigHash})`);
-      }
+      if (this.live === "project") await this.saveProject();
       await this.pushAnchor(shape);
       this.live = "anchor";
       return;
     }
-    if (this.live === "anchor") await this.restoreProject();
+    if (this.live !== "project") await this.restoreProject();
     if (!sameShape(shape, this.stack)) await this.apply(shape);
+  }
+
+  /**
+   * Serves the project's file with `edit` applied, checked and reloaded the project's way, on the
+   * stack's current shape; `use("project")` puts the file back byte for byte.
+   */
+  async useVariant(edit: (config: string) => string): Promise<void> {
+    if (this.live !== "project") await this.restoreProject();
+    await this.saveProject();
+    await this.install(Buffer.from(edit((this.saved as Buffer).toString("utf8"))), `set -a; . ${SECRETS_ENV}; haproxy -c -q -f`, "reload");
+    this.live = "variant";
+  }
+
+  /** Keeps the project's live file, which must be the stack's, to restore it after the anchor or a variant. */
+  private async saveProject(): Promise<void> {
+    if (this.stack.removed.length > 0) throw new Error("clear the project's runtime removals before switching");
+    this.saved = await this.pullLive();
+    const hash = sha256(this.saved);
+    if (hash !== this.out.haproxyConfigHash)
+      throw new Error(`live haproxy.cfg (${hash}) is not the stack's (${this.out.haproxyConfigHash})`);
   }
 
   /** Applies `shape` the live config's way; resolves once every server in the config is UP or MAINT. */
   async apply(shape: Shape): Promise<void> {
     if (this.live === "anchor") return this.pushAnchor(shape);
+    if (this.live === "variant") throw new Error("put the project's file back (use) before applying a shape");
     const keys: [string, number, number][] = [
       ["healthCheckFall", DEFAULTS.healthCheckFall + shape.fallDelta, DEFAULTS.healthCheckFall + this.stack.fallDelta],
       ["backendApiCount", shape.backendApiCount, this.stack.backendApiCount],

@@ -39,8 +39,13 @@ export interface OpenLoad {
   stop(): Promise<LoadSample[]>;
 }
 
-export function openLoad(url: string, ratePerSecond: number): OpenLoad {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/**
+ * `freshConnections`: every request on a connection of its own, as clients that arrive one by one
+ * do; used where the address moves between nodes, since a pooled connection would stay on the
+ * node that died and make every later request on it wait for its deadline.
+ */
+export function openLoad(url: string, ratePerSecond: number, { freshConnections = false } = {}): OpenLoad {
+  const agent = freshConnections ? false : new http.Agent({ keepAlive: true, maxSockets: 256 });
   const samples: LoadSample[] = [];
   const inFlight = new Set<Promise<void>>();
   const intervalMs = 1000 / ratePerSecond;
@@ -99,7 +104,7 @@ export function openLoad(url: string, ratePerSecond: number): OpenLoad {
       stopped = true;
       if (timer) clearTimeout(timer);
       await Promise.all([...inFlight]);
-      agent.destroy();
+      if (agent) agent.destroy();
       return samples.sort((a, b) => a.sentAt - b.sentAt);
     },
   };

@@ -3,10 +3,11 @@
  * Pure: results in, text out.
  */
 import { ConfigName, RestoreCheck } from "./lb";
-import { LoadSummary } from "./measure";
+import { LOAD_RATE, LoadSummary } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
+import { LbNodeRun, RESTART_AFTER_MS } from "./scenarios/lbNode";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
-import { OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
+import { AS_DEPLOYED, BISECT_LOAD, BisectRun, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
 import { PREVIEW_TARGET_RATIO, PreviewCost, PreviewSeries } from "./scenarios/previewCost";
 import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
 import { HaproxyProcess, RELOAD_EVERY_MS, RESTART_EVERY_MS, SoakResult } from "./scenarios/soak";
@@ -30,6 +31,8 @@ export interface Results {
   settings: { project: ProjectTimings & Record<string, unknown>; anchor: Record<string, unknown> };
   cold?: ColdStart;
   overhead?: Record<ConfigName, OverheadRun>;
+  overheadBisect?: BisectRun;
+  lbNode?: Partial<Record<ConfigName, LbNodeRun>>;
   failover: Partial<Record<FailureKind, Partial<Record<ConfigName, FailoverRun>>>>;
   reconfig?: ReconfigResult;
   locality?: Record<ConfigName, LocalityRun>;
@@ -249,6 +252,18 @@ function speedRows(cold?: ColdStart, scale?: ScaleSpeed, finalDestroyMs?: number
         anchor: "",
         meets: "",
       },
+      ...(cold.upNoChange
+        ? [
+            {
+              scenario: "6 tool speed",
+              measure: "no-change pulumi up (its preview, then nothing to apply)",
+              target: "",
+              project: seconds(cold.upNoChange.ms),
+              anchor: "",
+              meets: "" as const,
+            },
+          ]
+        : []),
       {
         scenario: "6 tool speed",
         measure: "pulumi destroy (full stack)",
@@ -306,6 +321,53 @@ function overheadRows(o?: Record<ConfigName, OverheadRun>): Row[] {
   ];
 }
 
+function bisectRows(b?: BisectRun): Row[] {
+  if (!b) return [];
+  const anchor = b.viaLb.anchor;
+  return Object.entries(b.viaLb)
+    .filter(([name]) => name !== "anchor")
+    .map(([name, run]) => ({
+      scenario: "7 LB overhead",
+      measure: `bisect, project's file ${name === AS_DEPLOYED ? name : `as deployed but ${name}`}: req/s through the LB / the anchor's (${BISECT_LOAD})`,
+      target: "",
+      project: `${b.ratioToAnchor[name].toFixed(2)} (${Math.round(run.requestsPerSecond)} req/s, p99 ${millis(run.p99Ms)})`,
+      anchor: `${Math.round(anchor.requestsPerSecond)} req/s, p99 ${millis(anchor.p99Ms)}`,
+      meets: "",
+    }));
+}
+
+/** The issue's bound: the other node answers within 1 s of the kill. */
+const TAKEOVER_BOUND_MS = 1_000;
+
+function lbNodeRows(l?: Partial<Record<ConfigName, LbNodeRun>>): Row[] {
+  if (!l) return [];
+  const { project, anchor } = l;
+  const lost = (run?: LbNodeRun) =>
+    run
+      ? `${run.failedInFlight} / ${run.failedWhileDown} / ${run.failedAfterAnswer} of ${run.load.ok + run.load.failed}${failures(run.load).replace(/^\d+ of \d+/, "")}`
+      : "n/a";
+  return [
+    {
+      scenario: "9 LB node dies",
+      measure: `incus stop --force of the node clients reach, to the first answer (project: the other node of the pair; anchor: the seed's one node, incus start at +${seconds(RESTART_AFTER_MS)})`,
+      target: `<= ${seconds(TAKEOVER_BOUND_MS)}`,
+      project: `${seconds(project?.firstAnswerMs)}${project?.addressStayed === undefined ? "" : `; dead node back as standby, address stayed: ${project.addressStayed ? "yes" : "NO"}`}`,
+      anchor: anchor
+        ? `${seconds(anchor.firstAnswerMs)}, of which incus start to the first answer ${seconds((anchor.firstAnswerMs ?? NaN) - (anchor.startAtMs ?? NaN))}`
+        : "n/a",
+      meets: verdict(project && project.firstAnswerMs !== null && project.firstAnswerMs <= TAKEOVER_BOUND_MS),
+    },
+    {
+      scenario: "9 LB node dies",
+      measure: `failed requests (${LOAD_RATE} req/s open-loop, a fresh connection each): in flight at the stop / sent while down / sent after the first answer`,
+      target: "0 after the first answer",
+      project: lost(project),
+      anchor: lost(anchor),
+      meets: verdict(project && project.failedAfterAnswer === 0),
+    },
+  ];
+}
+
 function previewRows(p?: PreviewCost): Row[] {
   if (!p) return [];
   const trivial = `trivial program (bench/fixtures/trivial, ${p.trivial.summary || "no changes"}): ${seconds(p.trivial.medianMs)}`;
@@ -330,6 +392,19 @@ function previewRows(p?: PreviewCost): Row[] {
       anchor: trivial,
       meets: verdict(p.refusedRatio <= PREVIEW_TARGET_RATIO),
     },
+    // Runs saved before the "before" series existed have no typeChecked.
+    ...(p.typeChecked
+      ? [
+          {
+            scenario: "8 preview cost",
+            measure: `before issue 11: the same no-change preview with ts-node type-checking index.ts (typescript: true, no main:); median of ${p.rounds}`,
+            target: "",
+            project: cell(p.typeChecked, p.typeChecked.medianMs / p.trivial.medianMs),
+            anchor: `now (bin/): ${seconds(p.noChange.medianMs)}, ${(p.typeChecked.medianMs / p.noChange.medianMs).toFixed(2)}x faster`,
+            meets: "" as const,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -344,7 +419,7 @@ function processesCell(all: HaproxyProcess[]): string {
 
 function soakRows(s?: SoakResult): Row[] {
   if (!s) return [];
-  const scenario = `9 soak (${s.minutes} min)`;
+  const scenario = `10 soak (${s.minutes} min)`;
   const reloads = s.events.filter((e) => e.kind === "reload");
   const restarts = s.events.filter((e) => e.kind === "restart");
   const failedEvents = s.events.filter((e) => e.error);
@@ -401,6 +476,8 @@ export function tableRows(r: Results): Row[] {
     ...localityRows(r.locality),
     ...speedRows(r.cold, r.scale, r.finalDestroyMs),
     ...overheadRows(r.overhead),
+    ...bisectRows(r.overheadBisect),
+    ...lbNodeRows(r.lbNode),
     ...previewRows(r.preview),
     ...soakRows(r.soak),
   ].sort((a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]));
@@ -449,6 +526,39 @@ export function failoverSvg(kind: FailureKind, runs: Partial<Record<ConfigName, 
   );
 }
 
+/** The LB-node timeline: the pair's takeover above the seed's node down until restarted, on one time axis. */
+export function lbNodeSvg(runs: Partial<Record<ConfigName, LbNodeRun>>): string | undefined {
+  const panels: TimelinePanel[] = [];
+  for (const [config, run] of Object.entries(runs) as [ConfigName, LbNodeRun][]) {
+    const answered = run.firstAnswerMs ?? run.window.toMs;
+    const markers = [{ t: -run.stopCommandMs, label: `incus stop --force ${run.victim}` }];
+    if (run.startAtMs !== undefined) markers.push({ t: run.startAtMs, label: "incus start" });
+    if (run.firstAnswerMs !== null)
+      markers.push({
+        t: run.firstAnswerMs,
+        label: `first answer +${seconds(run.firstAnswerMs)}${config === "project" ? " (other node)" : ""}`,
+      });
+    panels.push({
+      label: config === "project" ? "project (HAProxy pair, keepalived virtual IP)" : "anchor (the seed's one HAProxy node)",
+      summary: `${run.load.failed} failed / ${run.load.ok} ok (in flight at the stop ${run.failedInFlight}, while down ${run.failedWhileDown}, after ${run.failedAfterAnswer})`,
+      buckets: run.buckets,
+      // The edge as the clients saw it: answering until the stop returned, then not until the first answer.
+      states: [
+        { from: run.window.fromMs, to: 0, status: "UP" },
+        { from: 0, to: answered, status: "DOWN" },
+        { from: answered, to: run.window.toMs, status: "UP" },
+      ],
+      markers,
+    });
+  }
+  if (panels.length === 0) return undefined;
+  return timelineSvg(
+    `LB node dies (incus stop --force) under ${LOAD_RATE} req/s, a fresh connection per request`,
+    "requests by the 100 ms they were sent in, and how they ended; band: the edge answering (UP/DOWN, from the load); t = 0: the stop returned",
+    panels,
+  );
+}
+
 export function latestMarkdown(r: Results, table: string, commit: string): string {
   const a = r.settings.anchor;
   return `# Bench: latest run
@@ -463,5 +573,7 @@ without redispatch), applied with \`systemctl restart haproxy\`.
 ${table}
 
 ![failover timeline](timeline-backend-dies.svg)
+
+![LB node dies timeline](timeline-lb-node-dies.svg)
 ${r.soak ? "\n![soak](soak.svg)\n" : ""}`;
 }

@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: the project's HAProxy config against the seed's (bench/anchor.cfg.mustache) on the
  * same bench-* containers, side by side in one run. Prints a table, writes bench/results/<time>.json
- * and the failover and soak pictures (SVG), and refreshes bench/LATEST.md, bench/timeline-backend-dies.svg
- * and bench/soak.svg.
+ * and the failover, LB-node and soak pictures (SVG), and refreshes bench/LATEST.md,
+ * bench/timeline-backend-dies.svg, bench/timeline-lb-node-dies.svg and bench/soak.svg.
  *
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
- *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, speed,
+ *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, lbnode, speed,
  *                                                 preview, soak; a partial run leaves bench/LATEST.md as it was)
  *   npm run bench -- --only soak --soak-minutes 2   a shorter soak (default 10 minutes)
  *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
@@ -25,20 +25,21 @@ import { incus } from "../tests/lab/harness";
 import { ANCHOR_SETTINGS } from "./anchor";
 import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
 import { BASE, CONFIGS, Lb } from "./lb";
-import { Results, failoverSvg, latestMarkdown, markdownTable, tableRows } from "./report";
+import { Results, failoverSvg, latestMarkdown, lbNodeSvg, markdownTable, tableRows } from "./report";
 import { FailureKind, failover } from "./scenarios/failover";
+import { LB_NODE_KEYS, lbNode } from "./scenarios/lbNode";
 import { locality } from "./scenarios/locality";
-import { overhead } from "./scenarios/overhead";
+import { overhead, overheadBisect } from "./scenarios/overhead";
 import { previewCost } from "./scenarios/previewCost";
 import { reconfiguration } from "./scenarios/reconfig";
 import { SOAK_DEFAULT_MINUTES, soak } from "./scenarios/soak";
 import { soakSvg } from "./soakSvg";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "speed", "preview", "soak"] as const;
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
-const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount"];
+const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
 const FAST_INTERVAL_MS = 100;
 
@@ -137,6 +138,16 @@ async function main(): Promise<void> {
     }
     if (!lb.out) throw new Error("the bench stack is not up; see the errors above");
     results.host.haproxy = (await incus("exec", lb.haproxy, "--", "haproxy", "-v")).split("\n")[0];
+    // The anchor logs to /dev/log from inside `chroot /var/lib/haproxy`: its lines reach a journal
+    // only if a syslog daemon made a socket there (scenario 7's bisect, the logging cost).
+    results.host.anchorChrootLogSocket = await incus(
+      "exec",
+      lb.haproxy,
+      "--",
+      "sh",
+      "-c",
+      "test -S /var/lib/haproxy/dev/log && echo present || echo absent",
+    );
 
     // While the stack is as the program says (right after its up): a no-change preview.
     if (only.has("preview")) {
@@ -148,6 +159,9 @@ async function main(): Promise<void> {
     if (only.has("overhead")) {
       await phase("7 LB overhead", async () => {
         results.overhead = await overhead(lb);
+      });
+      await phase("7 LB overhead: bisect of the project's config", async () => {
+        results.overheadBisect = await overheadBisect(lb);
       });
     }
     if (only.has("failover")) {
@@ -171,13 +185,18 @@ async function main(): Promise<void> {
         results.locality = await locality(lb);
       });
     }
+    if (only.has("lbnode")) {
+      await phase("9 LB node dies: the seed's one node, then the pair", async () => {
+        results.lbNode = await lbNode(lb);
+      });
+    }
     if (only.has("speed")) {
       await phase("6 tool speed: scale-out by 1 and by 6", async () => {
         results.scale = await scaleSpeed(lb);
       });
     }
     if (only.has("soak")) {
-      await phase(`9 soak, ${soakMinutes} min`, async () => {
+      await phase(`10 soak, ${soakMinutes} min`, async () => {
         results.soak = await soak(lb, soakMinutes);
       });
     }
@@ -225,6 +244,13 @@ function writeOutputs(results: Results, complete: boolean): void {
     fs.writeFileSync(file, soakSvg(results.soak));
     results.files.push(path.relative(REPO_DIR, file));
     if (complete) fs.copyFileSync(file, path.join(BENCH_DIR, "soak.svg"));
+  }
+  const lbNodeTimeline = lbNodeSvg(results.lbNode ?? {});
+  if (lbNodeTimeline) {
+    const file = path.join(RESULTS_DIR, `${stamp}-lb-node-dies.svg`);
+    fs.writeFileSync(file, lbNodeTimeline);
+    results.files.push(path.relative(REPO_DIR, file));
+    if (results.lbNode?.project && results.lbNode.anchor) fs.copyFileSync(file, path.join(BENCH_DIR, "timeline-lb-node-dies.svg"));
   }
   results.files.unshift(path.relative(REPO_DIR, json));
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");

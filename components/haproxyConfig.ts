@@ -186,6 +186,7 @@ export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fle
     aliveUri: ALIVE_URI,
     statsPasswordEnv: STATS_PASSWORD_ENV,
     statsPasswordRef: `\${${STATS_PASSWORD_ENV}}`,
+    logEveryRequest: args.logging.everyRequest,
     metricsPort: metrics.port,
     metricsSources: metrics.allowedSources.join(" "),
     connectTimeoutMs: timeouts.connectMs,

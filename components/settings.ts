@@ -45,6 +45,7 @@ export interface Settings {
   virtualIp: string;
   vrrpAdvertIntervalMs: number;
   vrrpRouterId: number;
+  logEveryRequest: boolean;
 }
 
 /** Settings as read, before validation: every key present, any value. */
@@ -103,6 +104,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   virtualIp: "",
   vrrpAdvertIntervalMs: 200,
   vrrpRouterId: 51,
+  logEveryRequest: false,
 });
 
 /**
@@ -127,12 +129,13 @@ export const SEED_DEFAULTS = Object.freeze({
 
 /**
  * Pulumi hands every config value over as a string (`pulumi.Config.get`), while a stack file read
- * with a YAML parser yields numbers and lists; both are accepted. A string is turned into a number
- * or list only when it reads as one exactly, so anything else reaches validation, and its
+ * with a YAML parser yields numbers, booleans and lists; both are accepted. A string is turned into
+ * a number, boolean or list only when it reads as one exactly, so anything else reaches validation, and its
  * message, as it was written: `9223372036854775807` would become 9223372036854776000.
  */
 function coerce(defaultValue: unknown, value: unknown): unknown {
   if (typeof value !== "string") return value;
+  if (typeof defaultValue === "boolean" && (value === "true" || value === "false")) return value === "true";
   if (typeof defaultValue === "number" && /^\s*-?\d+\s*$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   if (Array.isArray(defaultValue)) {
     try {

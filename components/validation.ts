@@ -258,6 +258,10 @@ export function validateSettings(
     );
   }
 
+  for (const key of ["logEveryRequest"] as const) {
+    if (typeof raw[key] !== "boolean") problem(key, `must be true or false (got ${shown(raw[key])})`);
+  }
+
   const text = (key: keyof Settings): string | undefined => {
     const value = raw[key];
     if (typeof value === "string") return value;

@@ -1,6 +1,8 @@
 /**
  * Scenario 7: what the LB costs. The same autocannon load (20 connections, as fast as it goes)
- * straight at backend-api-1 and through the LB, alternating, once per config.
+ * straight at backend-api-1 and through the LB, alternating, once per config. Then the bisect:
+ * the project's file as deployed and with one feature taken out (or the request log put back),
+ * each against the anchor, all through the LB on the same containers.
  */
 import autocannon from "autocannon";
 import { DEFAULTS } from "../../components/settings";
@@ -20,8 +22,8 @@ export interface CannonResult {
   non2xx: number;
 }
 
-async function cannon(url: string): Promise<CannonResult> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+async function cannon(url: string, durationS = DURATION_S): Promise<CannonResult> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: durationS });
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
@@ -72,3 +74,85 @@ export async function overhead(lb: Lb): Promise<Record<ConfigName, OverheadRun>>
 }
 
 export const OVERHEAD_LOAD = `${CONNECTIONS} connections, ${ROUNDS} x ${DURATION_S} s alternating`;
+
+/** One edit of the project's live file, for the bisect; it must change the file. */
+export interface BisectVariant {
+  name: string;
+  edit: (config: string) => string;
+}
+
+function edited(what: string, config: string, result: string): string {
+  if (result === config) throw new Error(`bisect: ${what} is not in the project's haproxy.cfg`);
+  return result;
+}
+const withoutLines = (pattern: RegExp) => (config: string) =>
+  edited(
+    String(pattern),
+    config,
+    config
+      .split("\n")
+      .filter((line) => !pattern.test(line))
+      .join("\n"),
+  );
+
+/**
+ * The features the issue suspected (the request log, retry-on, the passive check), one at a time.
+ * "every request logged" is the file as deployed before veza-infra:logEveryRequest existed (and
+ * with it set true): the before of the logging fix.
+ */
+export const BISECT_VARIANTS: readonly BisectVariant[] = [
+  { name: "every request logged (logEveryRequest true)", edit: withoutLines(/^\s*option dontlog-normal$/) },
+  { name: "no log lines at all", edit: withoutLines(/^\s*(log\s|option httplog$|option dontlog-normal$)/) },
+  { name: "no retry-on", edit: withoutLines(/^\s*retry-on\s/) },
+  {
+    name: "no observe layer4 (passive check)",
+    edit: (config) => edited("observe layer4", config, config.replace(/ observe layer4 error-limit \d+ on-error sudden-death/, "")),
+  },
+];
+/**
+ * The bisect's rounds: more and shorter than the rest of scenario 7, and summed up by the median,
+ * so that a burst of other work on this shared 2-core host spoils one round of one variant, not
+ * its figure.
+ */
+const BISECT_ROUNDS = 4;
+const BISECT_DURATION_S = 4;
+
+export const AS_DEPLOYED = "as deployed";
+export const BISECT_LOAD = `${CONNECTIONS} connections, ${BISECT_ROUNDS} x ${BISECT_DURATION_S} s per variant, alternating; median`;
+
+/** The round with the median requests/s (the upper one of an even count). */
+function median(results: CannonResult[]): CannonResult {
+  return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)];
+}
+
+export interface BisectRun {
+  /** Median requests/s (and its round's latencies) by variant name (AS_DEPLOYED and "anchor" included). */
+  viaLb: Record<string, CannonResult>;
+  /** Median requests/s of each divided by the anchor's. */
+  ratioToAnchor: Record<string, number>;
+  /** Every measurement in the order taken: a round goes through the list, the next one backwards. */
+  rounds: { name: string; result: CannonResult }[];
+}
+
+export async function overheadBisect(lb: Lb): Promise<BisectRun> {
+  const steps: { name: string; apply: () => Promise<void> }[] = [
+    { name: AS_DEPLOYED, apply: () => lb.use("project", BASE) },
+    ...BISECT_VARIANTS.map((v) => ({ name: v.name, apply: () => lb.useVariant(v.edit) })),
+    { name: "anchor", apply: () => lb.use("anchor", BASE) },
+  ];
+  const rounds: BisectRun["rounds"] = [];
+  try {
+    for (let round = 0; round < BISECT_ROUNDS; round++) {
+      for (const step of round % 2 === 0 ? steps : [...steps].reverse()) {
+        await step.apply();
+        rounds.push({ name: step.name, result: await cannon(lb.url("/api/v1/items"), BISECT_DURATION_S) });
+      }
+    }
+  } finally {
+    await lb.use("project", BASE);
+  }
+  const viaLb = Object.fromEntries(steps.map((s) => [s.name, median(rounds.filter((r) => r.name === s.name).map((r) => r.result))]));
+  const anchor = viaLb.anchor.requestsPerSecond;
+  const ratioToAnchor = Object.fromEntries(Object.entries(viaLb).map(([name, r]) => [name, r.requestsPerSecond / anchor]));
+  return { viaLb, ratioToAnchor, rounds };
+}

@@ -5,7 +5,12 @@
  *   - a refused preview: the same stack's config with veza-infra:healthCheckFall 0, given through
  *     --config-file as a copy in a temporary directory (the stack's own file is never edited);
  *   - the preview of bench/fixtures/trivial (one Command, one RandomPassword, plain JavaScript) on
- *     its own throwaway stack of the same backend, deployed once so its preview is no-change too.
+ *     its own throwaway stack of the same backend, deployed once so its preview is no-change too;
+ *   - "before": the same no-change preview run the way the project ran before issue 11 (Pulumi.yaml
+ *     without `main:` and with `typescript: true`, so ts-node type-checks index.ts on every run),
+ *     from a shadow of the project: a temporary directory of symlinks to every file of the project
+ *     but Pulumi.yaml, which is the project's own with those two lines changed. Same project name,
+ *     same backend, same stack: only how the program is run differs.
  * Only previews of the measured stack run: no resource of it is created, changed or refreshed.
  */
 import { spawn } from "child_process";
@@ -40,9 +45,12 @@ export interface PreviewCost {
   noChange: PreviewSeries;
   refused: PreviewSeries;
   trivial: PreviewSeries;
-  /** noChange.medianMs / trivial.medianMs and refused.medianMs / trivial.medianMs. */
+  /** The no-change preview with ts-node type-checking the program, as before issue 11 (absent in runs saved before it was measured). */
+  typeChecked?: PreviewSeries;
+  /** noChange, refused and typeChecked medians over trivial's. */
   noChangeRatio: number;
   refusedRatio: number;
+  typeCheckedRatio?: number;
 }
 
 interface Outcome {
@@ -101,14 +109,33 @@ function refusedConfigFile(stack: string): { file: string; remove: () => void } 
   return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The project as it ran before issue 11: every entry of the project directory symlinked (node
+ * resolves the symlinks, so ts-node compiles the real files with the real tsconfig.json), and a
+ * Pulumi.yaml that runs package.json's `main` (index.ts) with `typescript: true`.
+ */
+function typeCheckedShadow(): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-preview-typechecked-"));
+  for (const entry of fs.readdirSync(REPO_DIR)) {
+    if (entry !== "Pulumi.yaml" && entry !== ".git") fs.symlinkSync(path.join(REPO_DIR, entry), path.join(dir, entry));
+  }
+  const project = fs.readFileSync(path.join(REPO_DIR, "Pulumi.yaml"), "utf8");
+  const before = project.replace(/^main: .*\n/m, "").replace(/^(\s+)typescript: false$/m, "$1typescript: true");
+  if (before === project || /^main:/m.test(before) || !/typescript: true/.test(before))
+    throw new Error("Pulumi.yaml no longer has the `main:` and `typescript: false` lines the type-checked preview replaces");
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), before);
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 const series = (ms: number[], summary: string): PreviewSeries => ({ ms, medianMs: percentile(ms, 50), summary });
 
 /** The three previews, `rounds` times each, interleaved; `stack` is only ever previewed. */
 export async function previewCost(stack: string, rounds = PREVIEW_ROUNDS): Promise<PreviewCost> {
   await ensureTrivialStack();
   const refusedConfig = refusedConfigFile(stack);
-  const times = { noChange: [] as number[], refused: [] as number[], trivial: [] as number[] };
-  const summaries = { noChange: "", refused: "", trivial: "" };
+  const shadow = typeCheckedShadow();
+  const times = { noChange: [] as number[], refused: [] as number[], trivial: [] as number[], typeChecked: [] as number[] };
+  const summaries = { noChange: "", refused: "", trivial: "", typeChecked: "" };
   let programMode: PreviewCost["programMode"] = "build";
   try {
     // One untimed preview of each first: the plugins and files are then as warm as in daily use.
@@ -123,6 +150,9 @@ export async function previewCost(stack: string, rounds = PREVIEW_ROUNDS): Promi
       }
       const trivial = await timed(() => pulumiIn(TRIVIAL_DIR, ["preview", "--stack", TRIVIAL_STACK]));
       if (trivial.value.code !== 0) throw new Error(`the trivial program's preview failed:\n${trivial.value.output}`);
+      const typeChecked = await timed(() => pulumiIn(shadow.dir, ["preview", "--stack", stack]));
+      if (typeChecked.value.code !== 0) throw new Error(`the type-checked preview of ${stack} failed:\n${typeChecked.value.output}`);
+      summaries.typeChecked = changeSummary(typeChecked.value.output);
       summaries.noChange = changeSummary(noChange.value.output);
       summaries.trivial = changeSummary(trivial.value.output);
       summaries.refused = `refused (exit ${refused.value.code})`;
@@ -130,13 +160,16 @@ export async function previewCost(stack: string, rounds = PREVIEW_ROUNDS): Promi
       times.noChange.push(noChange.ms);
       times.refused.push(refused.ms);
       times.trivial.push(trivial.ms);
+      times.typeChecked.push(typeChecked.ms);
     }
   } finally {
     refusedConfig.remove();
+    shadow.remove();
   }
   const noChange = series(times.noChange, summaries.noChange);
   const refused = series(times.refused, summaries.refused);
   const trivial = series(times.trivial, summaries.trivial);
+  const typeChecked = series(times.typeChecked, summaries.typeChecked);
   return {
     stack,
     rounds,
@@ -144,7 +177,9 @@ export async function previewCost(stack: string, rounds = PREVIEW_ROUNDS): Promi
     noChange,
     refused,
     trivial,
+    typeChecked,
     noChangeRatio: noChange.medianMs / trivial.medianMs,
     refusedRatio: refused.medianMs / trivial.medianMs,
+    typeCheckedRatio: typeChecked.medianMs / trivial.medianMs,
   };
 }

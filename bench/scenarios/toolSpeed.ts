@@ -30,6 +30,8 @@ export interface ColdStart {
   emptyToUp: Timed;
   /** No-change `pulumi preview --expect-no-changes`. */
   preview: Timed;
+  /** No-change `pulumi up --expect-no-changes` (absent in runs saved before it was measured). */
+  upNoChange?: Timed;
 }
 
 export interface ScaleSpeed {
@@ -91,7 +93,7 @@ async function benchContainers(): Promise<string[]> {
   return (await incus("list", "-c", "n", "-f", "csv")).split("\n").filter((n) => n.startsWith(BENCH_PREFIX));
 }
 
-/** Destroys the bench stack (and any bench-* container left over), then times `pulumi up` to every server UP, and a no-change preview. */
+/** Destroys the bench stack (and any bench-* container left over), then times `pulumi up` to every server UP, a no-change preview and a no-change up. */
 export async function coldStart(lb: Lb): Promise<ColdStart> {
   const destroy = await timed(() => pulumi("destroy", "--yes", "--skip-preview"));
   await Promise.all((await benchContainers()).map((n) => incus("delete", "--force", ours(n))));
@@ -105,7 +107,8 @@ export async function coldStart(lb: Lb): Promise<ColdStart> {
     await lb.waitServing();
   });
   const preview = await timed(() => pulumi("preview", "--expect-no-changes"));
-  return { destroyMs: destroy.ms, emptyToUp: beside(up.ms, raw), preview: { ms: preview.ms } };
+  const upNoChange = await timed(() => pulumi("up", "--yes", "--expect-no-changes"));
+  return { destroyMs: destroy.ms, emptyToUp: beside(up.ms, raw), preview: { ms: preview.ms }, upNoChange: { ms: upNoChange.ms } };
 }
 
 /** Scale-out by 1 and by 6 backends (and back), alternating, each beside the raw launch of as many containers. */

@@ -12,12 +12,16 @@ export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
 
 /** Runs a command and resolves with its trimmed stdout; rejects with its stderr. */
-export function run(file: string, args: string[], options: { input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+export function run(
+  file: string,
+  args: string[],
+  options: { input?: string; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       args,
-      { cwd: options.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 15 * 60_000 },
+      { cwd: options.cwd ?? REPO, env: options.env, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 15 * 60_000 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stderr}\n${stdout}`));
         else resolve(stdout.trim());
@@ -35,6 +39,11 @@ export interface LabOutputs {
   lbUrl: string;
   haproxyContainer: string;
   haproxyAddress: string;
+  /** Every HAProxy node, in order; `haproxyContainer` is the first. */
+  haproxyContainers: string[];
+  haproxyAddresses: string[];
+  /** The pair's address ("" with one node), where `lbUrl` points. */
+  virtualIp: string;
   backendApiContainers: string[];
   backendApiAddresses: string[];
   streamServerContainers: string[];
@@ -47,17 +56,30 @@ export async function outputs(): Promise<LabOutputs> {
   return JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as LabOutputs;
 }
 
-/** Sends one command to HAProxy's runtime API inside the HAProxy container. */
-export function admin(lab: LabOutputs, command: string): Promise<string> {
-  return run("incus", ["exec", lab.haproxyContainer, "--", "socat", "stdio", "/run/haproxy/admin.sock"], { input: `${command}\n` });
+/** Sends one command to HAProxy's runtime API inside an HAProxy container (by default the first). */
+export function admin(lab: LabOutputs, command: string, container = lab.haproxyContainer): Promise<string> {
+  return run("incus", ["exec", container, "--", "socat", "stdio", "/run/haproxy/admin.sock"], { input: `${command}\n` });
+}
+
+/** Whether `container` holds the pair's virtual IP on eth0. */
+export async function holdsVirtualIp(lab: LabOutputs, container: string): Promise<boolean> {
+  const addresses = await incus("exec", container, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").catch(() => "");
+  return lab.virtualIp !== "" && addresses.includes(` ${lab.virtualIp}/`);
+}
+
+/** The HAProxy node clients reach through `lbUrl`: the virtual IP's holder, or the only node. */
+export async function servingNode(lab: LabOutputs): Promise<string> {
+  if (lab.virtualIp === "") return lab.haproxyContainer;
+  for (const container of lab.haproxyContainers) if (await holdsVirtualIp(lab, container)) return container;
+  throw new Error(`no HAProxy node holds ${lab.virtualIp}`);
 }
 
 /** One row of `show stat`, keyed by its CSV header. */
 export type StatRow = Record<string, string>;
 
-/** `show stat` of the servers, keyed `pool/server`. */
-export async function serverStats(lab: LabOutputs): Promise<Map<string, StatRow>> {
-  const [header, ...lines] = (await admin(lab, "show stat")).split("\n").filter((line) => line.length > 0);
+/** `show stat` of the servers, keyed `pool/server`, on one HAProxy node (by default the first). */
+export async function serverStats(lab: LabOutputs, container = lab.haproxyContainer): Promise<Map<string, StatRow>> {
+  const [header, ...lines] = (await admin(lab, "show stat", container)).split("\n").filter((line) => line.length > 0);
   const fields = header.replace(/^# /, "").split(",");
   const rows = new Map<string, StatRow>();
   for (const line of lines) {
@@ -77,18 +99,26 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
-/** Status of one server as HAProxy sees it (UP, DOWN, DRAIN, MAINT, ...). */
-export async function serverStatus(lab: LabOutputs, pool: string, server: string): Promise<string> {
-  return (await serverStats(lab)).get(`${pool}/${server}`)?.status ?? "ABSENT";
+/** Status of one server as HAProxy sees it (UP, DOWN, DRAIN, MAINT, ...), on one node (by default the first). */
+export async function serverStatus(lab: LabOutputs, pool: string, server: string, container = lab.haproxyContainer): Promise<string> {
+  return (await serverStats(lab, container)).get(`${pool}/${server}`)?.status ?? "ABSENT";
 }
 
-/** Waits until every server of the lab's two pools is UP. */
+/** The status of one server on every HAProxy node, in node order. */
+export function statusOnEveryNode(lab: LabOutputs, pool: string, server: string): Promise<string[]> {
+  return Promise.all(lab.haproxyContainers.map((container) => serverStatus(lab, pool, server, container)));
+}
+
+/** Waits until every server of the lab's two pools is UP on every HAProxy node. */
 export function waitAllUp(lab: LabOutputs, timeoutMs = 60_000): Promise<number> {
   return waitFor(
-    "every server UP",
+    "every server UP on every HAProxy node",
     async () => {
-      const stats = await serverStats(lab);
-      return stats.size > 0 && [...stats.values()].every((row) => row.status === "UP");
+      for (const container of lab.haproxyContainers) {
+        const stats = await serverStats(lab, container);
+        if (stats.size === 0 || ![...stats.values()].every((row) => row.status === "UP")) return false;
+      }
+      return true;
     },
     timeoutMs,
   );

@@ -18,6 +18,8 @@ import {
   run,
   serverStats,
   serverStatus,
+  servingNode,
+  statusOnEveryNode,
   steadyLoad,
   waitAllUp,
   waitFor,
@@ -82,7 +84,7 @@ test("the units are hardened as measured by systemd-analyze security inside the 
   };
   expect(await exposure(lab.backendApiContainers[0], "veza-backend-api.service")).toBeLessThanOrEqual(1.5);
   expect(await exposure(lab.streamServerContainers[0], "veza-stream-server.service")).toBeLessThanOrEqual(1.5);
-  expect(await exposure(lab.haproxyContainer, "haproxy.service")).toBeLessThanOrEqual(4);
+  for (const node of lab.haproxyContainers) expect(await exposure(node, "haproxy.service")).toBeLessThanOrEqual(4);
 });
 
 test("backend-api failover drill: no failed request, the pinned WebSocket reconnects to the survivor", async () => {
@@ -185,7 +187,8 @@ test("a health value edit previews as one HAProxy config update and goes live wi
       .join("\n")}`;
     expect(preview).toMatch(/1 to update/);
     expect(preview).not.toMatch(/to replace|to create|to delete/);
-    expect(preview).toMatch(/haproxy-config/);
+    // One node applies it as haproxy-config; the pair rolls it over both nodes as haproxy-pair-config.
+    expect(preview).toMatch(/haproxy(-pair)?-config/);
     const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
     try {
       await pulumi("up", "--yes", "--skip-preview");
@@ -194,10 +197,12 @@ test("a health value edit previews as one HAProxy config update and goes live wi
       figures["config edit reload requests ok/failed"] = `${result.ok}/${result.failures.length}`;
       expect(result.failures).toEqual([]);
     }
-    const stats = await serverStats(lab);
-    // api_ws's servers run no checks of their own: they track api_pool's.
-    const checked = [...stats.values()].filter((row) => row.pxname !== "api_ws");
-    expect(checked.every((row) => row.check_fall === "3")).toBe(true);
+    for (const node of lab.haproxyContainers) {
+      const stats = await serverStats(lab, node);
+      // api_ws's servers run no checks of their own: they track api_pool's.
+      const checked = [...stats.values()].filter((row) => row.pxname !== "api_ws");
+      expect(checked.every((row) => row.check_fall === "3")).toBe(true);
+    }
   } finally {
     await pulumi("config", "rm", "veza-infra:healthCheckFall");
     await pulumi("up", "--yes", "--skip-preview");
@@ -208,10 +213,12 @@ test("a health value edit previews as one HAProxy config update and goes live wi
 // and the old worker closing it; twenty in a row do (before idle-close-on-response: 40 resets in 30).
 test("twenty hitless reloads under load lose no request", async () => {
   const reloads = 20;
+  // The node the load goes through: with the pair, the one holding the virtual IP.
+  const node = await servingNode(lab);
   const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
   try {
     for (let i = 0; i < reloads; i++) {
-      await incus("exec", lab.haproxyContainer, "--", "systemctl", "reload", "haproxy");
+      await incus("exec", node, "--", "systemctl", "reload", "haproxy");
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
@@ -221,22 +228,23 @@ test("twenty hitless reloads under load lose no request", async () => {
   }
 });
 
-test("a drain list puts servers in drain, keeps them drained across reloads, and readies them when removed", async () => {
+test("a drain list puts servers in drain on every HAProxy node, keeps them drained across reloads, and readies them when removed", async () => {
+  const drained = lab.haproxyContainers.map(() => "DRAIN");
   try {
     await pulumi("config", "set", "--path", "veza-infra:drainServers[0]", "backend-api-2");
     await pulumi("up", "--yes", "--skip-preview");
-    expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("DRAIN");
+    expect(await statusOnEveryNode(lab, "api_pool", "backend-api-2")).toEqual(drained);
     // A later reload (another setting changes) keeps it drained.
     await pulumi("config", "set", "veza-infra:healthCheckRise", "3");
     await pulumi("up", "--yes", "--skip-preview");
-    expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("DRAIN");
+    expect(await statusOnEveryNode(lab, "api_pool", "backend-api-2")).toEqual(drained);
     for (let i = 0; i < 10; i++) expect((await get(path("/api/v1/items"))).servedBy).toBe(containerOf("backend-api-1"));
   } finally {
     await pulumi("config", "rm", "veza-infra:drainServers");
     await pulumi("config", "rm", "veza-infra:healthCheckRise");
     await pulumi("up", "--yes", "--skip-preview");
   }
-  expect(await serverStatus(lab, "api_pool", "backend-api-2")).toBe("UP");
+  expect(await statusOnEveryNode(lab, "api_pool", "backend-api-2")).toEqual(lab.haproxyContainers.map(() => "UP"));
 });
 
 test("scaling 2 -> 3 -> 2 by stack config: new servers take traffic, removed ones go, no failed request", async () => {
@@ -304,7 +312,8 @@ test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up w
       () => "no error",
       (error: Error) => error.message,
     );
-    expect(failure).toMatch(/HAProxy in lab-haproxy rejected the new configuration; the live one keeps serving\./);
+    // The pair tries the node without the virtual IP first, and stops there.
+    expect(failure).toMatch(/HAProxy in lab-haproxy(-2)? rejected the new configuration; the live one keeps serving\./);
     expect(failure).toMatch(/ALERT/);
     figures["pulumi up with a PEM HAProxy rejects"] =
       failure
@@ -312,8 +321,10 @@ test("TLS: HTTPS serves and HTTP redirects; a PEM HAProxy rejects fails the up w
         .find((line) => line.includes("[ALERT]"))
         ?.trim() ?? "";
     expect(await curl(https)).toBe("200");
-    const live = await run("incus", ["exec", lab.haproxyContainer, "--", "sha256sum", "/etc/haproxy/haproxy.cfg"]);
-    expect(live.split(" ")[0]).toBe(liveHash);
+    for (const node of lab.haproxyContainers) {
+      const live = await run("incus", ["exec", node, "--", "sha256sum", "/etc/haproxy/haproxy.cfg"]);
+      expect(live.split(" ")[0]).toBe(liveHash);
+    }
   } finally {
     await pulumi("config", "rm", "veza-infra:tlsCertPath");
     await pulumi("up", "--yes", "--skip-preview");
@@ -329,10 +340,10 @@ test("a second up has nothing to change", async () => {
 test("destroy removes every container; an up interrupted midway converges on the next run", async () => {
   const ours = async () => {
     const names = (await incus("list", "-c", "n", "-f", "csv")).split("\n").filter(Boolean);
-    const expected = [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers];
+    const expected = [...lab.haproxyContainers, ...lab.backendApiContainers, ...lab.streamServerContainers];
     return names.filter((n) => expected.includes(n));
   };
-  const made = [lab.haproxyContainer, ...lab.backendApiContainers, ...lab.streamServerContainers];
+  const made = [...lab.haproxyContainers, ...lab.backendApiContainers, ...lab.streamServerContainers];
   await pulumi("destroy", "--yes", "--skip-preview");
   expect(await ours()).toEqual([]);
   await upAndMeasure("empty to every server UP (s)");

@@ -1,26 +1,39 @@
 /**
- * The HAProxy pair on the real lab: scaled 1 -> 2 by stack config, the node holding the virtual IP
- * force-stopped, then frozen, then only its HAProxy stopped, under the open-loop load of the other
- * drills; then scaled back to 1. Each drill prints kill-to-takeover, the requests in flight at the
- * kill and those that failed, and the pinned WebSocket's way back to the same backend.
+ * The HAProxy pair on the real lab, the lab stack's own shape (Pulumi.lab.yaml): the node holding
+ * the virtual IP force-stopped, then frozen, then only its HAProxy stopped, under the open-loop load
+ * of the other drills; then the pair scaled 2 -> 1 -> 2 by stack config. Each drill prints
+ * kill-to-takeover, the requests in flight at the kill and those that failed, and the pinned
+ * WebSocket's way back to the same backend.
  */
+import * as fs from "fs";
 import * as http from "http";
-import { LabOutputs, incus, openSocket, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
+import * as nodePath from "path";
+import {
+  LabOutputs,
+  REPO,
+  STACK,
+  holdsVirtualIp,
+  incus,
+  openSocket,
+  outputs,
+  pulumi,
+  servingNode,
+  steadyLoad,
+  waitAllUp,
+  waitFor,
+} from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
+/** Pulumi.lab.yaml's address of the pair. */
 const VIRTUAL_IP = "10.77.0.200";
 const LOAD_RATE = 50;
 const figures: Record<string, string | number> = {};
-let lab: LabOutputs & { haproxyContainers: string[]; virtualIp: string };
+let lab: LabOutputs;
 
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
-const holds = async (container: string) =>
-  (await incus("exec", container, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").catch(() => "")).includes(` ${VIRTUAL_IP}/`);
-const holder = async () => {
-  for (const container of lab.haproxyContainers) if (await holds(container)) return container;
-  return "";
-};
+const holds = (container: string) => holdsVirtualIp(lab, container);
+const holder = () => servingNode(lab).catch(() => "");
 /**
  * One GET on a connection of its own, given 500 ms: a pooled keep-alive connection could still
  * point at the stopped node (a frozen container's kernel keeps it open) and hang the probe.
@@ -53,20 +66,11 @@ async function up(): Promise<void> {
 }
 
 beforeAll(async () => {
-  await pulumi("config", "set", "veza-infra:haproxyCount", "2");
-  await pulumi("config", "set", "veza-infra:virtualIp", VIRTUAL_IP);
-  const started = Date.now();
   await up();
   await waitFor("the virtual IP to answer", () => answers(path("/api/v1/health")), 30_000, 100);
-  figures["scale 1 -> 2 HAProxy nodes, to the virtual IP answering (s)"] = ((Date.now() - started) / 1000).toFixed(1);
 });
 
-afterAll(async () => {
-  await pulumi("config", "rm", "veza-infra:haproxyCount");
-  await pulumi("config", "rm", "veza-infra:virtualIp");
-  const started = Date.now();
-  await up();
-  figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+afterAll(() => {
   console.log(
     `pair figures:\n${Object.entries(figures)
       .map(([k, v]) => `  ${k}: ${v}`)
@@ -212,4 +216,33 @@ test("HAProxy alone stopped in the holder: the address moves within 2 s", async 
     2_000,
   );
   expect(stayed).toBe(true);
+});
+
+test("scaling 2 -> 1 -> 2 by stack config: one node on its own address, then the pair on the virtual IP again", async () => {
+  // The lab's shape is in its stack file: put back byte for byte, whatever happens here.
+  const stackFile = nodePath.join(REPO, `Pulumi.${STACK}.yaml`);
+  const original = fs.readFileSync(stackFile, "utf8");
+  try {
+    await pulumi("config", "rm", "veza-infra:haproxyCount");
+    await pulumi("config", "rm", "veza-infra:virtualIp");
+    let started = Date.now();
+    await up();
+    figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+    expect(lab.haproxyContainers).toHaveLength(1);
+    expect(lab.lbUrl).toBe(`http://${lab.haproxyAddress}/`);
+    expect(await answers(path("/api/v1/health"))).toBe(true);
+    fs.writeFileSync(stackFile, original);
+    started = Date.now();
+    await up();
+    await waitFor("the virtual IP to answer", () => answers(path("/api/v1/health")), 30_000, 100);
+    figures["scale 1 -> 2 HAProxy nodes, to the virtual IP answering (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+  } finally {
+    if (fs.readFileSync(stackFile, "utf8") !== original) {
+      fs.writeFileSync(stackFile, original);
+      await up();
+    }
+  }
+  expect(lab.haproxyContainers).toHaveLength(2);
+  expect(lab.lbUrl).toBe(`http://${VIRTUAL_IP}/`);
+  expect(await holder()).not.toBe("");
 });

@@ -302,6 +302,16 @@ describe("consistent-hash server ids", () => {
   });
 });
 
+test("logs errors and abnormal sessions only, unless logEveryRequest asks for every request", () => {
+  const defaults = (config: string) => config.slice(config.indexOf("\ndefaults\n"), config.indexOf("\nfrontend edge"));
+  const quiet = defaults(renderHaproxyConfig(settings(), fleets(2, 2)));
+  expect(quiet).toMatch(/^ {4}option httplog$/m);
+  expect(quiet).toMatch(/^ {4}option dontlog-normal$/m);
+  const everyRequest = defaults(renderHaproxyConfig(settings({ logEveryRequest: true }), fleets(2, 2)));
+  expect(everyRequest).toMatch(/^ {4}option httplog$/m);
+  expect(everyRequest).not.toContain("dontlog-normal");
+});
+
 test("configHash is the sha256 of the text, so any change to the config changes it", () => {
   const config = renderHaproxyConfig(settings(), fleets(2, 2));
   expect(configHash(config)).toBe(crypto.createHash("sha256").update(config).digest("hex"));
@@ -340,6 +350,7 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
       fleets(2, 2),
     ],
     ["the longest hard-stop-after", settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1)],
+    ["every request logged", settings({ logEveryRequest: true }), fleets(2, 2)],
     [
       "api fleet empty, fallbacks",
       settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }),

@@ -4,6 +4,8 @@
  * before any resource exists. The real engine and real containers are the lab tier's job.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
+import { BASH } from "../../components/incusScripts";
+import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
 
 interface Registered {
   type: string;
@@ -16,14 +18,23 @@ interface Registered {
 interface ProgramRun {
   resources: Registered[];
   outputs: Record<string, unknown>;
+  /** Inputs of each invoke the program made. */
+  invokes: Record<string, unknown>[];
 }
 
 const COMMAND = "command:local:Command";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
-/** Runs index.ts with `config` (keys without namespace) in a fresh module registry and mock runtime. */
-async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
-  const run: ProgramRun = { resources: [], outputs: {} };
+/** What the mocked `incus query` of the ownership check lists: instance name -> owner key. */
+type Instances = Record<string, string>;
+
+/**
+ * Runs index.ts with `config` (keys without namespace) in a fresh module registry and mock runtime,
+ * with `instances` as the containers Incus already has.
+ */
+async function runProgram(config: Record<string, string>, instances: Instances = {}): Promise<ProgramRun> {
+  const run: ProgramRun = { resources: [], outputs: {}, invokes: [] };
+  const invokes = run.invokes;
   await jest.isolateModulesAsync(async () => {
     const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
     let host = 10;
@@ -36,7 +47,12 @@ async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
           const stdout = args.name.endsWith("-launch") ? `10.77.0.${host++}` : "";
           return { id: `${args.name}-id`, state: { ...args.inputs, stdout } };
         },
-        call: (args) => args.inputs,
+        call: (args) => {
+          if (args.token !== "command:local:run") throw new Error(`unexpected invoke ${args.token}`);
+          invokes.push(args.inputs);
+          const listed = Object.entries(instances).map(([name, owner]) => ({ name, config: { "user.veza.owner": owner } }));
+          return { ...args.inputs, stdout: JSON.stringify(listed), stderr: "" };
+        },
       },
       "veza-infra",
       "lab",
@@ -79,7 +95,17 @@ const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COM
 describe("index.ts under mocks", () => {
   let lab: ProgramRun;
   beforeAll(async () => {
-    lab = await runProgram({ namePrefix: "lab-" });
+    // Incus already has a container of this stack, one of no stack, and one of another stack's.
+    lab = await runProgram(
+      { namePrefix: "lab-" },
+      { "lab-haproxy": "veza-infra/lab", "lab-backend-api-1": "", "other-haproxy": "veza-infra/other" },
+    );
+  });
+
+  test("one incus query lists the instances; containers of this stack or of none are adopted (refusals: the lab tier)", () => {
+    // A refusal under mocks cannot be awaited here: the runtime's rejections fail the jest test.
+    expect(lab.invokes).toEqual([{ command: LIST_INSTANCES_SCRIPT, interpreter: BASH, environment: { VEZA_REMOTE: "" }, logging: "none" }]);
+    expect(commands(lab).filter((r) => r.name.endsWith("-launch"))).toHaveLength(5);
   });
 
   test("one HAProxy node, two of each service, each with its container", () => {

@@ -25,6 +25,7 @@ import {
   WRITE_FILE,
   containerEnvironment,
 } from "../../components/incusScripts";
+import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
@@ -33,6 +34,7 @@ const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
 const HOST: Record<string, string> = {
   launch: LAUNCH_SCRIPT,
   delete: DELETE_SCRIPT,
+  "list-instances": LIST_INSTANCES_SCRIPT,
   deploy: DEPLOY_SCRIPT,
   "haproxy-setup": SETUP_SCRIPT,
   "haproxy-apply-config": APPLY_CONFIG_SCRIPT,
@@ -160,5 +162,61 @@ esac`;
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("launch and delete against a stub incus that says who owns the container", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-owner-"));
+    // Every call is logged; `info` finds the container, `config get` prints STUB_OWNER.
+    const stub = `#!/bin/sh
+echo "$*" >> "${dir}/calls"
+case "$1" in
+  info) echo "Status: RUNNING" ;;
+  config) [ "$2" = get ] && echo "$STUB_OWNER" ;;
+esac
+exit 0
+`;
+    fs.writeFileSync(path.join(dir, "incus"), stub, { mode: 0o755 });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs a host step as the components do; resolves with its exit status, stderr and the incus calls. */
+  const step = (script: string, owner: string) => {
+    const [shell, ...flags] = BASH;
+    let status = 0;
+    let stderr = "";
+    try {
+      execFileSync(shell, [...flags, script], {
+        env: { PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "lab-haproxy", VEZA_OWNER: "veza-infra/lab-twin", STUB_OWNER: owner },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      status = (error as { status: number }).status;
+      stderr = String((error as { stderr: Buffer }).stderr);
+    }
+    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+    return { status, stderr, calls };
+  };
+
+  test("destroy leaves a container another stack owns in place: no stop, no delete", () => {
+    const { status, calls } = step(DELETE_SCRIPT, "veza-infra/lab");
+    expect(status).toBe(0);
+    expect(calls).toEqual(["info lab-haproxy", "config get lab-haproxy user.veza.owner"]);
+  });
+
+  test("destroy stops and deletes the stack's own container", () => {
+    expect(step(DELETE_SCRIPT, "veza-infra/lab-twin").calls.slice(2)).toEqual([
+      "stop lab-haproxy --timeout 15",
+      "delete --force lab-haproxy",
+    ]);
+  });
+
+  test("launch refuses another stack's container, naming the owner, and changes nothing", () => {
+    const { status, stderr, calls } = step(LAUNCH_SCRIPT, "veza-infra/lab");
+    expect(status).toBe(1);
+    expect(stderr).toContain("container lab-haproxy belongs to stack veza-infra/lab, not to veza-infra/lab-twin");
+    expect(calls).toEqual(["info lab-haproxy", "config get lab-haproxy user.veza.owner"]);
   });
 });

@@ -4,7 +4,7 @@ import { load } from "js-yaml";
 import { DEFAULTS, SEED_DEFAULTS, Settings, containerName, fleetNames, settingsFromConfig } from "../../components/settings";
 
 interface Declaration {
-  type: "integer" | "string" | "array";
+  type: "integer" | "string" | "array" | "boolean";
   items?: { type: string };
   default: unknown;
 }
@@ -23,7 +23,7 @@ describe("DEFAULTS", () => {
   test.each([...declared.entries()])("%s has Pulumi.yaml's default and type", (key, declaration) => {
     const value = DEFAULTS[key as keyof Settings];
     expect(value).toEqual(declaration.default);
-    const expectedType = { integer: "number", string: "string", array: "object" }[declaration.type];
+    const expectedType = { integer: "number", string: "string", array: "object", boolean: "boolean" }[declaration.type];
     expect(typeof value).toBe(expectedType);
     if (declaration.type === "integer") expect(Number.isInteger(value)).toBe(true);
     if (declaration.type === "array") expect(declaration.items?.type).toBe("string");
@@ -48,6 +48,12 @@ describe("settingsFromConfig", () => {
     expect(raw.retries).toBe(5);
     expect(raw.streamPathPrefixes).toEqual(["/a/"]);
     expect(raw.namePrefix).toBe("lab-");
+  });
+
+  test("reads Pulumi's true and false strings as booleans", () => {
+    expect(settingsFromConfig((key) => (key === "logEveryRequest" ? "true" : undefined)).logEveryRequest).toBe(true);
+    expect(settingsFromConfig((key) => (key === "logEveryRequest" ? "false" : undefined)).logEveryRequest).toBe(false);
+    expect(settingsFromConfig((key) => (key === "logEveryRequest" ? "yes" : undefined)).logEveryRequest).toBe("yes");
   });
 
   test("passes values that do not parse through unchanged, for validation to report", () => {

@@ -308,6 +308,11 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { vrrpAdvertIntervalMs: 205 },
     "veza-infra:vrrpAdvertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 205)",
   ],
+  [
+    "a request log switch that is not a boolean",
+    { logEveryRequest: "yes" },
+    'veza-infra:logEveryRequest must be true or false (got "yes")',
+  ],
   ["router id 0", { vrrpRouterId: 0 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 0)"],
   ["router id 256", { vrrpRouterId: 256 }, "veza-infra:vrrpRouterId must be an integer from 1 to 255 (got 256)"],
   [
@@ -398,13 +403,18 @@ describe("validateSettings", () => {
   });
 
   test("accepts every value as Pulumi passes it, a string", () => {
-    const given: Record<string, string> = { retries: "0", streamPathPrefixes: '["/hls/"]', drainServers: '["stream-server-1"]' };
+    const given: Record<string, string> = {
+      retries: "0",
+      streamPathPrefixes: '["/hls/"]',
+      drainServers: '["stream-server-1"]',
+      logEveryRequest: "true",
+    };
     expect(
       validateSettings(
         settingsFromConfig((key) => given[key]),
         files,
       ),
-    ).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"] });
+    ).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"], logEveryRequest: true });
   });
 
   test.each(BAD)("rejects %s", (_label, overrides, message) => {

@@ -1,0 +1,102 @@
+/**
+ * Which of a stack's containers another stack already owns, known at preview: one `incus query`
+ * of every instance with its config, judged by a pure function. The launch step checks again at
+ * `up` (another stack may take a name between the two); the delete step leaves such a container
+ * in place. Both read the same owner key, written by the launch step as `project/stack`.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { BASH, IncusPlacement, OWNER_KEY } from "./incusScripts";
+import { configKey } from "./settings";
+
+/**
+ * Every instance of the remote in VEZA_REMOTE (empty: the local daemon), with its config, as JSON;
+ * or Incus' error, on stdout too, for {@link ownerConflicts} to quote: a failed invoke would reach
+ * the operator wrapped in a stack trace.
+ */
+export const LIST_INSTANCES_SCRIPT = `incus query "\${VEZA_REMOTE:+$VEZA_REMOTE:}/1.0/instances?recursion=1" 2>&1 || true`;
+
+/**
+ * A refusal, or a check that could not be made: a RunError, which Pulumi prints as its message alone. Raised inside an apply, it
+ * reaches the runtime through every resource input built on the placement, so two things are
+ * pinned. The message: the runtime prefixes `error serializing property "environment": ` to it
+ * once per such resource (runtime/rpc.js, same error object). The stack: the runtime's error
+ * report formats the error with util.inspect, which took 43 s of CPU over this one's source-mapped
+ * frames here (the preview waited for it); a refusal's frames tell the operator nothing anyway.
+ */
+export class OwnershipError extends pulumi.RunError {
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, "message", { get: () => message, set: () => undefined });
+    this.stack = message;
+  }
+}
+
+/** A container this stack would create or adopt that another stack owns. */
+export interface OwnerConflict {
+  container: string;
+  owner: string;
+}
+
+/**
+ * The conflicts among `names`, from the JSON of {@link LIST_INSTANCES_SCRIPT}: a container whose
+ * owner key names a stack other than `owner`. An absent container, or one with no owner (made by
+ * hand, or by an interrupted `up` before the key was set), is no conflict: this stack may adopt it.
+ */
+export function ownerConflicts(instancesJson: string, names: readonly string[], owner: string): OwnerConflict[] {
+  let instances: unknown;
+  try {
+    instances = JSON.parse(instancesJson);
+  } catch {
+    instances = undefined;
+  }
+  if (!Array.isArray(instances))
+    throw new OwnershipError(
+      `could not list the Incus containers to check who owns them (incus query): ${instancesJson.trim().slice(0, 500)}`,
+    );
+  const owners = new Map<string, string>();
+  for (const instance of instances as { name?: unknown; config?: Record<string, unknown> }[]) {
+    const found = instance?.config?.[OWNER_KEY];
+    if (typeof instance?.name === "string" && typeof found === "string" && found !== "") owners.set(instance.name, found);
+  }
+  return names.flatMap((container) => {
+    const found = owners.get(container);
+    return found !== undefined && found !== owner ? [{ container, owner: found }] : [];
+  });
+}
+
+/** One message naming every conflict, its owner, and the way out. */
+export function ownershipMessage(conflicts: readonly OwnerConflict[], owner: string): string {
+  return [
+    `stack ${owner} would adopt containers another stack owns (Incus key ${OWNER_KEY}); nothing was changed:`,
+    ...conflicts.map((c) => `  - container ${c.container} belongs to stack ${c.owner}`),
+    `Give this stack a ${configKey("namePrefix")} no other stack uses, e.g. pulumi config set ${configKey("namePrefix")} <prefix>-`,
+  ].join("\n");
+}
+
+/** `placement`, when no container of `names` belongs to another stack; else an {@link OwnershipError}. */
+export function checkedPlacement(
+  instancesJson: string,
+  placement: IncusPlacement,
+  names: readonly string[],
+  owner: string,
+): IncusPlacement {
+  const conflicts = ownerConflicts(instancesJson, names, owner);
+  if (conflicts.length > 0) throw new OwnershipError(ownershipMessage(conflicts, owner));
+  return placement;
+}
+
+/**
+ * `placement`, once {@link checkedPlacement} has passed on what Incus lists now. Every container
+ * takes its placement from here, so none is registered, previewed or touched before the check,
+ * and a refusal fails the preview naming each owner.
+ */
+export function ownedPlacement(placement: IncusPlacement, names: readonly string[], owner: string): pulumi.Output<IncusPlacement> {
+  const instances = command.local.runOutput({
+    command: LIST_INSTANCES_SCRIPT,
+    interpreter: BASH,
+    environment: { VEZA_REMOTE: placement.remote },
+    logging: "none",
+  });
+  return instances.stdout.apply((stdout) => checkedPlacement(stdout, placement, names, owner));
+}

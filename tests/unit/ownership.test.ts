@@ -1,0 +1,88 @@
+/**
+ * The preview-time ownership check: which containers another stack owns, judged purely from what
+ * `incus query` lists, and the one message that names them all.
+ */
+import { OWNER_KEY } from "../../components/incusScripts";
+import { OwnershipError, checkedPlacement, ownerConflicts, ownershipMessage } from "../../components/ownership";
+
+const NAMES = ["twin-haproxy", "twin-backend-api-1", "twin-backend-api-2"];
+const SELF = "veza-infra/twin";
+const PLACEMENT = { remote: "", target: "", image: "veza-lab/bookworm", network: "vezabr0", storagePool: "veza" };
+
+/** `incus query /1.0/instances?recursion=1` as Incus prints it, trimmed to what matters. */
+const listing = (instances: Record<string, string | undefined>) =>
+  JSON.stringify(
+    Object.entries(instances).map(([name, owner]) => ({
+      name,
+      status: "Running",
+      config: { "image.os": "debian", ...(owner === undefined ? {} : { [OWNER_KEY]: owner }) },
+    })),
+  );
+
+describe("ownerConflicts", () => {
+  test("a container of another stack is a conflict, with its owner", () => {
+    expect(ownerConflicts(listing({ "twin-haproxy": "veza-infra/lab" }), NAMES, SELF)).toEqual([
+      { container: "twin-haproxy", owner: "veza-infra/lab" },
+    ]);
+  });
+
+  test("absent, unowned (no key or empty) and own containers are not: an interrupted up converges", () => {
+    const json = listing({ "twin-haproxy": SELF, "twin-backend-api-1": undefined, "twin-backend-api-2": "" });
+    expect(ownerConflicts(json, NAMES, SELF)).toEqual([]);
+    expect(ownerConflicts("[]", NAMES, SELF)).toEqual([]);
+  });
+
+  test("only the stack's own names count; every conflict is listed, in the stack's order", () => {
+    const json = listing({ "lab-haproxy": "veza-infra/lab", "twin-backend-api-2": "veza-infra/a", "twin-haproxy": "veza-infra/b" });
+    expect(ownerConflicts(json, NAMES, SELF)).toEqual([
+      { container: "twin-haproxy", owner: "veza-infra/b" },
+      { container: "twin-backend-api-2", owner: "veza-infra/a" },
+    ]);
+  });
+
+  test("the same project under another stack name is another owner", () => {
+    expect(ownerConflicts(listing({ "twin-haproxy": "veza-infra/twin-2" }), NAMES, SELF)).toHaveLength(1);
+  });
+
+  test("when Incus does not answer with its list, the check fails cleanly, quoting what it said", () => {
+    const failed = 'Error: The remote "nosuch" doesn\'t exist\n';
+    expect(() => ownerConflicts(failed, NAMES, SELF)).toThrow(OwnershipError);
+    expect(() => ownerConflicts(failed, NAMES, SELF)).toThrow(`check who owns them (incus query): ${failed.trim()}`);
+    expect(() => ownerConflicts("{}", NAMES, SELF)).toThrow(OwnershipError);
+  });
+});
+
+describe("the refusal", () => {
+  const conflicts = [
+    { container: "twin-haproxy", owner: "veza-infra/lab" },
+    { container: "twin-backend-api-1", owner: "veza-infra/lab" },
+  ];
+
+  test("names each container and its owner, and the key that gets the stack out", () => {
+    expect(ownershipMessage(conflicts, SELF)).toBe(
+      [
+        "stack veza-infra/twin would adopt containers another stack owns (Incus key user.veza.owner); nothing was changed:",
+        "  - container twin-haproxy belongs to stack veza-infra/lab",
+        "  - container twin-backend-api-1 belongs to stack veza-infra/lab",
+        "Give this stack a veza-infra:namePrefix no other stack uses, e.g. pulumi config set veza-infra:namePrefix <prefix>-",
+      ].join("\n"),
+    );
+  });
+
+  test("checkedPlacement passes the placement through, or throws a RunError whose message and stack stay the message", () => {
+    expect(checkedPlacement(listing({ "twin-haproxy": SELF }), PLACEMENT, NAMES, SELF)).toBe(PLACEMENT);
+    let error: OwnershipError | undefined;
+    try {
+      checkedPlacement(listing({ "twin-haproxy": "veza-infra/lab" }), PLACEMENT, NAMES, SELF);
+    } catch (e) {
+      error = e as OwnershipError;
+    }
+    const message = ownershipMessage([{ container: "twin-haproxy", owner: "veza-infra/lab" }], SELF);
+    expect(error).toBeInstanceOf(OwnershipError);
+    expect((error as unknown as Record<string, unknown>).__pulumiRunError).toBe(true);
+    // What Pulumi's serializer does to an input's error, once per resource.
+    (error as Error).message = `error serializing property "environment": ${(error as Error).message}`;
+    expect(error?.message).toBe(message);
+    expect(error?.stack).toBe(message);
+  });
+});
