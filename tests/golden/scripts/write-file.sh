@@ -1,1 +1,1 @@
-umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"
+root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" && cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"
