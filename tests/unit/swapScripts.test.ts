@@ -144,6 +144,8 @@ function run(script: string, env: Record<string, string>) {
   const result = spawnSync(BASH[0], [...BASH.slice(1), script], {
     env: { PATH: `${path.join(base, "bin")}:${process.env.PATH}`, VEZA_NODES: nodes(), ...env },
     encoding: "utf8",
+    // Not node's stdin socket: Debian's bash would take it for sshd's and read bash.bashrc.
+    stdio: ["ignore", "pipe", "pipe"],
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
