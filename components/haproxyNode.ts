@@ -23,6 +23,7 @@ import {
   serverNamesFromArgs,
 } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
+import { InstanceLimits, completeLimits } from "./instanceLimits";
 import { BASH, FILES_ROOT, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
@@ -61,6 +62,8 @@ export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
   applyConfig?: boolean;
   /** Password of the stats page (user `admin`), e.g. the first node's for the second of a pair. Defaults to a generated one. */
   statsPassword?: pulumi.Input<string>;
+  /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
+  limits?: InstanceLimits;
 }
 
 /** True for an instance component (anything with an `upstream`), false for an Input<Upstream>. */
@@ -256,13 +259,19 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const options = completeHaproxyArgs(args);
     // The stack's own rules, so a program without index.ts's validation fails here, naming the
     // argument, rather than in haproxy -c inside the container.
+    const limits = completeLimits("haproxy", args.limits);
     const problems = [
       ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
       ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
+      ...limits.problems,
     ];
     if (problems.length > 0)
       throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
+    const container = new IncusContainer(
+      name,
+      { name: args.containerName, placement: args.placement, limits: limits.limits },
+      { parent: this },
+    );
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword
@@ -281,7 +290,8 @@ export class HaproxyNode extends pulumi.ComponentResource {
         triggers: [container.generation],
         logging: "none",
       },
-      { parent: this },
+      // A new container is limited before HAProxy starts.
+      { parent: this, dependsOn: container.limits ? [container.limits] : [] },
     );
     this.nodeName = name;
     this.container = container;

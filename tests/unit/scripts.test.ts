@@ -17,6 +17,7 @@ import {
 } from "../../components/haproxyNode";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
 import { DELETE_SCRIPT, INSTALL_NEXT, LAUNCH_SCRIPT, WAIT_FOR_ADDRESS, WRITE_FILE } from "../../components/incusScripts";
+import { LIMITS_SCRIPT } from "../../components/instanceLimits";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
@@ -25,6 +26,7 @@ const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
 const HOST: Record<string, string> = {
   launch: LAUNCH_SCRIPT,
   delete: DELETE_SCRIPT,
+  limits: LIMITS_SCRIPT,
   deploy: DEPLOY_SCRIPT,
   "haproxy-setup": SETUP_SCRIPT,
   "haproxy-apply-config": APPLY_CONFIG_SCRIPT,
