@@ -88,7 +88,10 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
  * takes MB, GB, bytes and percentages, but one unit family keeps every value comparable at a glance.
  */
 const SIZE = /^([1-9]\d{0,6})(MiB|GiB)$/;
-/** Below these a container does not boot its services (memory) or hold the lab image (~370MiB). */
+/**
+ * Floors that catch a slipped unit rather than size anything: the services use 30-45MiB of
+ * memory (measured in the lab), and the lab image ~370MiB of disk, which Incus counts in the quota.
+ */
 const MIN_MEMORY_MIB = 64;
 const MIN_ROOT_MIB = 1024;
 const LIMITS = [
@@ -339,9 +342,8 @@ export function validateSettings(
   const pool = text("incusStoragePool");
   if (pool !== undefined && !TOKEN.test(pool)) problem("incusStoragePool", `must be ${TOKEN_CHARS} (got ${shown(pool)})`);
 
-  const incusRemote = raw.incusRemote;
   for (const { cpu, memory, rootSize } of LIMITS) {
-    if (localCpus !== undefined && incusRemote === "" && isInteger(cpu) && (raw[cpu] as number) > localCpus) {
+    if (localCpus !== undefined && raw.incusRemote === "" && isInteger(cpu) && (raw[cpu] as number) > localCpus) {
       problem(
         cpu,
         `must be an integer from 0 (no limit) to ${localCpus}, the CPUs of this host, where the containers run while ${configKey("incusRemote")} is empty (got ${shown(raw[cpu])})`,
