@@ -37,7 +37,15 @@ async function limits(container: string) {
     memory: await incus("config", "get", container, "limits.memory"),
     rootSize: await incus("config", "device", "get", container, "root", "size"),
     nproc: await incus("exec", container, "--", "nproc"),
-    memoryMax: await incus("exec", container, "--", "cat", "/sys/fs/cgroup/memory.max"),
+    // cgroup v1 on this host (v2 elsewhere): the ceiling the kernel holds the container to.
+    memoryMax: await incus(
+      "exec",
+      container,
+      "--",
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    ),
     rootTotal: state.disk.root?.total ?? 0,
   };
 }
