@@ -1,3 +1,4 @@
+import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { haproxyArgsFromSettings } from "./components/haproxyArgs";
@@ -6,6 +7,7 @@ import { HaproxyPair } from "./components/haproxyPair";
 import { stackOwner } from "./components/incusContainer";
 import { placementFromSettings } from "./components/incusScripts";
 import { ownedPlacement } from "./components/ownership";
+import { limitsFromSettings } from "./components/instanceLimits";
 import { serviceArgsFromSettings } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
@@ -23,6 +25,7 @@ function stackSettings(): Settings {
       settingsFromConfig((key) => config.get(key)),
       LOCAL_FILES,
       Object.keys(pulumi.runtime.allConfig()),
+      os.availableParallelism(),
     );
   } catch (error) {
     if (error instanceof SettingsError) throw new pulumi.RunError(error.message);
@@ -51,6 +54,7 @@ const backendApi = names.backendApi.map(
       containerName: containerName(settings.namePrefix, name),
       placement,
       ...serviceArgsFromSettings(settings, "backend-api"),
+      limits: limitsFromSettings(settings, "backend-api"),
     }),
 );
 
@@ -60,6 +64,7 @@ const streamServer = names.streamServer.map(
       containerName: containerName(settings.namePrefix, name),
       placement,
       ...serviceArgsFromSettings(settings, "stream-server"),
+      limits: limitsFromSettings(settings, "stream-server"),
     }),
 );
 
@@ -79,6 +84,7 @@ for (const name of haproxyNames(settings.haproxyCount)) {
       containerName: containerName(settings.namePrefix, name),
       placement,
       pools,
+      limits: limitsFromSettings(settings, "haproxy"),
       applyConfig: !paired,
       // One stats password for the pair: the first node's.
       statsPassword: haproxyNodes[0]?.statsPassword,

@@ -4,6 +4,7 @@
  */
 import { HAPROXY_FIELDS } from "./haproxyArgs";
 import { PLACEMENT_FIELDS } from "./incusScripts";
+import { LIMITS_FIELDS } from "./instanceLimits";
 import { SERVICE_FIELDS } from "./serviceInstance";
 import { Settings } from "./settings";
 
@@ -25,6 +26,9 @@ export function configFeeds(): Record<keyof Settings, string> {
     ...Object.entries(HAPROXY_FIELDS).map(([key, field]) => [key, `HaproxyNode \`${field}\``]),
     ...Object.entries(SERVICE_FIELDS["backend-api"]).map(([key, field]) => [key, `BackendApiInstance \`${field}\``]),
     ...Object.entries(SERVICE_FIELDS["stream-server"]).map(([key, field]) => [key, `StreamServerInstance \`${field}\``]),
+    ...Object.entries(LIMITS_FIELDS.haproxy).map(([key, field]) => [key, `HaproxyNode \`${field}\``]),
+    ...Object.entries(LIMITS_FIELDS["backend-api"]).map(([key, field]) => [key, `BackendApiInstance \`${field}\``]),
+    ...Object.entries(LIMITS_FIELDS["stream-server"]).map(([key, field]) => [key, `StreamServerInstance \`${field}\``]),
     ...Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [key, `every component's \`placement.${field}\``]),
     ...Object.entries(PROGRAM_FEEDS),
   ];

@@ -23,7 +23,8 @@ import {
   serverNamesFromArgs,
 } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
-import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
+import { InstanceLimits, completeLimits } from "./instanceLimits";
+import { BASH, FILES_ROOT, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
 import { INCUS_NAME_RULE, argumentProblems, inArgumentTerms, isIncusName } from "./validation";
@@ -34,7 +35,6 @@ const SECRETS_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-secrets.conf"
 const HARDENING_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-hardening.conf";
 const LIVE = "/etc/haproxy/haproxy.cfg";
 const CANDIDATE = `${LIVE}.next`;
-const PREVIOUS = `${LIVE}.previous`;
 
 /** A server of a pool: an instance component (its `upstream`), or a name and address. */
 export type UpstreamSource = { readonly upstream: pulumi.Input<Upstream> } | pulumi.Input<Upstream>;
@@ -62,6 +62,8 @@ export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
   applyConfig?: boolean;
   /** Password of the stats page (user `admin`), e.g. the first node's for the second of a pair. Defaults to a generated one. */
   statsPassword?: pulumi.Input<string>;
+  /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
+  limits?: InstanceLimits;
 }
 
 /** True for an instance component (anything with an `upstream`), false for an Input<Upstream>. */
@@ -105,15 +107,18 @@ incus exec "$VEZA_REF" -- sh -c ${shellQuote(SETUP_IN_CONTAINER)}`;
  * config is checked with it; on rejection both go back, and HAProxy's own message is printed.
  */
 export const CHECK_CANDIDATE = `set -eu
-pem=${TLS_PEM_PATH}
+${FILES_ROOT}
+pem="$root"${TLS_PEM_PATH}
+candidate="$root"${CANDIDATE}
 if [ -e "$pem.next" ]; then
   if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
   mv "$pem.next" "$pem"
 fi
-set -a; . ${SECRETS_ENV}; set +a
-if haproxy -c -f ${CANDIDATE} 2>&1; then rm -f "$pem.previous"; exit 0; fi
+# shellcheck source=/dev/null
+set -a; . "$root"${SECRETS_ENV}; set +a
+if haproxy -c -f "$candidate" 2>&1; then rm -f "$pem.previous"; exit 0; fi
 if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
-rm -f ${CANDIDATE}
+rm -f "$candidate"
 exit 1`;
 
 /**
@@ -123,26 +128,29 @@ exit 1`;
  * comes up, the previous file goes back: what is on disk stays what is serving.
  */
 export const SWAP_AND_RELOAD = `set -eu
+${FILES_ROOT}
+live="$root"${LIVE}
+socket="$root"${ADMIN_SOCKET}
 state_file() { awk '$1 == "server-state-file" { print $2 }' "$1" 2>/dev/null; }
-worker() { echo "show info" | socat stdio ${ADMIN_SOCKET} 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
-state=$(state_file ${CANDIDATE})
+worker() { echo "show info" | socat stdio "$socket" 2>/dev/null | awk -F': ' '$1 == "Pid" { print $2 }'; }
+state=$(state_file "$live.next")
 # A stopped HAProxy leaves its socket file behind: no state to carry over then, and the restart
 # below brings it back.
-if [ -S ${ADMIN_SOCKET} ] && [ "$state" = "$(state_file ${LIVE})" ]; then
-  echo "show servers state" | socat stdio ${ADMIN_SOCKET} > "$state" 2>/dev/null || rm -f "$state"
+if [ -S "$socket" ] && [ "$state" = "$(state_file "$live")" ]; then
+  echo "show servers state" | socat stdio "$socket" > "$root$state" 2>/dev/null || rm -f "$root$state"
 else
-  rm -f "$state"
+  rm -f "$root$state"
 fi
 before=$(worker || true)
-cp -p ${LIVE} ${PREVIOUS}
-mv ${CANDIDATE} ${LIVE}
+cp -p "$live" "$live.previous"
+mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
   if [ -n "$after" ] && [ "$after" != "$before" ]; then exit 0; fi
   sleep 0.1
 done
-mv ${PREVIOUS} ${LIVE}
+mv "$live.previous" "$live"
 journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
 exit 1`;
@@ -152,8 +160,9 @@ exit 1`;
  * socket can refuse a connection for a moment (seen once when a reload followed a start closely),
  * so it is asked again for up to 2 s.
  */
-export const SET_SERVER_STATES = `for _ in 1 2 3 4 5 6 7 8 9 10; do
-  printf '%s\\n' "$1" | socat stdio ${ADMIN_SOCKET} >/dev/null 2>&1 && exit 0
+export const SET_SERVER_STATES = `${FILES_ROOT}
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  printf '%s\\n' "$1" | socat stdio "$root"${ADMIN_SOCKET} >/dev/null 2>&1 && exit 0
   sleep 0.2
 done
 echo "HAProxy's admin socket refused the server states for 2 s" >&2
@@ -253,13 +262,19 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const options = completeHaproxyArgs(args);
     // The stack's own rules, so a program without index.ts's validation fails here, naming the
     // argument, rather than in haproxy -c inside the container.
+    const limits = completeLimits("haproxy", args.limits);
     const problems = [
       ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
       ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
+      ...limits.problems,
     ];
     if (problems.length > 0)
       throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
+    const container = new IncusContainer(
+      name,
+      { name: args.containerName, placement: args.placement, limits: limits.limits },
+      { parent: this },
+    );
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword
@@ -278,7 +293,8 @@ export class HaproxyNode extends pulumi.ComponentResource {
         triggers: [container.generation],
         logging: "none",
       },
-      { parent: this },
+      // A new container is limited before HAProxy starts.
+      { parent: this, dependsOn: container.limits ? [container.limits] : [] },
     );
     this.nodeName = name;
     this.container = container;

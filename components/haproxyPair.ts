@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HaproxyOptions, completeHaproxyArgs } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
 import { APPLY_TO_NODE, HaproxyNode, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
-import { BASH, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
+import { BASH, FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
 import { KEEPALIVED_CONF_PATH, KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
 import { shellQuote } from "./shell";
 
@@ -21,7 +21,8 @@ export interface HaproxyPairArgs extends HaproxyOptions<HaproxyPoolArgs> {
  * it is; a restart would drop it and move every connection) or starts it if it is not running.
  */
 export const KEEPALIVED_IN_CONTAINER = `set -e
-conf=${KEEPALIVED_CONF_PATH}
+${FILES_ROOT}
+conf="$root"${KEEPALIVED_CONF_PATH}
 if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
   rm -f "$conf.next"
   echo "keepalived rejected the new configuration; the live one stays: $verdict" >&2

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef } from "./incusScripts";
+import { InstanceLimits, LIMITS_SCRIPT, limitsEnvironment } from "./instanceLimits";
 
 /** Arguments of an {@link IncusContainer}. */
 export interface IncusContainerArgs {
@@ -8,6 +9,8 @@ export interface IncusContainerArgs {
   name: string;
   /** Remote, cluster target, image, network and pool; validated settings. */
   placement: pulumi.Input<IncusPlacement>;
+  /** CPU, memory and root disk limits, every field given (validated); left out, the container keeps what Incus gives it. */
+  limits?: pulumi.Input<Required<InstanceLimits>>;
 }
 
 /** `project/stack`: what a container's owner key holds, so another stack never adopts or deletes it. */
@@ -31,6 +34,8 @@ export class IncusContainer extends pulumi.ComponentResource {
   public readonly generation: pulumi.Output<string>;
   /** The step that launches (or adopts) and deletes the container. */
   public readonly launch: command.local.Command;
+  /** The step that applies {@link IncusContainerArgs.limits} to the running container, when given. */
+  public readonly limits?: command.local.Command;
 
   constructor(name: string, args: IncusContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:IncusContainer", name, {}, opts);
@@ -51,6 +56,20 @@ export class IncusContainer extends pulumi.ComponentResource {
     );
     this.containerName = args.name;
     this.ref = placement.apply((p) => incusRef(p.remote, args.name));
+    if (args.limits) {
+      // Its own step, so a new value is an update of it; a re-created container gets them again.
+      this.limits = new command.local.Command(
+        `${name}-limits`,
+        {
+          create: LIMITS_SCRIPT,
+          interpreter: BASH,
+          environment: pulumi.all([this.ref, args.limits]).apply(([ref, limits]) => limitsEnvironment(ref, limits)),
+          triggers: [this.launch.id],
+          logging: "stderr",
+        },
+        { parent: this },
+      );
+    }
     this.address = this.launch.stdout;
     this.generation = this.launch.id;
     this.registerOutputs({ containerName: this.containerName, address: this.address });

@@ -66,6 +66,15 @@ export function containerEnvironment(name: string, placement: IncusPlacement, ow
 const OWNER_CHECK = `owner=$(incus config get "$VEZA_REF" ${OWNER_KEY})
 if [ -n "$owner" ] && [ "$owner" != "$VEZA_OWNER" ]; then`;
 
+/**
+ * First line of the in-container steps that write a file, swap it in and roll it back (haproxy.cfg's
+ * check and swap, keepalived.conf's install): every file they touch is "$root/…". \`incus exec\` hands
+ * the container none of the host's environment, so VEZA_ROOT is unset there and the paths are the
+ * real ones; the unit tests (tests/unit/swapScripts.test.ts) set it to a temporary directory and
+ * put fake haproxy, keepalived, systemctl and socat first on PATH, to run the scripts themselves.
+ */
+export const FILES_ROOT = `root=\${VEZA_ROOT:-}`;
+
 /** Inside the container: prints eth0's global IPv4 address once DHCP gave it one, within 60 s. */
 export const WAIT_FOR_ADDRESS = `for _ in $(seq 1 600); do
   address=$(ip -4 -o addr show dev eth0 scope global | awk '!found { sub("/.*", "", $4); print $4; found = 1 }')
@@ -139,9 +148,10 @@ incus delete --force "$VEZA_REF" >&2`;
  * Inside a container: standard input becomes file "$1" with mode "$2", written beside it and
  * moved into place, so a reader never sees half a file. Its directory is created if missing. A
  * write that fails (a full disk) removes its half-written temporary, so it holds no space.
+ * Under {@link FILES_ROOT} like the steps that swap what it writes.
  */
-export const WRITE_FILE = `umask 077; mkdir -p "\${1%/*}" || exit 1
-if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi`;
+export const WRITE_FILE = `${FILES_ROOT}; f="$root$1"; umask 077; mkdir -p "\${f%/*}" || exit 1
+if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi`;
 
 /**
  * Inside a container, a shell function: `install_next FILE` moves FILE.next over FILE when they

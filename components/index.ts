@@ -11,6 +11,8 @@ export { IncusContainer, stackOwner } from "./incusContainer";
 export type { IncusContainerArgs } from "./incusContainer";
 export { PLACEMENT_FIELDS, placementFromSettings } from "./incusScripts";
 export type { IncusPlacement } from "./incusScripts";
+export { LIMITS_FIELDS, limitsFromSettings } from "./instanceLimits";
+export type { InstanceLimits, InstanceRole } from "./instanceLimits";
 export { SERVICE_FIELDS, ServiceInstance, serviceArgsFromSettings } from "./serviceInstance";
 export type { ServiceInstanceArgs, ServiceOptions } from "./serviceInstance";
 export { StreamServerInstance } from "./streamServerInstance";

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Upstream } from "./haproxyConfig";
 import { IncusContainer } from "./incusContainer";
 import { BASH, INSTALL_NEXT, IncusPlacement, WRITE_FILE } from "./incusScripts";
+import { InstanceLimits, completeLimits } from "./instanceLimits";
 import { DEFAULTS, Settings } from "./settings";
 import { shellQuote } from "./shell";
 import { renderTemplate } from "./templates";
@@ -43,6 +44,8 @@ export interface ServiceInstanceArgs extends ServiceOptions {
   containerName: string;
   /** Remote, cluster target, image, network and pool of the container. Required. */
   placement: pulumi.Input<IncusPlacement>;
+  /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
+  limits?: InstanceLimits;
 }
 
 /**
@@ -182,13 +185,19 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     const options: Required<ServiceOptions> = { ...serviceArgsFromSettings(DEFAULTS, role.service), ...Object.fromEntries(given) };
     // The stack's own rules, so a program without index.ts's validation fails here, naming the
     // argument, rather than later inside a container.
+    const limits = completeLimits(role.service, args.limits);
     const problems = [
       ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
       ...argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
+      ...limits.problems,
     ];
     if (problems.length > 0)
       throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const container = new IncusContainer(name, { name: args.containerName, placement: args.placement }, { parent: this });
+    const container = new IncusContainer(
+      name,
+      { name: args.containerName, placement: args.placement, limits: limits.limits },
+      { parent: this },
+    );
     const { port, healthPath, binaryPath } = options;
     const environment = container.ref.apply((ref) =>
       serviceDeployEnvironment({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
@@ -196,7 +205,8 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     const deploy = new command.local.Command(
       `${name}-deploy`,
       { create: DEPLOY_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
-      { parent: this },
+      // A new container is limited before its service starts.
+      { parent: this, dependsOn: container.limits ? [container.limits] : [] },
     );
     this.container = container;
     this.deploy = deploy;

@@ -39,6 +39,15 @@ export interface Settings {
   incusImage: string;
   incusNetwork: string;
   incusStoragePool: string;
+  haproxyLimitsCpu: number;
+  haproxyLimitsMemory: string;
+  haproxyRootSize: string;
+  backendApiLimitsCpu: number;
+  backendApiLimitsMemory: string;
+  backendApiRootSize: string;
+  streamServerLimitsCpu: number;
+  streamServerLimitsMemory: string;
+  streamServerRootSize: string;
   namePrefix: string;
   policyWaivers: string[];
   haproxyCount: number;
@@ -98,6 +107,16 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   incusImage: "veza-lab/bookworm",
   incusNetwork: "vezabr0",
   incusStoragePool: "veza",
+  // One CPU each: five containers on a 2-core lab host leave it responsive to the others.
+  haproxyLimitsCpu: 1,
+  haproxyLimitsMemory: "256MiB",
+  haproxyRootSize: "",
+  backendApiLimitsCpu: 1,
+  backendApiLimitsMemory: "256MiB",
+  backendApiRootSize: "",
+  streamServerLimitsCpu: 1,
+  streamServerLimitsMemory: "256MiB",
+  streamServerRootSize: "",
   namePrefix: "",
   policyWaivers: [],
   haproxyCount: 1,

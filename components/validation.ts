@@ -77,7 +77,34 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   haproxyCount: [1, 2],
   vrrpAdvertIntervalMs: [100, 1000],
   vrrpRouterId: [1, 255],
+  // 0 is no limit; a count above the host's CPUs is refused below when the host is known.
+  haproxyLimitsCpu: [0, 256],
+  backendApiLimitsCpu: [0, 256],
+  streamServerLimitsCpu: [0, 256],
 };
+
+/**
+ * A size Incus reads (`limits.memory`, a disk's `size`), narrowed to whole MiB or GiB: Incus also
+ * takes MB, GB, bytes and percentages, but one unit family keeps every value comparable at a glance.
+ */
+const SIZE = /^([1-9]\d{0,6})(MiB|GiB)$/;
+/**
+ * Floors that catch a slipped unit rather than size anything: the services use 30-45MiB of
+ * memory (measured in the lab), and the lab image ~370MiB of disk, which Incus counts in the quota.
+ */
+const MIN_MEMORY_MIB = 64;
+const MIN_ROOT_MIB = 1024;
+const LIMITS = [
+  { cpu: "haproxyLimitsCpu", memory: "haproxyLimitsMemory", rootSize: "haproxyRootSize" },
+  { cpu: "backendApiLimitsCpu", memory: "backendApiLimitsMemory", rootSize: "backendApiRootSize" },
+  { cpu: "streamServerLimitsCpu", memory: "streamServerLimitsMemory", rootSize: "streamServerRootSize" },
+] as const;
+
+/** MiB of a {@link SIZE}, or undefined when it is not one. */
+function mebibytes(size: string): number | undefined {
+  const match = SIZE.exec(size);
+  return match ? Number(match[1]) * (match[2] === "GiB" ? 1024 : 1) : undefined;
+}
 
 /** VRRPv3 carries the advertisement interval in centiseconds; keepalived would round anything finer. */
 const VRRP_INTERVAL_STEP_MS = 10;
@@ -230,11 +257,14 @@ function notAFile(files: FileAccess, path: string): string | undefined {
  * Checks every setting and returns them typed, or throws one {@link SettingsError} listing every
  * problem found. Files named by the settings (TLS PEM, binaries) are looked up through `files`.
  * `configKeys` are the full keys the stack sets (any namespace), checked by {@link unknownKeyProblems}.
+ * `localCpus`, the CPUs of the Pulumi host, bounds the CPU limits when the containers run there
+ * (veza-infra:incusRemote empty); a component, which may be placed anywhere, passes none.
  */
 export function validateSettings(
   raw: RawSettings | Settings,
   files: FileAccess = LOCAL_FILES,
   configKeys: readonly string[] = [],
+  localCpus?: number,
 ): Settings {
   const problems: string[] = unknownKeyProblems(configKeys);
   const problem = (key: keyof Settings, text: string) => problems.push(`${configKey(key)} ${text}`);
@@ -315,6 +345,28 @@ export function validateSettings(
   }
   const pool = text("incusStoragePool");
   if (pool !== undefined && !TOKEN.test(pool)) problem("incusStoragePool", `must be ${TOKEN_CHARS} (got ${shown(pool)})`);
+
+  for (const { cpu, memory, rootSize } of LIMITS) {
+    if (localCpus !== undefined && raw.incusRemote === "" && isInteger(cpu) && (raw[cpu] as number) > localCpus) {
+      problem(
+        cpu,
+        `must be an integer from 0 (no limit) to ${localCpus}, the CPUs of this host, where the containers run while ${configKey("incusRemote")} is empty (got ${shown(raw[cpu])})`,
+      );
+    }
+    for (const [key, min, empty] of [
+      [memory, MIN_MEMORY_MIB, "no limit"],
+      [rootSize, MIN_ROOT_MIB, "the pool's default size"],
+    ] as const) {
+      const value = text(key);
+      const mib = value ? mebibytes(value) : 0;
+      if (value && (mib === undefined || mib < min)) {
+        problem(
+          key,
+          `must be empty (${empty}) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least ${min}MiB (got ${shown(value)})`,
+        );
+      }
+    }
+  }
 
   const counts = {
     backendApiCount: isInteger("backendApiCount") ? (raw.backendApiCount as number) : 0,

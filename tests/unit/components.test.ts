@@ -77,6 +77,14 @@ describe("HaproxyNode on its own", () => {
       ]),
     );
     expect(environment("edge-launch").VEZA_REF).toBe("t-edge");
+    // Limits left out: the role's defaults, in a step of their own beside the launch.
+    expect(environment("edge-limits")).toEqual({
+      VEZA_REF: "t-edge",
+      VEZA_LIMITS_CPU: "1",
+      VEZA_LIMITS_MEMORY: "256MiB",
+      VEZA_ROOT_DISK_SIZE: "",
+    });
+    expect(resource("edge-limits").inputs.triggers).toEqual(["edge-launch-id"]);
     expect(environment("edge-setup").VEZA_STATS_PASSWORD).toBe("p".repeat(40));
     const config = environment("edge-config");
     expect(config.VEZA_REF).toBe("t-edge");
@@ -150,10 +158,34 @@ describe("configEnvironment: what only the servers show, named as the argument",
 
 describe("service instances on their own", () => {
   test("bad arguments: a ResourceError naming the field", () => {
-    const build = () => new StreamServerInstance("hls-bad", { containerName: "t-hls-bad", placement, port: 70000, healthPath: "health" });
+    const build = () =>
+      new StreamServerInstance("hls-bad", {
+        containerName: "t-hls-bad",
+        placement,
+        port: 70000,
+        healthPath: "health",
+        limits: { cpu: -1, memory: "1GB", rootSize: "100MiB" },
+      });
     expect(build).toThrow(pulumi.ResourceError);
     expect(build).toThrow("port must be an integer from 1 to 65535 (got 70000)");
     expect(build).toThrow("healthPath must be a URL path");
+    expect(build).toThrow("limits.cpu must be an integer from 0 to 256 (got -1)");
+    expect(build).toThrow(
+      'limits.memory must be empty (no limit) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least 64MiB (got "1GB")',
+    );
+    expect(build).toThrow("limits.rootSize must be empty (the pool's default size) or a whole number of MiB or GiB");
+  });
+
+  test("limits given in part: those fields set, the others the role's defaults; cpu 0 is no limit", async () => {
+    const api = new BackendApiInstance("api-sized", { containerName: "t-api-sized", placement, limits: { cpu: 0, rootSize: "4GiB" } });
+    await known(api.upstream);
+    expect(environment("api-sized-limits")).toEqual({
+      VEZA_REF: "t-api-sized",
+      VEZA_LIMITS_CPU: "",
+      VEZA_LIMITS_MEMORY: "256MiB",
+      VEZA_ROOT_DISK_SIZE: "4GiB",
+    });
+    expect(api.container.limits).toBeInstanceOf(pulumi.CustomResource);
   });
 });
 

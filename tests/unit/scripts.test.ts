@@ -26,6 +26,7 @@ import {
   containerEnvironment,
 } from "../../components/incusScripts";
 import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
+import { LIMITS_SCRIPT } from "../../components/instanceLimits";
 import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
@@ -35,6 +36,7 @@ const HOST: Record<string, string> = {
   launch: LAUNCH_SCRIPT,
   delete: DELETE_SCRIPT,
   "list-instances": LIST_INSTANCES_SCRIPT,
+  limits: LIMITS_SCRIPT,
   deploy: DEPLOY_SCRIPT,
   "haproxy-setup": SETUP_SCRIPT,
   "haproxy-apply-config": APPLY_CONFIG_SCRIPT,

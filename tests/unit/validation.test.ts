@@ -361,6 +361,36 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "${ip}": inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it)`,
   ]),
   ["virtual IP of the wrong type", { haproxyCount: 2, virtualIp: 10 }, "veza-infra:virtualIp must be a string (got 10)"],
+  ["negative CPU limit", { haproxyLimitsCpu: -1 }, "veza-infra:haproxyLimitsCpu must be an integer from 0 to 256 (got -1)"],
+  ["CPU limit as a set", { backendApiLimitsCpu: "0-1" }, 'veza-infra:backendApiLimitsCpu must be an integer from 0 to 256 (got "0-1")'],
+  ["fractional CPU limit", { streamServerLimitsCpu: 0.5 }, "veza-infra:streamServerLimitsCpu must be an integer from 0 to 256 (got 0.5)"],
+  ...(
+    [
+      ["memory in MB", "backendApiLimitsMemory", "512MB"],
+      ["memory in lower case", "haproxyLimitsMemory", "512mib"],
+      ["memory as a percentage", "streamServerLimitsMemory", "50%"],
+      ["memory in bytes", "haproxyLimitsMemory", "268435456"],
+      ["memory with a space", "haproxyLimitsMemory", "256 MiB"],
+      ["memory with a leading zero", "haproxyLimitsMemory", "0256MiB"],
+      ["memory below 64MiB", "backendApiLimitsMemory", "32MiB"],
+    ] as const
+  ).map(([label, key, value]): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+    label,
+    { [key]: value },
+    `veza-infra:${key} must be empty (no limit) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least 64MiB (got ${JSON.stringify(value)})`,
+  ]),
+  ...(
+    [
+      ["root size below 1GiB", "streamServerRootSize", "512MiB"],
+      ["root size in GB", "haproxyRootSize", "10GB"],
+      ["root size fractional", "backendApiRootSize", "1.5GiB"],
+    ] as const
+  ).map(([label, key, value]): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+    label,
+    { [key]: value },
+    `veza-infra:${key} must be empty (the pool's default size) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least 1024MiB (got ${JSON.stringify(value)})`,
+  ]),
+  ["memory limit of the wrong type", { haproxyLimitsMemory: 256 }, "veza-infra:haproxyLimitsMemory must be a string (got 256)"],
 ];
 
 describe("validateSettings", () => {
@@ -417,6 +447,38 @@ describe("validateSettings", () => {
     ).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"], logEveryRequest: true });
   });
 
+  test("accepts limits of every form: counts, no limit, MiB and GiB, the pool's default disk", () => {
+    expect(
+      problemsOf({
+        haproxyLimitsCpu: 0,
+        haproxyLimitsMemory: "",
+        haproxyRootSize: "1GiB",
+        backendApiLimitsCpu: 2,
+        backendApiLimitsMemory: "64MiB",
+        backendApiRootSize: "1024MiB",
+        streamServerLimitsCpu: 256,
+        streamServerLimitsMemory: "2GiB",
+        streamServerRootSize: "",
+      }),
+    ).toEqual([]);
+  });
+
+  test("CPU limits are held to this host's CPUs when the containers run here, and only then", () => {
+    const limits = { backendApiLimitsCpu: 3, streamServerLimitsCpu: 2 };
+    const problems = (overrides: Partial<RawSettings>) => {
+      try {
+        validateSettings(raw(overrides), files, [], 2);
+        return [];
+      } catch (error) {
+        return (error as SettingsError).problems;
+      }
+    };
+    expect(problems(limits)).toEqual([
+      "veza-infra:backendApiLimitsCpu must be an integer from 0 (no limit) to 2, the CPUs of this host, where the containers run while veza-infra:incusRemote is empty (got 3)",
+    ]);
+    expect(problems({ ...limits, incusRemote: "cluster" })).toEqual([]);
+  });
+
   test.each(BAD)("rejects %s", (_label, overrides, message) => {
     expect(problemsOf(overrides)).toEqual([message]);
   });
@@ -431,9 +493,17 @@ describe("validateSettings", () => {
   test("reports every problem at once, in one error", () => {
     const overrides = Object.assign(
       {},
-      ...BAD.filter(([label]) => ["fall of zero", "port above 65535", "cookie name with a space", "missing binary"].includes(label)).map(
-        ([, o]) => o,
-      ),
+      ...BAD.filter(([label]) =>
+        [
+          "fall of zero",
+          "port above 65535",
+          "cookie name with a space",
+          "missing binary",
+          "negative CPU limit",
+          "memory in MB",
+          "root size below 1GiB",
+        ].includes(label),
+      ).map(([, o]) => o),
     );
     let thrown: unknown;
     try {
@@ -443,9 +513,17 @@ describe("validateSettings", () => {
     }
     expect(thrown).toBeInstanceOf(SettingsError);
     const { message, problems } = thrown as SettingsError;
-    expect(problems).toHaveLength(4);
-    expect(message).toBe(`invalid stack configuration (4 problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    for (const key of ["healthCheckFall", "httpsPort", "stickyCookieName", "streamServerBinaryPath"])
+    expect(problems).toHaveLength(7);
+    expect(message).toBe(`invalid stack configuration (7 problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    for (const key of [
+      "healthCheckFall",
+      "httpsPort",
+      "stickyCookieName",
+      "streamServerBinaryPath",
+      "haproxyLimitsCpu",
+      "backendApiLimitsMemory",
+      "streamServerRootSize",
+    ])
       expect(message).toContain(`veza-infra:${key} `);
   });
 });
@@ -492,7 +570,7 @@ describe("the injection class: every string key and list item refuses each value
   ];
 
   test("covers every key that holds text", () => {
-    expect(STRING_KEYS).toHaveLength(13);
+    expect(STRING_KEYS).toHaveLength(19);
     expect(LIST_KEYS).toHaveLength(6);
   });
 

@@ -1,7 +1,8 @@
-printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" || exit 1
-if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi' sh /etc/keepalived/keepalived.conf.next 0644
+printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c 'root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" || exit 1
+if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi' sh /etc/keepalived/keepalived.conf.next 0644
 incus exec "$VEZA_REF" -- sh -c 'set -e
-conf=/etc/keepalived/keepalived.conf
+root=${VEZA_ROOT:-}
+conf="$root"/etc/keepalived/keepalived.conf
 if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
   rm -f "$conf.next"
   echo "keepalived rejected the new configuration; the live one stays: $verdict" >&2

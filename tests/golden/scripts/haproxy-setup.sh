@@ -1,5 +1,5 @@
-write() { incus exec "$VEZA_REF" -- sh -c 'umask 077; mkdir -p "${1%/*}" || exit 1
-if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi' sh "$1.next" "$2"; }
+write() { incus exec "$VEZA_REF" -- sh -c 'root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" || exit 1
+if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi' sh "$1.next" "$2"; }
 printf '%s=%s\n' VEZA_STATS_PASSWORD "$VEZA_STATS_PASSWORD" | write /etc/haproxy/veza-secrets.env 0600
 printf '[Service]\nEnvironmentFile=%s\n' /etc/haproxy/veza-secrets.env | write /etc/systemd/system/haproxy.service.d/veza-secrets.conf 0644
 printf '%s' "$VEZA_HARDENING" | write /etc/systemd/system/haproxy.service.d/veza-hardening.conf 0644

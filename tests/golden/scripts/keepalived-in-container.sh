@@ -1,5 +1,6 @@
 set -e
-conf=/etc/keepalived/keepalived.conf
+root=${VEZA_ROOT:-}
+conf="$root"/etc/keepalived/keepalived.conf
 if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
   rm -f "$conf.next"
   echo "keepalived rejected the new configuration; the live one stays: $verdict" >&2

@@ -1,2 +1,2 @@
-umask 077; mkdir -p "${1%/*}" || exit 1
-if ! { cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"; }; then rm -f "$1.tmp"; exit 1; fi
+root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" || exit 1
+if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi
