@@ -103,23 +103,37 @@ printf '%s' "$VEZA_HARDENING" | write ${HARDENING_DROPIN} 0644
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(SETUP_IN_CONTAINER)}`;
 
 /**
- * Inside the container: a new PEM (pushed beside the live one) is swapped in, then the candidate
- * config is checked with it; on rejection both go back, and HAProxy's own message is printed.
+ * Inside the container, staging: a new PEM (pushed beside the live one) is swapped in, the
+ * candidate config is checked with it, and the copy of the live file a failed reload falls back
+ * to is made now, so that the swap itself needs no free space. On rejection or a failed copy the
+ * node is as it was ({@link UNSTAGE}) and HAProxy's own message is printed. A first PEM ever is
+ * marked `.fresh` so that undoing it removes it rather than leaving it at the live path.
  */
 export const CHECK_CANDIDATE = `set -eu
 ${FILES_ROOT}
 pem="$root"${TLS_PEM_PATH}
 candidate="$root"${CANDIDATE}
-if [ -e "$pem.next" ]; then
-  if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
-  mv "$pem.next" "$pem"
-fi
+live="$root"${LIVE}
+undo() { if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; elif [ -e "$pem.fresh" ]; then rm -f "$pem"; fi; rm -f "$pem.fresh" "$pem.next" "$candidate" "$live.previous"; }
 # shellcheck source=/dev/null
 set -a; . "$root"${SECRETS_ENV}; set +a
-if haproxy -c -f "$candidate" 2>&1; then rm -f "$pem.previous"; exit 0; fi
-if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
-rm -f "$candidate"
-exit 1`;
+if [ -e "$pem.next" ]; then
+  if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous" || { undo; exit 1; }; else : > "$pem.fresh"; fi
+  mv "$pem.next" "$pem"
+fi
+if ! haproxy -c -f "$candidate" 2>&1; then undo; exit 1; fi
+if ! cp -p "$live" "$live.previous"; then echo "no room for the copy of the live configuration" >&2; undo; exit 1; fi`;
+
+/**
+ * Inside the container: undoes {@link CHECK_CANDIDATE} on a node whose staged config will not go
+ * live because another node of the rollout could not stage it.
+ */
+export const UNSTAGE = `set -eu
+${FILES_ROOT}
+pem="$root"${TLS_PEM_PATH}
+live="$root"${LIVE}
+if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; elif [ -e "$pem.fresh" ]; then rm -f "$pem"; fi
+rm -f "$pem.fresh" "$root"${CANDIDATE} "$live.previous"`;
 
 /**
  * Inside the container: carry runtime state over (only when the live config names the same
@@ -142,15 +156,17 @@ else
   rm -f "$root$state"
 fi
 before=$(worker || true)
-cp -p "$live" "$live.previous"
+pem="$root"${TLS_PEM_PATH}
+# The copy staging made ({@link CHECK_CANDIDATE}): the swap is a rename and needs no free space.
 mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
-  if [ -n "$after" ] && [ "$after" != "$before" ]; then exit 0; fi
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then rm -f "$pem.previous" "$pem.fresh"; exit 0; fi
   sleep 0.1
 done
 mv "$live.previous" "$live"
+if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; elif [ -e "$pem.fresh" ]; then rm -f "$pem" "$pem.fresh"; fi
 journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
 exit 1`;
@@ -169,36 +185,48 @@ echo "HAProxy's admin socket refused the server states for 2 s" >&2
 exit 1`;
 
 /**
- * A bash function, `apply_to REF`: applies the rendered haproxy.cfg (VEZA_CONFIG) to one node
- * without ever breaking it: the candidate is written beside the live file, with the PEM named by
- * VEZA_TLS_PEM if any, and checked there by the container's own `haproxy -c`; only then does it
- * replace the live file, with a hitless reload. The servers' runtime states (VEZA_SERVER_STATES:
- * one line of admin commands, drain or ready) are then set through the admin socket. A refused
- * config ends the whole script, so a rollout stops at the first node that refuses it.
+ * Bash functions that apply the rendered haproxy.cfg (VEZA_CONFIG) to nodes without ever breaking
+ * one, in two phases so that a rollout over several nodes is never half-applied:
+ *   `stage_on REF`   the candidate is written beside the live file, with the PEM named by
+ *                    VEZA_TLS_PEM if any, and checked there by the container's own `haproxy -c`
+ *                    ({@link CHECK_CANDIDATE}); on any failure it says why, leaves the node as it
+ *                    was and returns 1 (a full disk, a rejected config, a PEM HAProxy refuses);
+ *   `unstage_on REF` undoes a stage ({@link UNSTAGE}) when another node could not stage;
+ *   `swap_on REF`    the staged candidate replaces the live file with a hitless reload, then the
+ *                    servers' runtime states (VEZA_SERVER_STATES: one line of admin commands, drain
+ *                    or ready) are set through the admin socket.
  */
-export const APPLY_TO_NODE = `apply_to() {
+export const APPLY_TO_NODE = `stage_on() {
   local ref=$1 verdict
   if ! printf '%s' "$VEZA_CONFIG" | incus exec "$ref" -- sh -c ${shellQuote(WRITE_FILE)} sh ${CANDIDATE} 0644; then
     printf 'Could not write the new configuration in %s (above: why, e.g. a full disk); the live one keeps serving.\\n' "$ref" >&2
-    exit 1
+    return 1
   fi
-  if [ -n "$VEZA_TLS_PEM" ]; then
-    incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)}
-    incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2
-    incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
+  if [ -n "$VEZA_TLS_PEM" ] && ! {
+    incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)} &&
+      incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2 &&
+      incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
+  }; then
+    printf 'Could not push the PEM to %s (above: why); the live configuration keeps serving.\\n' "$ref" >&2
+    incus exec "$ref" -- rm -f ${CANDIDATE} ${TLS_PEM_PATH}.next || true
+    return 1
   fi
   if ! verdict=$(incus exec "$ref" -- sh -c ${shellQuote(CHECK_CANDIDATE)} 2>&1); then
     printf 'HAProxy in %s rejected the new configuration; the live one keeps serving.\\n%s\\n' "$ref" "$verdict" >&2
-    exit 1
+    return 1
   fi
-  incus exec "$ref" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
+}
+unstage_on() { incus exec "$1" -- sh -c ${shellQuote(UNSTAGE)}; }
+swap_on() {
+  incus exec "$1" -- sh -c ${shellQuote(SWAP_AND_RELOAD)}
   # One line of \`;\`-separated commands: the admin socket runs them all, one \`incus exec\` in all.
-  [ -z "$VEZA_SERVER_STATES" ] || incus exec "$ref" -- sh -c ${shellQuote(SET_SERVER_STATES)} sh "$VEZA_SERVER_STATES"
+  [ -z "$VEZA_SERVER_STATES" ] || incus exec "$1" -- sh -c ${shellQuote(SET_SERVER_STATES)} sh "$VEZA_SERVER_STATES"
 }`;
 
 /** Applies the config to the node VEZA_REF ({@link APPLY_TO_NODE}) and prints the config's sha256. */
 export const APPLY_CONFIG_SCRIPT = `${APPLY_TO_NODE}
-apply_to "$VEZA_REF"
+stage_on "$VEZA_REF" || exit 1
+swap_on "$VEZA_REF"
 printf '%s\\n' "$VEZA_CONFIG_SHA256"`;
 
 /** sha256 of a file on the Pulumi host: the PEM's stands in the apply step, so a new PEM re-runs it. */

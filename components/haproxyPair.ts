@@ -45,8 +45,9 @@ incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived`;
 /**
  * Rolls haproxy.cfg out to both nodes (VEZA_REFS, space-separated, in priority order), one after
  * the other, the node not holding VEZA_VIRTUAL_IP first: the holder, which serves every client,
- * is touched only once the same config has gone live on the other node. A config HAProxy refuses
- * on the first node ends the script there: it goes live on neither. Prints the config's sha256.
+ * is touched only once the same config has gone live on the other node. Both nodes stage it (and
+ * HAProxy checks it) before either swaps, so a config refused, or not writable, on either node
+ * goes live on neither. Prints the config's sha256.
  */
 export const ROLLOUT_SCRIPT = `${APPLY_TO_NODE}
 read -r -a refs <<< "$VEZA_REFS"
@@ -55,8 +56,20 @@ for ref in "\${refs[@]}"; do
   # grep reads to the end: -q would stop early and fail the pipeline (pipefail, SIGPIPE).
   if incus exec "$ref" -- ip -4 -o addr show dev eth0 2>/dev/null | grep -F " $VEZA_VIRTUAL_IP/" >/dev/null; then holder=$ref; fi
 done
-for ref in "\${refs[@]}"; do [ "$ref" = "$holder" ] || apply_to "$ref"; done
-[ -z "$holder" ] || apply_to "$holder"
+order=()
+for ref in "\${refs[@]}"; do [ "$ref" = "$holder" ] || order+=("$ref"); done
+[ -z "$holder" ] || order+=("$holder")
+# Every node stages (and HAProxy checks) before any swaps: a node that cannot take the config
+# (a rejection, a full disk) leaves every node on the live one.
+staged=()
+for ref in "\${order[@]}"; do
+  if ! stage_on "$ref"; then
+    for back in "\${staged[@]}"; do unstage_on "$back" || true; done
+    exit 1
+  fi
+  staged+=("$ref")
+done
+for ref in "\${order[@]}"; do swap_on "$ref"; done
 printf '%s\\n' "$VEZA_CONFIG_SHA256"`;
 
 /**

@@ -11,6 +11,7 @@ import {
   LabOutputs,
   admin,
   get,
+  holdsVirtualIp,
   incus,
   openSocket,
   outputs,
@@ -228,6 +229,12 @@ test("a full disk in the HAProxy container fails the apply cleanly, the old conf
   const masterHash = () =>
     inHaproxy(`sha256sum "/proc/$(cat /run/haproxy/haproxy.pid)/root$1" | cut -d " " -f 1`, `${FULL_DIR}/haproxy.cfg`);
   const before = await liveHash();
+  // The pair stages on every node before any swaps: the other node must keep its config too,
+  // whichever of the two the rollout reaches first.
+  const others = lab.haproxyContainers.filter((node) => node !== lab.haproxyContainer);
+  const othersHash = () => Promise.all(others.map((node) => incus("exec", node, "--", "sha256sum", `${FULL_DIR}/haproxy.cfg`)));
+  const othersBefore = await othersHash();
+  figures["disk-full: the full node holds the virtual IP (staged last)"] = String(await holdsVirtualIp(lab, lab.haproxyContainer));
   const workerBefore = await admin(lab, "show info").then((info) => /^Pid: (\d+)/m.exec(info)?.[1]);
   const avail = await inHaproxy(FILL, FULL_DIR, SAVED);
   figures["disk-full: KiB left on the container's /etc/haproxy after filling"] = Number(avail);
@@ -251,6 +258,7 @@ test("a full disk in the HAProxy container fails the apply cleanly, the old conf
     // The old config still serves: same file, same worker, nothing lost.
     expect(await liveHash()).toBe(before);
     expect(await masterHash()).toBe(before);
+    expect(await othersHash()).toEqual(othersBefore);
     expect(await admin(lab, "show info").then((info) => /^Pid: (\d+)/m.exec(info)?.[1])).toBe(workerBefore);
     expect(result.failures).toEqual([]);
     // Nothing half-written stays behind to hold the space.

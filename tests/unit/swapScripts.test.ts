@@ -261,6 +261,24 @@ describe("haproxy.cfg rolled out to a pair (ROLLOUT_SCRIPT)", () => {
     expect([etc("lab-haproxy"), etc("lab-haproxy-2")]).toEqual(before);
     expect(calls()).toEqual([CHECK("lab-haproxy-2")]);
   });
+
+  test("a config the holder refuses, staged second, goes live on neither: the other node's stage is undone", () => {
+    // Only the holder refuses: its HAProxy would run without the stats password.
+    write("lab-haproxy", "/etc/haproxy/veza-secrets.env", `${STATS_PASSWORD_ENV}=\n`, 0o600);
+    const before = [etc("lab-haproxy"), etc("lab-haproxy-2")];
+    const result = rollout(config("v2"));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("HAProxy in lab-haproxy rejected the new configuration");
+    expect([etc("lab-haproxy"), etc("lab-haproxy-2")]).toEqual(before);
+    expect(calls()).toEqual([CHECK("lab-haproxy-2"), CHECK("lab-haproxy")]);
+  });
+
+  test("a first PEM ever, refused, is removed again rather than left at the live path", () => {
+    for (const node of ["lab-haproxy", "lab-haproxy-2"]) fs.rmSync(file(node, TLS_PEM_PATH));
+    write("lab-haproxy", "/etc/haproxy/veza-secrets.env", `${STATS_PASSWORD_ENV}=\n`, 0o600);
+    expect(rollout(config("v2")).status).toBe(1);
+    expect([exists("lab-haproxy", TLS_PEM_PATH), exists("lab-haproxy-2", TLS_PEM_PATH)]).toEqual([false, false]);
+  });
 });
 
 describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {

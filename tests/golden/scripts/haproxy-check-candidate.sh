@@ -2,13 +2,13 @@ set -eu
 root=${VEZA_ROOT:-}
 pem="$root"/etc/haproxy/certs/veza.pem
 candidate="$root"/etc/haproxy/haproxy.cfg.next
-if [ -e "$pem.next" ]; then
-  if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous"; fi
-  mv "$pem.next" "$pem"
-fi
+live="$root"/etc/haproxy/haproxy.cfg
+undo() { if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; elif [ -e "$pem.fresh" ]; then rm -f "$pem"; fi; rm -f "$pem.fresh" "$pem.next" "$candidate" "$live.previous"; }
 # shellcheck source=/dev/null
 set -a; . "$root"/etc/haproxy/veza-secrets.env; set +a
-if haproxy -c -f "$candidate" 2>&1; then rm -f "$pem.previous"; exit 0; fi
-if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; fi
-rm -f "$candidate"
-exit 1
+if [ -e "$pem.next" ]; then
+  if [ -e "$pem" ]; then cp -p "$pem" "$pem.previous" || { undo; exit 1; }; else : > "$pem.fresh"; fi
+  mv "$pem.next" "$pem"
+fi
+if ! haproxy -c -f "$candidate" 2>&1; then undo; exit 1; fi
+if ! cp -p "$live" "$live.previous"; then echo "no room for the copy of the live configuration" >&2; undo; exit 1; fi

@@ -13,15 +13,17 @@ else
   rm -f "$root$state"
 fi
 before=$(worker || true)
-cp -p "$live" "$live.previous"
+pem="$root"/etc/haproxy/certs/veza.pem
+# The copy staging made ({@link CHECK_CANDIDATE}): the swap is a rename and needs no free space.
 mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
-  if [ -n "$after" ] && [ "$after" != "$before" ]; then exit 0; fi
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then rm -f "$pem.previous" "$pem.fresh"; exit 0; fi
   sleep 0.1
 done
 mv "$live.previous" "$live"
+if [ -e "$pem.previous" ]; then mv "$pem.previous" "$pem"; elif [ -e "$pem.fresh" ]; then rm -f "$pem" "$pem.fresh"; fi
 journalctl -u haproxy -n 15 --no-pager -o cat >&2 || true
 echo "HAProxy started no worker with the new configuration within 10 s; the previous file is back in place" >&2
 exit 1
