@@ -218,24 +218,40 @@ test("HAProxy alone stopped in the holder: the address moves within 2 s", async 
   expect(stayed).toBe(true);
 });
 
-test("scaling 2 -> 1 -> 2 by stack config: one node on its own address, then the pair on the virtual IP again", async () => {
+test("scaling 2 -> 1 -> 2 by stack config under load: the first node's own address never fails; the virtual IP's cost is counted", async () => {
   // The lab's shape is in its stack file: put back byte for byte, whatever happens here.
   const stackFile = nodePath.join(REPO, `Pulumi.${STACK}.yaml`);
   const original = fs.readFileSync(stackFile, "utf8");
+  // Clients of the first node's own address (lbUrl with one node) and of the virtual IP (lbUrl with two).
+  const firstNode = `http://${lab.haproxyAddresses[0]}/api/v1/items`;
+  const loads = () => ({
+    firstNode: steadyLoad(firstNode, LOAD_RATE),
+    virtualIp: steadyLoad(`http://${VIRTUAL_IP}/api/v1/items`, LOAD_RATE),
+  });
+  const count = async (running: ReturnType<typeof loads>, what: string) => {
+    const [first, vip] = await Promise.all([running.firstNode.stop(), running.virtualIp.stop()]);
+    figures[`${what}: requests ok/failed on the first node's address`] = `${first.ok}/${first.failures.length}`;
+    figures[`${what}: requests ok/failed on the virtual IP`] = `${vip.ok}/${vip.failures.length}`;
+    return first;
+  };
   try {
     await pulumi("config", "rm", "veza-infra:haproxyCount");
     await pulumi("config", "rm", "veza-infra:virtualIp");
+    let running = loads();
     let started = Date.now();
     await up();
     figures["scale 2 -> 1 HAProxy node (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+    expect((await count(running, "scale 2 -> 1")).failures).toEqual([]);
     expect(lab.haproxyContainers).toHaveLength(1);
     expect(lab.lbUrl).toBe(`http://${lab.haproxyAddress}/`);
     expect(await answers(path("/api/v1/health"))).toBe(true);
     fs.writeFileSync(stackFile, original);
+    running = loads();
     started = Date.now();
     await up();
-    await waitFor("the virtual IP to answer", () => answers(path("/api/v1/health")), 30_000, 100);
+    await waitFor("the virtual IP to answer", () => answers(`http://${VIRTUAL_IP}/api/v1/health`), 30_000, 100);
     figures["scale 1 -> 2 HAProxy nodes, to the virtual IP answering (s)"] = ((Date.now() - started) / 1000).toFixed(1);
+    expect((await count(running, "scale 1 -> 2")).failures).toEqual([]);
   } finally {
     if (fs.readFileSync(stackFile, "utf8") !== original) {
       fs.writeFileSync(stackFile, original);
