@@ -14,8 +14,7 @@
  * Times are from the stop command returning (the container is dead then), the command's own
  * duration apart.
  */
-import * as http from "http";
-import { incus, waitFor } from "../../tests/lab/harness";
+import { answers, incus, waitFor } from "../../tests/lab/harness";
 import { incusOn, pulumi, sleep } from "../env";
 import { BASE, ConfigName, Lb } from "../lb";
 import { LoadSample, openLoad } from "../load";
@@ -53,17 +52,6 @@ export interface LbNodeRun {
   /** Project: whether the address stayed on the survivor once the dead node was back as standby. */
   addressStayed?: boolean;
 }
-
-/** One GET on a connection of its own, given 500 ms. */
-const answers = (url: string) =>
-  new Promise<boolean>((resolve) => {
-    const request = http.get(url, { agent: false, timeout: 500 }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.on("timeout", () => request.destroy());
-    request.on("error", () => resolve(false));
-  });
 
 const holds = async (container: string) =>
   (await incus("exec", container, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0").catch(() => "")).includes(` ${BENCH_VIRTUAL_IP}/`);

@@ -4,6 +4,7 @@
  * and WebSocket clients (ws). Every target is one of the lab's own containers.
  */
 import { execFile } from "child_process";
+import * as http from "http";
 import * as path from "path";
 import WebSocket from "ws";
 import { LoadSample, openLoad } from "../../bench/load";
@@ -73,6 +74,20 @@ export async function servingNode(lab: LabOutputs): Promise<string> {
   for (const container of lab.haproxyContainers) if (await holdsVirtualIp(lab, container)) return container;
   throw new Error(`no HAProxy node holds ${lab.virtualIp}`);
 }
+
+/**
+ * One GET on a connection of its own, given 500 ms: a pooled keep-alive connection could still
+ * point at the stopped node (a frozen container's kernel keeps it open) and hang the probe.
+ */
+export const answers = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const request = http.get(url, { agent: false, timeout: 500 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(false));
+  });
 
 /** One row of `show stat`, keyed by its CSV header. */
 export type StatRow = Record<string, string>;

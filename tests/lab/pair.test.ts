@@ -11,6 +11,7 @@ import * as nodePath from "path";
 import {
   LabOutputs,
   REPO,
+  answers,
   STACK,
   holdsVirtualIp,
   incus,
@@ -34,19 +35,6 @@ let lab: LabOutputs;
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
 const holds = (container: string) => holdsVirtualIp(lab, container);
 const holder = () => servingNode(lab).catch(() => "");
-/**
- * One GET on a connection of its own, given 500 ms: a pooled keep-alive connection could still
- * point at the stopped node (a frozen container's kernel keeps it open) and hang the probe.
- */
-const answers = (url: string) =>
-  new Promise<boolean>((resolve) => {
-    const request = http.get(url, { agent: false, timeout: 500 }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.on("timeout", () => request.destroy());
-    request.on("error", () => resolve(false));
-  });
 /** The sticky cookie a fresh client gets through the address, asked on a connection of its own. */
 const sessionCookie = () =>
   new Promise<string>((resolve, reject) => {

@@ -14,8 +14,8 @@ import {
   SETUP_SCRIPT,
   SET_SERVER_STATES,
   SWAP_AND_RELOAD,
-} from "../../components/haproxyNode";
-import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
+} from "../../components/haproxyScripts";
+import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/pairScripts";
 import {
   BASH,
   DELETE_SCRIPT,
@@ -27,7 +27,7 @@ import {
 } from "../../components/incusScripts";
 import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
 import { LIMITS_SCRIPT } from "../../components/instanceLimits";
-import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceInstance";
+import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceScripts";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
 

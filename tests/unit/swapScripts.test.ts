@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxyConfig";
-import { APPLY_CONFIG_SCRIPT } from "../../components/haproxyNode";
-import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxyPair";
+import { APPLY_CONFIG_SCRIPT } from "../../components/haproxyScripts";
+import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/pairScripts";
 import { BASH } from "../../components/incusScripts";
 import { KEEPALIVED_CONF_PATH } from "../../components/keepalivedConfig";
 

@@ -1,0 +1,65 @@
+/**
+ * The scripts of a {@link HaproxyPair}: keepalived's config checked and installed on a node, and
+ * haproxy.cfg rolled out to both nodes. Constant text, values through the environment only.
+ */
+import { APPLY_TO_NODE } from "./haproxyScripts";
+import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
+import { KEEPALIVED_CONF_PATH } from "./keepalivedConfig";
+import { shellQuote } from "./shell";
+
+/**
+ * Inside a node: checks the keepalived.conf written beside the live one with keepalived's own
+ * parser, installs it when it changed, and reloads keepalived (a reload keeps the address where
+ * it is; a restart would drop it and move every connection) or starts it if it is not running.
+ */
+export const KEEPALIVED_IN_CONTAINER = `set -e
+${FILES_ROOT}
+conf="$root"${KEEPALIVED_CONF_PATH}
+if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
+  rm -f "$conf.next"
+  echo "keepalived rejected the new configuration; the live one stays: $verdict" >&2
+  exit 1
+fi
+${INSTALL_NEXT}
+install_next "$conf"
+systemctl enable --quiet keepalived
+if ! systemctl is-active --quiet keepalived; then systemctl start keepalived
+elif $changed; then systemctl reload keepalived; fi`;
+
+/** Writes VEZA_KEEPALIVED_CONF into the node VEZA_REF, then {@link KEEPALIVED_IN_CONTAINER}. */
+export const KEEPALIVED_SCRIPT = `printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh ${KEEPALIVED_CONF_PATH}.next 0644
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(KEEPALIVED_IN_CONTAINER)}`;
+
+/** When the pair goes (haproxyCount back to 1), keepalived stops on a node that stays, and lets go of the address. */
+export const KEEPALIVED_DELETE_SCRIPT = `incus info "$VEZA_REF" >/dev/null 2>&1 || exit 0
+incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived`;
+
+/**
+ * Rolls haproxy.cfg out to both nodes (VEZA_REFS, space-separated, in priority order), one after
+ * the other, the node not holding VEZA_VIRTUAL_IP first: the holder, which serves every client,
+ * is touched only once the same config has gone live on the other node. Both nodes stage it (and
+ * HAProxy checks it) before either swaps, so a config refused, or not writable, on either node
+ * goes live on neither. Prints the config's sha256.
+ */
+export const ROLLOUT_SCRIPT = `${APPLY_TO_NODE}
+read -r -a refs <<< "$VEZA_REFS"
+holder=
+for ref in "\${refs[@]}"; do
+  # grep reads to the end: -q would stop early and fail the pipeline (pipefail, SIGPIPE).
+  if incus exec "$ref" -- ip -4 -o addr show dev eth0 2>/dev/null | grep -F " $VEZA_VIRTUAL_IP/" >/dev/null; then holder=$ref; fi
+done
+order=()
+for ref in "\${refs[@]}"; do [ "$ref" = "$holder" ] || order+=("$ref"); done
+[ -z "$holder" ] || order+=("$holder")
+# Every node stages (and HAProxy checks) before any swaps: a node that cannot take the config
+# (a rejection, a full disk) leaves every node on the live one.
+staged=()
+for ref in "\${order[@]}"; do
+  if ! stage_on "$ref"; then
+    for back in "\${staged[@]}"; do unstage_on "$back" || true; done
+    exit 1
+  fi
+  staged+=("$ref")
+done
+for ref in "\${order[@]}"; do swap_on "$ref"; done
+printf '%s\\n' "$VEZA_CONFIG_SHA256"`;
