@@ -1,6 +1,6 @@
 /**
- * haproxy.cfg for the edge: rendered from the option groups (haproxyArgs.ts) and the fleets' addresses through
- * templates/haproxy.cfg.mustache. Every decision is computed here; the template only lays it out.
+ * haproxy.cfg for the edge: rendered from the option groups (declared in haproxyNode.ts, completed
+ * in haproxyArgs.ts) and the fleets' addresses through templates/haproxy.cfg.mustache. Every decision is computed here; the template only lays it out.
  */
 import * as crypto from "crypto";
 import { HaproxyConfigArgs, HaproxySettings, haproxyArgsFromSettings } from "./haproxyArgs";

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HaproxyOptions, completeHaproxyArgs } from "./haproxyArgs";
+import { completeHaproxyArgs } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
-import { HaproxyNode, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
+import { HaproxyNode, HaproxyOptions, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
 import { BASH } from "./incusScripts";
 import { KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
