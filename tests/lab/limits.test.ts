@@ -6,7 +6,7 @@
  * steady 50 req/s without a failed request; removing the settings brings the defaults back the
  * same way.
  */
-import { LabOutputs, get, incus, outputs, pulumi, steadyLoad, waitAllUp } from "./harness";
+import { LabOutputs, get, incus, outputs, pulumi, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -65,6 +65,23 @@ async function serving(): Promise<void> {
   expect((await get(`${lab.lbUrl}api/v1/health`)).status).toBe(200);
 }
 
+/**
+ * Waits (up to 30 s) until a container's limits read as `expected`, then checks them. Incus sets
+ * a count of CPUs by pinning: its CPU balancer picks the cores asynchronously, after the config
+ * change returned (debounced, slower on a busy host), so `nproc` inside follows a moment later.
+ */
+async function limitsBecome(container: string, expected: Awaited<ReturnType<typeof limits>>): Promise<void> {
+  const ms = await waitFor(
+    `the limits of ${container} to read ${JSON.stringify(expected)}`,
+    async () => JSON.stringify(await limits(container)) === JSON.stringify(expected),
+    30_000,
+    200,
+  ).catch(() => -1);
+  waits.push(`${container} ${ms < 0 ? "not within 30 s" : `${ms} ms`}`);
+  expect(await limits(container)).toEqual(expected);
+}
+const waits: string[] = [];
+
 const DEFAULT = { cpu: "1", memory: "256MiB", rootSize: "", nproc: "1", memoryMax: String(256 * MiB), rootTotal: 0 };
 const KEYS = { backendApiLimitsCpu: "2", backendApiLimitsMemory: "512MiB", backendApiRootSize: "4GiB" };
 
@@ -79,7 +96,7 @@ test("CPU, memory and root disk limits set by stack config change the running co
       expect(await planned()).toEqual(["update backend-api-1-limits", "update backend-api-2-limits"]);
       await pulumi("up", "--yes", "--skip-preview");
       for (const container of containers) {
-        expect(await limits(container)).toEqual({
+        await limitsBecome(container, {
           cpu: "2",
           memory: "512MiB",
           rootSize: "4GiB",
@@ -97,12 +114,15 @@ test("CPU, memory and root disk limits set by stack config change the running co
     }
     expect(await planned()).toEqual(["update backend-api-1-limits", "update backend-api-2-limits"]);
     await pulumi("up", "--yes", "--skip-preview");
-    for (const container of containers) expect(await limits(container)).toEqual(DEFAULT);
+    for (const container of containers) await limitsBecome(container, DEFAULT);
     expect(await Promise.all(containers.map(identity))).toEqual(before);
     await serving();
   } finally {
     const result = await load.stop();
-    console.log(`limits edited and reverted under load: ${result.ok} requests ok, ${result.failures.length} failed`);
+    console.log(
+      `limits edited and reverted under load: ${result.ok} requests ok, ${result.failures.length} failed; ` +
+        `up returned to the limits read inside: ${waits.join(", ")}`,
+    );
     expect(result.failures).toEqual([]);
   }
   await pulumi("preview", "--expect-no-changes");
