@@ -5,11 +5,11 @@ import { HAPROXY_FIELDS, HaproxyConfigArgs, completeHaproxyArgs, settingsFromHap
 import { Fleets, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
 import { APPLY_CONFIG_SCRIPT, SETUP_SCRIPT } from "./haproxyScripts";
 import { fileDigest } from "./fileDigest";
-import { IncusContainer } from "./incusContainer";
-import { InstanceLimits, completeLimits } from "./instanceLimits";
+import { IncusContainer, checkedContainer } from "./incusContainer";
+import { InstanceLimits } from "./instanceLimits";
 import { BASH, IncusPlacement } from "./incusScripts";
 import { renderTemplate } from "./templates";
-import { INCUS_NAME_RULE, argumentProblems, inArgumentTerms, isIncusName } from "./validation";
+import { argumentProblems, inArgumentTerms } from "./validation";
 
 /** Where HAProxy listens. */
 export interface HaproxyListeners {
@@ -236,19 +236,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const options = completeHaproxyArgs(args);
     // The stack's own rules, so a program without index.ts's validation fails here, naming the
     // argument, rather than in haproxy -c inside the container.
-    const limits = completeLimits("haproxy", args.limits);
-    const problems = [
-      ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
-      ...argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS),
-      ...limits.problems,
-    ];
-    if (problems.length > 0)
-      throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const container = new IncusContainer(
-      name,
-      { name: args.containerName, placement: args.placement, limits: limits.limits },
-      { parent: this },
-    );
+    const container = checkedContainer(this, name, args, "haproxy", argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS));
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword

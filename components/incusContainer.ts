@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef } from "./incusScripts";
-import { InstanceLimits, LIMITS_SCRIPT, limitsEnvironment } from "./instanceLimits";
+import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsEnvironment } from "./instanceLimits";
+import { INCUS_NAME_RULE, isIncusName } from "./validation";
 
 /** Arguments of an {@link IncusContainer}. */
 export interface IncusContainerArgs {
@@ -74,4 +75,26 @@ export class IncusContainer extends pulumi.ComponentResource {
     this.generation = this.launch.id;
     this.registerOutputs({ containerName: this.containerName, address: this.address });
   }
+}
+
+/**
+ * The container of a component that runs in one (HaproxyNode, the service instances), made only
+ * once the component's own checks pass: its name, its limits and `problems` (what else the
+ * component found) are reported at once, as a ResourceError pointing at the component.
+ */
+export function checkedContainer(
+  component: pulumi.ComponentResource,
+  name: string,
+  args: { containerName: string; placement: pulumi.Input<IncusPlacement>; limits?: InstanceLimits },
+  role: InstanceRole,
+  problems: string[],
+): IncusContainer {
+  const limits = completeLimits(role, args.limits);
+  const all = [
+    ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
+    ...problems,
+    ...limits.problems,
+  ];
+  if (all.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${all.map((p) => `  - ${p}`).join("\n")}`, component);
+  return new IncusContainer(name, { name: args.containerName, placement: args.placement, limits: limits.limits }, { parent: component });
 }

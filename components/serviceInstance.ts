@@ -1,14 +1,14 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Upstream } from "./haproxyConfig";
-import { IncusContainer } from "./incusContainer";
+import { IncusContainer, checkedContainer } from "./incusContainer";
 import { fileDigest } from "./fileDigest";
 import { BASH, IncusPlacement } from "./incusScripts";
-import { InstanceLimits, completeLimits } from "./instanceLimits";
+import { InstanceLimits } from "./instanceLimits";
 import { DEFAULTS, Settings } from "./settings";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
 import { renderTemplate } from "./templates";
-import { INCUS_NAME_RULE, argumentProblems, isIncusName } from "./validation";
+import { argumentProblems } from "./validation";
 
 /**
  * The lab stand-in that serves when no real binary is configured. Relative to the project
@@ -132,18 +132,12 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     const options: Required<ServiceOptions> = { ...serviceArgsFromSettings(DEFAULTS, role.service), ...Object.fromEntries(given) };
     // The stack's own rules, so a program without index.ts's validation fails here, naming the
     // argument, rather than later inside a container.
-    const limits = completeLimits(role.service, args.limits);
-    const problems = [
-      ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
-      ...argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
-      ...limits.problems,
-    ];
-    if (problems.length > 0)
-      throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const container = new IncusContainer(
+    const container = checkedContainer(
+      this,
       name,
-      { name: args.containerName, placement: args.placement, limits: limits.limits },
-      { parent: this },
+      args,
+      role.service,
+      argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
     );
     const { port, healthPath, binaryPath } = options;
     const environment = container.ref.apply((ref) =>
