@@ -160,9 +160,11 @@ export async function get(
 export interface SteadyLoad {
   /**
    * `failures` names each failed request's outcome and send time, so a red test says what failed;
-   * `keepAliveRetries` counts requests sent again after a reused connection closed under them.
+   * `keepAliveRetries` counts requests sent again after a reused connection closed under them;
+   * `tally` is the figure every drill prints, "ok/failed (N keep-alive retries)", so a reader sees
+   * how often the keep-alive race that a retry absorbs happened beside what did fail.
    */
-  stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number; samples: LoadSample[] }>;
+  stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number; tally: string; samples: LoadSample[] }>;
 }
 
 export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
@@ -171,7 +173,10 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
     async stop() {
       const samples = await load.stop();
       const failures = samples.filter((s) => !s.ok).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
-      return { ok: samples.length - failures.length, failures, keepAliveRetries: samples.filter((s) => s.keepAliveRetry).length, samples };
+      const ok = samples.length - failures.length;
+      const keepAliveRetries = samples.filter((s) => s.keepAliveRetry).length;
+      const tally = `${ok}/${failures.length} (${keepAliveRetries} keep-alive retries)`;
+      return { ok, failures, keepAliveRetries, tally, samples };
     },
   };
 }

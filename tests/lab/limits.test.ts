@@ -120,7 +120,7 @@ test("CPU, memory and root disk limits set by stack config change the running co
   } finally {
     const result = await load.stop();
     console.log(
-      `limits edited and reverted under load: ${result.ok} requests ok, ${result.failures.length} failed; ` +
+      `limits edited and reverted under load: requests ok/failed ${result.tally}; ` +
         `up returned to the limits read inside: ${waits.join(", ")}`,
     );
     expect(result.failures).toEqual([]);

@@ -218,8 +218,8 @@ test("scaling 2 -> 1 -> 2 by stack config under load: the first node's own addre
   });
   const count = async (running: ReturnType<typeof loads>, what: string) => {
     const [first, vip] = await Promise.all([running.firstNode.stop(), running.virtualIp.stop()]);
-    figures[`${what}: requests ok/failed on the first node's address`] = `${first.ok}/${first.failures.length}`;
-    figures[`${what}: requests ok/failed on the virtual IP`] = `${vip.ok}/${vip.failures.length}`;
+    figures[`${what}: requests ok/failed on the first node's address`] = first.tally;
+    figures[`${what}: requests ok/failed on the virtual IP`] = vip.tally;
     return first;
   };
   try {
