@@ -181,6 +181,25 @@ export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
   };
 }
 
+/**
+ * Requests sent before `at` and not yet answered then: the only ones a kill at that moment can cut
+ * (each was on the wire to, or inside, the node that died); every later request finds it gone.
+ */
+export function inFlightAt(samples: LoadSample[], at: number): number {
+  return samples.filter((s) => s.sentAt <= at && s.at >= at).length;
+}
+
+/**
+ * The requests a backend kill could reach: those in flight when it began and those sent before
+ * HAProxy marked the server DOWN. The client talks to HAProxy, not to the server, so each of them
+ * that the dying server cuts is one HAProxy's `retry-on` sends to another server; a client-side
+ * reset can only come from the client's own connection to HAProxy (the keep-alive race, retried).
+ */
+export function killExposure(samples: LoadSample[], killedAt: number, downAt: number): string {
+  const sentBeforeDown = samples.filter((s) => s.sentAt > killedAt && s.sentAt < downAt).length;
+  return `in flight when the kill began: ${inFlightAt(samples, killedAt)}, sent between the kill and DOWN: ${sentBeforeDown}`;
+}
+
 /** A WebSocket through the load balancer: which backend greeted it, and the cookie it was pinned by. */
 export interface PinnedSocket {
   socket: WebSocket;

@@ -12,6 +12,7 @@ import {
   admin,
   get,
   incus,
+  killExposure,
   openSocket,
   outputs,
   pulumi,
@@ -104,11 +105,13 @@ test("backend-api failover drill: no failed request, the pinned WebSocket reconn
     expect(await echo).toBe(`ping ${i}`);
   }
   const load = steadyLoad(path("/api/v1/items"), LOAD_RATE);
+  let killedAt = 0;
+  let downAt = 0;
   try {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     // Step 2: kill backend-api-1.
-    const killedAt = Date.now();
+    killedAt = Date.now();
     await incus("stop", "--force", containerOf("backend-api-1"));
     // Step 3: HAProxy marks it DOWN; the pinned socket is closed and reconnects, stale cookie and all.
     const reconnected = (async () => {
@@ -123,7 +126,8 @@ test("backend-api failover drill: no failed request, the pinned WebSocket reconn
       }
     })();
     await waitFor("backend-api-1 DOWN", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "DOWN", 30_000, 20);
-    figures["backend-api kill to DOWN (ms)"] = Date.now() - killedAt;
+    downAt = Date.now();
+    figures["backend-api kill to DOWN (ms)"] = downAt - killedAt;
     const socket = await reconnected;
     figures["backend-api kill to WebSocket reconnected (ms)"] = socket.ms;
     expect(socket.servedBy).toBe(containerOf("backend-api-2"));
@@ -139,7 +143,7 @@ test("backend-api failover drill: no failed request, the pinned WebSocket reconn
     await waitFor("backend-api-1 UP", async () => (await serverStatus(lab, "api_pool", "backend-api-1")) === "UP", 60_000);
   } finally {
     const result = await load.stop();
-    figures["backend-api drill requests ok/failed"] = result.tally;
+    figures["backend-api drill requests ok/failed"] = `${result.tally}; ${killExposure(result.samples, killedAt, downAt)}`;
     expect(result.ok).toBeGreaterThan(LOAD_RATE * 3);
     expect(result.failures).toEqual([]);
   }
@@ -153,12 +157,15 @@ test("stream-server failover: the dead node's track ids move, the others stay, n
   const victimTrack = tracks.find((t) => before.get(t) === victim);
   expect(victimTrack).toBeDefined();
   const load = steadyLoad(path(victimTrack as string), LOAD_RATE);
+  let killedAt = 0;
+  let downAt = 0;
   try {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const killedAt = Date.now();
+    killedAt = Date.now();
     await incus("stop", "--force", victim);
     await waitFor("stream-server-1 DOWN", async () => (await serverStatus(lab, "stream_pool", "stream-server-1")) === "DOWN", 30_000, 20);
-    figures["stream-server kill to DOWN (ms)"] = Date.now() - killedAt;
+    downAt = Date.now();
+    figures["stream-server kill to DOWN (ms)"] = downAt - killedAt;
     const during = await placement();
     for (const track of tracks) {
       if (before.get(track) === victim) expect(during.get(track)).not.toBe(victim);
@@ -172,7 +179,7 @@ test("stream-server failover: the dead node's track ids move, the others stay, n
     figures["stream-server UP to original placement (ms)"] = rampMs;
   } finally {
     const result = await load.stop();
-    figures["stream-server drill requests ok/failed"] = result.tally;
+    figures["stream-server drill requests ok/failed"] = `${result.tally}; ${killExposure(result.samples, killedAt, downAt)}`;
     expect(result.failures).toEqual([]);
   }
 });

@@ -14,6 +14,7 @@ import {
   answers,
   STACK,
   holdsVirtualIp,
+  inFlightAt,
   incus,
   openSocket,
   outputs,
@@ -138,7 +139,7 @@ async function drill(
     pinned.socket.terminate();
     // Back first, whatever the figures say: the next drill and the next test file need both nodes.
     await restore(victim);
-    const inFlight = samples.filter((s) => s.sentAt <= stoppedAt && s.at >= stoppedAt).length;
+    const inFlight = inFlightAt(samples, stoppedAt);
     const dark = samples.filter((s) => s.sentAt > stoppedAt && s.sentAt < takeoverAt).length;
     const failed = samples.filter((s) => !s.ok);
     const failedAfter = failed.filter((s) => s.sentAt >= takeoverAt).map((s) => `${s.outcome} sent at ${new Date(s.sentAt).toISOString()}`);
