@@ -157,7 +157,7 @@ export const APPLY_TO_NODE = `stage_on() {
   fi
   if [ -n "$VEZA_TLS_PEM" ] && ! {
     incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)} &&
-      incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2 &&
+      incus file push --quiet --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2 &&
       incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
   }; then
     printf 'Could not push the PEM to %s (above: why); the live configuration keeps serving.\\n' "$ref" >&2

@@ -8,22 +8,23 @@ import { ROLL_INSTANCE, STAGED } from "./serviceScripts";
 import { shellQuote } from "./shell";
 
 /**
- * Inside an HAProxy node, with arguments verb, backend and server, then the verb's own:
- *   state STATE           sets the server's admin state (ready, drain, maint); a tracking server
- *                         (api_ws tracks api_pool) follows by itself;
- *   idle SECONDS          waits until the server has no session left, at most SECONDS; prints what
- *                         is still open then, and succeeds either way: the drain time-out is a bound;
- *   shutdown              cuts the server's sessions (the WebSockets of api_ws, whose clients
- *                         reconnect at once to another server);
- *   up SECONDS            waits until the node's health checks see the server UP; fails with its
- *                         status and last check when they do not within SECONDS;
- *   watch SECONDS MAX     watches the server for SECONDS: fails as soon as it is DOWN, or at the end
- *                         when its failed checks, 5xx answers, connection and response errors add up
- *                         to more than MAX; prints the counts either way.
- * Counters are read from `show stat` by column name, so a column HAProxy adds moves nothing.
+ * Inside an HAProxy node, with arguments backend and server, then operations done in order (one
+ * \`incus exec\` per node and phase: each round trip through incusd costs a rollout time):
+ *   state=STATE       sets the server's admin state (ready, drain, maint); a tracking server
+ *                     (api_ws tracks api_pool) follows by itself;
+ *   idle=SECONDS      waits until the server has no session left, at most SECONDS; says what is still
+ *                     open then, and goes on: the drain time-out is a bound, not a failure;
+ *   shutdown=BACKEND  cuts the server's sessions in BACKEND (api_ws's WebSockets, whose clients
+ *                     reconnect at once to another server);
+ *   up=SECONDS        waits until the node's health checks see the server UP; fails with its status
+ *                     and last check when they do not within SECONDS;
+ *   watch=SECONDS/MAX watches the server for SECONDS: fails as soon as it is DOWN, or at the end when
+ *                     its failed checks, 5xx answers, connection and response errors add up to more
+ *                     than MAX; prints the counts either way.
+ * Counters are read from \`show stat\` by column name, so a column HAProxy adds moves nothing.
  */
-export const NODE_OPS = `verb=$1 backend=$2 server=$3
-shift 3
+export const NODE_OPS = `backend=$1 server=$2
+shift 2
 ask() { printf '%s\\n' "$1" | socat stdio ${ADMIN_SOCKET}; }
 # Sets status (spaces as _), scur, chkfail, xx (hrsp_5xx), econ, eresp and check (check_status).
 sample() {
@@ -34,41 +35,47 @@ $(ask "show stat" | awk -F, -v px="$backend" -v sv="$server" '
       print st, $(col["scur"]) + 0, $(col["chkfail"]) + 0, $(col["hrsp_5xx"]) + 0, $(col["econ"]) + 0, $(col["eresp"]) + 0, $(col["check_status"]) }')
 EOF
 }
-case $verb in
-  state)
-    answer=$(ask "set server $backend/$server state $1")
-    if [ -n "$answer" ]; then echo "$answer"; exit 1; fi ;;
-  shutdown)
-    ask "shutdown sessions server $backend/$server" >/dev/null ;;
-  idle)
-    for _ in $(seq 1 $(($1 * 10))); do
+for op; do
+  arg=\${op#*=}
+  case \${op%%=*} in
+    state)
+      answer=$(ask "set server $backend/$server state $arg")
+      if [ -n "$answer" ]; then echo "$answer"; exit 1; fi ;;
+    shutdown)
+      ask "shutdown sessions server $arg/$server" >/dev/null ;;
+    idle)
+      open=
+      for _ in $(seq 1 $((arg * 10))); do
+        sample
+        if [ "$scur" = 0 ]; then open=; break; fi
+        open=$scur
+        sleep 0.1
+      done
+      if [ -n "$open" ]; then echo "$open sessions still open after $arg s"; fi ;;
+    up)
+      seen=
+      for _ in $(seq 1 $((arg * 10))); do
+        sample
+        case $status in UP|DRAIN) seen=yes; break ;; esac
+        sleep 0.1
+      done
+      if [ -z "$seen" ]; then echo "not UP after $arg s: status $status, last check $check"; exit 1; fi ;;
+    watch)
+      seconds=\${arg%/*} max=\${arg#*/}
       sample
-      [ "$scur" = 0 ] && exit 0
-      sleep 0.1
-    done
-    echo "$scur sessions still open after $1 s" ;;
-  up)
-    for _ in $(seq 1 $(($1 * 10))); do
-      sample
-      case $status in UP|DRAIN) exit 0 ;; esac
-      sleep 0.1
-    done
-    echo "not UP after $1 s: status $status, last check $check"
-    exit 1 ;;
-  watch)
-    sample
-    base=$((chkfail + xx + econ + eresp)) chk0=$chkfail xx0=$xx econ0=$econ eresp0=$eresp
-    for _ in $(seq 1 $(($1 * 2))); do
-      sleep 0.5
-      sample
-      case $status in DOWN*|MAINT*) echo "$status during the watch (last check $check)"; exit 1 ;; esac
-    done
-    echo "failed checks $((chkfail - chk0)), 5xx $((xx - xx0)), connection errors $((econ - econ0)), response errors $((eresp - eresp0)) in $1 s"
-    [ $((chkfail + xx + econ + eresp - base)) -le "$2" ] ;;
-  *)
-    echo "unknown verb $verb"
-    exit 2 ;;
-esac`;
+      base=$((chkfail + xx + econ + eresp)) chk0=$chkfail xx0=$xx econ0=$econ eresp0=$eresp
+      for _ in $(seq 1 $((seconds * 2))); do
+        sleep 0.5
+        sample
+        case $status in DOWN*|MAINT*) echo "$status during the watch (last check $check)"; exit 1 ;; esac
+      done
+      echo "failed checks $((chkfail - chk0)), 5xx $((xx - xx0)), connection errors $((econ - econ0)), response errors $((eresp - eresp0)) in $seconds s"
+      [ $((chkfail + xx + econ + eresp - base)) -le "$max" ] || exit 1 ;;
+    *)
+      echo "unknown operation $op"
+      exit 2 ;;
+  esac
+done`;
 
 /**
  * Rolls a fleet's staged releases (STAGE_OR_START leaves them as FILE.next) over its instances, so
@@ -107,35 +114,32 @@ on_instance() {
 }
 seconds() { awk -v from="$1" -v to="$2" 'BEGIN { printf "%.1f", to - from }'; }
 journal_tail() { incus exec "$1" -- journalctl -u "veza-$VEZA_SERVICE" -n 8 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
-out_of_rotation() {
-  on_nodes "$VEZA_BACKEND" "$1" state maint >/dev/null
-  if [ -n "$VEZA_TUNNEL_BACKEND" ]; then on_nodes "$VEZA_TUNNEL_BACKEND" "$1" shutdown >/dev/null; fi
-}
-into_rotation() {
-  on_nodes "$VEZA_BACKEND" "$1" state drain >/dev/null &&
-    on_nodes "$VEZA_BACKEND" "$1" up "$VEZA_START_TIMEOUT" &&
-    on_nodes "$VEZA_BACKEND" "$1" state ready >/dev/null
-}
+# Maintenance: no request reaches it, pinned clients included; its WebSockets are cut to move.
+out_of_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=maint \${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}; }
+# Out of maintenance, HAProxy checks at once; ready once that node sees it UP.
+into_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=drain "up=$VEZA_START_TIMEOUT" state=ready; }
+# Says what failed on instance $1 ($2, with its evidence), for the summary at the end.
+failed() { printf '%s\\n' "$2" > "$work/failed-$1"; }
 # What failed ($3, with its evidence) on instance $1 ($2), after which it goes back to its previous release.
 restore() {
   local server=$1 ref=$2 what=$3 back
-  out_of_rotation "$server"
-  {
-    printf '%s\\n' "$what"
-    if back=$(on_instance "$ref" back) && into_rotation "$server" >/dev/null; then
-      printf '%s is back on its previous release and serving.\\n' "$server"
-    else
-      printf '%s could not be put back on its previous release either:\\n%s\\n' "$server" "$back"
-    fi
-  } > "$work/failed-$server"
+  out_of_rotation "$server" || true
+  if back=$(on_instance "$ref" back) && back=$(into_rotation "$server"); then
+    failed "$server" "$what"$'\\n'"$server is back on its previous release and serving."
+  else
+    failed "$server" "$what"$'\\n'"$server could not be put back on its previous release either:"$'\\n'"$back"
+  fi
 }
 roll() {
   local server=$1 ref=$2 canary=$3 started drained swapped evidence
   started=$EPOCHREALTIME
-  on_nodes "$VEZA_BACKEND" "$server" state drain >/dev/null
-  evidence=$(on_nodes "$VEZA_BACKEND" "$server" idle "$VEZA_DRAIN_TIMEOUT")
+  # Drained first, so that requests under way (pinned clients' too) end before maintenance.
+  if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" state=drain "idle=$VEZA_DRAIN_TIMEOUT" state=maint \${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}); then
+    failed "$server" "$server: HAProxy would not take it out of rotation, so it was left as it was:"$'\\n'"$evidence"
+    on_nodes "$VEZA_BACKEND" "$server" state=ready >/dev/null || true
+    return 1
+  fi
   [ -z "$evidence" ] || printf '%s: drain time-out, stopping anyway: %s\\n' "$server" "$evidence" >&2
-  out_of_rotation "$server"
   drained=$EPOCHREALTIME
   if ! evidence=$(on_instance "$ref" forward); then
     restore "$server" "$ref" "$server: the new release did not start:"$'\\n'"$evidence"
@@ -149,7 +153,7 @@ roll() {
   printf '%s: rolled in %s s (drain %s s, stop and start %s s, UP on every node %s s)\\n' "$server" \\
     "$(seconds "$started" "$EPOCHREALTIME")" "$(seconds "$started" "$drained")" "$(seconds "$drained" "$swapped")" "$(seconds "$swapped" "$EPOCHREALTIME")" >&2
   if $canary && [ "$VEZA_CANARY_SECONDS" -gt 0 ]; then
-    if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" watch "$VEZA_CANARY_SECONDS" "$VEZA_CANARY_MAX_ERRORS"); then
+    if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" "watch=$VEZA_CANARY_SECONDS/$VEZA_CANARY_MAX_ERRORS"); then
       restore "$server" "$ref" "$server (the canary) failed while watched for $VEZA_CANARY_SECONDS s (more than $VEZA_CANARY_MAX_ERRORS errors, or DOWN):"$'\\n'"$evidence"$'\\n'"$(journal_tail "$ref")"
       return 1
     fi
@@ -185,7 +189,7 @@ for ((next = 0; next < \${#staged[@]}; )); do
     untouched=("\${staged[@]:next}")
     {
       printf 'The rollout of %s stopped.\\n' "$VEZA_SERVICE"
-      cat "$work"/failed-*
+      cat "$work"/failed-* 2>/dev/null || true
       if [ "\${#rolled[@]}" -gt 0 ]; then printf 'Already on the new release: %s.\\n' "\${rolled[*]}"; fi
       if [ "\${#untouched[@]}" -gt 0 ]; then printf 'Never ran it: %s.\\n' "$(printf '%s\\n' "\${untouched[@]}" | cut -d' ' -f1 | paste -sd' ')"; fi
     } >&2

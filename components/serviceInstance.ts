@@ -157,7 +157,10 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   public readonly containerName: string;
   /** Server name in HAProxy and in the sticky cookie: the component's name, e.g. `backend-api-1`. */
   public readonly serverName: string;
-  /** IPv4 address, known only once the service answers its health check. */
+  /**
+   * IPv4 address, carrying a dependency on the deploy step: whatever takes it (haproxy.cfg) runs
+   * only once the service answers its health check, so HAProxy never sees a server before it serves.
+   */
   public readonly address: pulumi.Output<string>;
   /** The service's container. */
   public readonly container: IncusContainer;
@@ -223,7 +226,9 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     this.deploy = deploy;
     this.containerName = args.containerName;
     this.serverName = name;
-    this.address = pulumi.all([container.address, deploy.stdout]).apply(([address]) => address);
+    // The deploy's URN, not its stdout: a new release (staged, not restarted here) leaves the
+    // address known at preview, so haproxy.cfg is not shown as changing when it does not.
+    this.address = pulumi.all([container.address, deploy.urn]).apply(([address]) => address);
     this.upstream = this.address.apply((address) => ({ name, address }));
     this.service = role.service;
     this.options = options;

@@ -101,6 +101,6 @@ done`;
  */
 export const DEPLOY_SCRIPT = `home=/opt/veza/$VEZA_SERVICE
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(LAYOUT)} sh "$VEZA_SERVICE" "$VEZA_USER"
-incus file push --mode 0755 "$VEZA_PROGRAM" "$VEZA_REF$home/$VEZA_PROGRAM_FILE.next" >&2
+incus file push --quiet --mode 0755 "$VEZA_PROGRAM" "$VEZA_REF$home/$VEZA_PROGRAM_FILE.next" >&2
 printf '%s' "$VEZA_UNIT" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh "/etc/systemd/system/veza-$VEZA_SERVICE.service.next" 0644
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(STAGE_OR_START)} sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" "$VEZA_PORT" "$VEZA_HEALTH_PATH" "$VEZA_START_TIMEOUT"`;

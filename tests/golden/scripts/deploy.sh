@@ -5,7 +5,7 @@ id -u "$2" >/dev/null 2>&1 || useradd --system --home-dir "$home" --no-create-ho
 install -d -m 0755 "$home" /etc/veza
 install -d -m 0750 -o "$2" -g "$2" /var/log/veza
 [ -e "$env" ] || install -m 0640 -g "$2" /dev/null "$env"' sh "$VEZA_SERVICE" "$VEZA_USER"
-incus file push --mode 0755 "$VEZA_PROGRAM" "$VEZA_REF$home/$VEZA_PROGRAM_FILE.next" >&2
+incus file push --quiet --mode 0755 "$VEZA_PROGRAM" "$VEZA_REF$home/$VEZA_PROGRAM_FILE.next" >&2
 printf '%s' "$VEZA_UNIT" | incus exec "$VEZA_REF" -- sh -c 'root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" || exit 1
 if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi' sh "/etc/systemd/system/veza-$VEZA_SERVICE.service.next" 0644
 incus exec "$VEZA_REF" -- sh -c 'set -e

@@ -4,8 +4,8 @@ trap 'rm -rf "$work"' EXIT
 on_nodes() {
   local i pids=() failed=0
   for i in "${!nodes[@]}"; do
-    incus exec "${nodes[$i]}" -- sh -c 'verb=$1 backend=$2 server=$3
-shift 3
+    incus exec "${nodes[$i]}" -- sh -c 'backend=$1 server=$2
+shift 2
 ask() { printf '\''%s\n'\'' "$1" | socat stdio /run/haproxy/admin.sock; }
 # Sets status (spaces as _), scur, chkfail, xx (hrsp_5xx), econ, eresp and check (check_status).
 sample() {
@@ -16,41 +16,47 @@ $(ask "show stat" | awk -F, -v px="$backend" -v sv="$server" '\''
       print st, $(col["scur"]) + 0, $(col["chkfail"]) + 0, $(col["hrsp_5xx"]) + 0, $(col["econ"]) + 0, $(col["eresp"]) + 0, $(col["check_status"]) }'\'')
 EOF
 }
-case $verb in
-  state)
-    answer=$(ask "set server $backend/$server state $1")
-    if [ -n "$answer" ]; then echo "$answer"; exit 1; fi ;;
-  shutdown)
-    ask "shutdown sessions server $backend/$server" >/dev/null ;;
-  idle)
-    for _ in $(seq 1 $(($1 * 10))); do
+for op; do
+  arg=${op#*=}
+  case ${op%%=*} in
+    state)
+      answer=$(ask "set server $backend/$server state $arg")
+      if [ -n "$answer" ]; then echo "$answer"; exit 1; fi ;;
+    shutdown)
+      ask "shutdown sessions server $arg/$server" >/dev/null ;;
+    idle)
+      open=
+      for _ in $(seq 1 $((arg * 10))); do
+        sample
+        if [ "$scur" = 0 ]; then open=; break; fi
+        open=$scur
+        sleep 0.1
+      done
+      if [ -n "$open" ]; then echo "$open sessions still open after $arg s"; fi ;;
+    up)
+      seen=
+      for _ in $(seq 1 $((arg * 10))); do
+        sample
+        case $status in UP|DRAIN) seen=yes; break ;; esac
+        sleep 0.1
+      done
+      if [ -z "$seen" ]; then echo "not UP after $arg s: status $status, last check $check"; exit 1; fi ;;
+    watch)
+      seconds=${arg%/*} max=${arg#*/}
       sample
-      [ "$scur" = 0 ] && exit 0
-      sleep 0.1
-    done
-    echo "$scur sessions still open after $1 s" ;;
-  up)
-    for _ in $(seq 1 $(($1 * 10))); do
-      sample
-      case $status in UP|DRAIN) exit 0 ;; esac
-      sleep 0.1
-    done
-    echo "not UP after $1 s: status $status, last check $check"
-    exit 1 ;;
-  watch)
-    sample
-    base=$((chkfail + xx + econ + eresp)) chk0=$chkfail xx0=$xx econ0=$econ eresp0=$eresp
-    for _ in $(seq 1 $(($1 * 2))); do
-      sleep 0.5
-      sample
-      case $status in DOWN*|MAINT*) echo "$status during the watch (last check $check)"; exit 1 ;; esac
-    done
-    echo "failed checks $((chkfail - chk0)), 5xx $((xx - xx0)), connection errors $((econ - econ0)), response errors $((eresp - eresp0)) in $1 s"
-    [ $((chkfail + xx + econ + eresp - base)) -le "$2" ] ;;
-  *)
-    echo "unknown verb $verb"
-    exit 2 ;;
-esac' sh "$@" > "$work/node-$BASHPID-$i" 2>&1 & pids+=($!)
+      base=$((chkfail + xx + econ + eresp)) chk0=$chkfail xx0=$xx econ0=$econ eresp0=$eresp
+      for _ in $(seq 1 $((seconds * 2))); do
+        sleep 0.5
+        sample
+        case $status in DOWN*|MAINT*) echo "$status during the watch (last check $check)"; exit 1 ;; esac
+      done
+      echo "failed checks $((chkfail - chk0)), 5xx $((xx - xx0)), connection errors $((econ - econ0)), response errors $((eresp - eresp0)) in $seconds s"
+      [ $((chkfail + xx + econ + eresp - base)) -le "$max" ] || exit 1 ;;
+    *)
+      echo "unknown operation $op"
+      exit 2 ;;
+  esac
+done' sh "$@" > "$work/node-$BASHPID-$i" 2>&1 & pids+=($!)
   done
   for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || failed=1
@@ -89,35 +95,32 @@ fi' sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" "$VEZA_PORT" "$VEZA_HEALTH_PATH" "$V
 }
 seconds() { awk -v from="$1" -v to="$2" 'BEGIN { printf "%.1f", to - from }'; }
 journal_tail() { incus exec "$1" -- journalctl -u "veza-$VEZA_SERVICE" -n 8 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
-out_of_rotation() {
-  on_nodes "$VEZA_BACKEND" "$1" state maint >/dev/null
-  if [ -n "$VEZA_TUNNEL_BACKEND" ]; then on_nodes "$VEZA_TUNNEL_BACKEND" "$1" shutdown >/dev/null; fi
-}
-into_rotation() {
-  on_nodes "$VEZA_BACKEND" "$1" state drain >/dev/null &&
-    on_nodes "$VEZA_BACKEND" "$1" up "$VEZA_START_TIMEOUT" &&
-    on_nodes "$VEZA_BACKEND" "$1" state ready >/dev/null
-}
+# Maintenance: no request reaches it, pinned clients included; its WebSockets are cut to move.
+out_of_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=maint ${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}; }
+# Out of maintenance, HAProxy checks at once; ready once that node sees it UP.
+into_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=drain "up=$VEZA_START_TIMEOUT" state=ready; }
+# Says what failed on instance $1 ($2, with its evidence), for the summary at the end.
+failed() { printf '%s\n' "$2" > "$work/failed-$1"; }
 # What failed ($3, with its evidence) on instance $1 ($2), after which it goes back to its previous release.
 restore() {
   local server=$1 ref=$2 what=$3 back
-  out_of_rotation "$server"
-  {
-    printf '%s\n' "$what"
-    if back=$(on_instance "$ref" back) && into_rotation "$server" >/dev/null; then
-      printf '%s is back on its previous release and serving.\n' "$server"
-    else
-      printf '%s could not be put back on its previous release either:\n%s\n' "$server" "$back"
-    fi
-  } > "$work/failed-$server"
+  out_of_rotation "$server" || true
+  if back=$(on_instance "$ref" back) && back=$(into_rotation "$server"); then
+    failed "$server" "$what"$'\n'"$server is back on its previous release and serving."
+  else
+    failed "$server" "$what"$'\n'"$server could not be put back on its previous release either:"$'\n'"$back"
+  fi
 }
 roll() {
   local server=$1 ref=$2 canary=$3 started drained swapped evidence
   started=$EPOCHREALTIME
-  on_nodes "$VEZA_BACKEND" "$server" state drain >/dev/null
-  evidence=$(on_nodes "$VEZA_BACKEND" "$server" idle "$VEZA_DRAIN_TIMEOUT")
+  # Drained first, so that requests under way (pinned clients' too) end before maintenance.
+  if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" state=drain "idle=$VEZA_DRAIN_TIMEOUT" state=maint ${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}); then
+    failed "$server" "$server: HAProxy would not take it out of rotation, so it was left as it was:"$'\n'"$evidence"
+    on_nodes "$VEZA_BACKEND" "$server" state=ready >/dev/null || true
+    return 1
+  fi
   [ -z "$evidence" ] || printf '%s: drain time-out, stopping anyway: %s\n' "$server" "$evidence" >&2
-  out_of_rotation "$server"
   drained=$EPOCHREALTIME
   if ! evidence=$(on_instance "$ref" forward); then
     restore "$server" "$ref" "$server: the new release did not start:"$'\n'"$evidence"
@@ -131,7 +134,7 @@ roll() {
   printf '%s: rolled in %s s (drain %s s, stop and start %s s, UP on every node %s s)\n' "$server" \
     "$(seconds "$started" "$EPOCHREALTIME")" "$(seconds "$started" "$drained")" "$(seconds "$drained" "$swapped")" "$(seconds "$swapped" "$EPOCHREALTIME")" >&2
   if $canary && [ "$VEZA_CANARY_SECONDS" -gt 0 ]; then
-    if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" watch "$VEZA_CANARY_SECONDS" "$VEZA_CANARY_MAX_ERRORS"); then
+    if ! evidence=$(on_nodes "$VEZA_BACKEND" "$server" "watch=$VEZA_CANARY_SECONDS/$VEZA_CANARY_MAX_ERRORS"); then
       restore "$server" "$ref" "$server (the canary) failed while watched for $VEZA_CANARY_SECONDS s (more than $VEZA_CANARY_MAX_ERRORS errors, or DOWN):"$'\n'"$evidence"$'\n'"$(journal_tail "$ref")"
       return 1
     fi
@@ -169,7 +172,7 @@ for ((next = 0; next < ${#staged[@]}; )); do
     untouched=("${staged[@]:next}")
     {
       printf 'The rollout of %s stopped.\n' "$VEZA_SERVICE"
-      cat "$work"/failed-*
+      cat "$work"/failed-* 2>/dev/null || true
       if [ "${#rolled[@]}" -gt 0 ]; then printf 'Already on the new release: %s.\n' "${rolled[*]}"; fi
       if [ "${#untouched[@]}" -gt 0 ]; then printf 'Never ran it: %s.\n' "$(printf '%s\n' "${untouched[@]}" | cut -d' ' -f1 | paste -sd' ')"; fi
     } >&2

@@ -7,7 +7,7 @@ if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f 
   fi
   if [ -n "$VEZA_TLS_PEM" ] && ! {
     incus exec "$ref" -- install -d -m 0750 -g haproxy /etc/haproxy/certs &&
-      incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2 &&
+      incus file push --quiet --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2 &&
       incus exec "$ref" -- chgrp haproxy /etc/haproxy/certs/veza.pem.next
   }; then
     printf 'Could not push the PEM to %s (above: why); the live configuration keeps serving.\n' "$ref" >&2
