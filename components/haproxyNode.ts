@@ -7,7 +7,7 @@ import { APPLY_CONFIG_SCRIPT, LIVE_CONFIG, SETUP_SCRIPT, setupFiles } from "./ha
 import { fileDigest } from "./fileDigest";
 import { IncusContainer, checkedContainer } from "./incusContainer";
 import { InstanceLimits } from "./instanceLimits";
-import { BASH, IncusPlacement } from "./incusScripts";
+import { IncusPlacement, labelledStep } from "./incusScripts";
 import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
 import { renderTemplate } from "./templates";
 import { argumentProblems, inArgumentTerms } from "./validation";
@@ -257,12 +257,14 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const hardening = renderTemplate("haproxy-hardening.conf", {});
     const files = Object.fromEntries(Object.entries(setupFiles(hardening)).map(([file, text]) => [file, sha256(text)]));
     const setupLive = driftOption(driftOf(args.live, { files, units: ["haproxy"] }), new Date());
+    const setupStep = labelledStep(["set up HAProxy", SETUP_SCRIPT]);
     const setup = new command.local.Command(
       `${name}-setup`,
       {
-        create: SETUP_SCRIPT,
-        interpreter: BASH,
+        create: setupStep.create,
+        interpreter: setupStep.interpreter,
         environment: {
+          ...setupStep.environment,
           VEZA_REF: container.ref,
           VEZA_STATS_PASSWORD: password,
           VEZA_HARDENING: hardening,
@@ -279,18 +281,29 @@ export class HaproxyNode extends pulumi.ComponentResource {
     this.setup = setup;
     if (args.applyConfig !== false) {
       const configLive = driftOption(driftOf(args.live, { recorded: [LIVE_CONFIG] }), new Date());
+      const configStep = labelledStep(["apply haproxy.cfg", APPLY_CONFIG_SCRIPT]);
       const environment = pulumi
         .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
         .apply(([ref, backendApi, streamServer]) => {
           try {
-            return { ...configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer }), ...configLive.environment };
+            return {
+              ...configStep.environment,
+              ...configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer }),
+              ...configLive.environment,
+            };
           } catch (error) {
             throw new pulumi.ResourceError((error as Error).message, this);
           }
         });
       this.config = new command.local.Command(
         `${name}-config`,
-        { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
+        {
+          create: configStep.create,
+          interpreter: configStep.interpreter,
+          environment,
+          triggers: [container.generation],
+          logging: "stderr",
+        },
         { parent: this, dependsOn: [setup], ignoreChanges: configLive.ignoreChanges },
       );
     }

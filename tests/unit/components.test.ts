@@ -53,7 +53,12 @@ const resource = (name: string, type = COMMAND) => {
   if (!found) throw new Error(`no ${type} named ${name}`);
   return found;
 };
-const environment = (name: string) => resource(name).inputs.environment as Record<string, string>;
+/** A step's environment less the entries that carry its own scripts (labelledStep): the values it is given. */
+const SCRIPT_ENTRIES = new Set(["VEZA_SCRIPT", "VEZA_DELETE_SCRIPT", "VEZA_DELETE_LABEL"]);
+const environment = (name: string) =>
+  Object.fromEntries(
+    Object.entries(resource(name).inputs.environment as Record<string, string>).filter(([key]) => !SCRIPT_ENTRIES.has(key)),
+  );
 
 describe("HaproxyNode on its own", () => {
   test("with two plain upstreams: launch, setup, config and password, the servers in haproxy.cfg", async () => {
