@@ -40,6 +40,12 @@ export class HaproxyPair extends pulumi.ComponentResource {
       .all([upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
       .apply(([backendApi, streamServer]) => ({ backendApi, streamServer }));
     const vip = args.keepalived.virtualIp;
+    // The rate limits' request counts are shared between the two nodes, each named as HAProxy
+    // names itself by default: its host name, the container's name.
+    const peers = pulumi.all([first.address, second.address]).apply(([a, b]): Upstream[] => [
+      { name: first.containerName, address: a },
+      { name: second.containerName, address: b },
+    ]);
 
     this.config = new command.local.Command(
       `${name}-config`,
@@ -47,8 +53,8 @@ export class HaproxyPair extends pulumi.ComponentResource {
         create: ROLLOUT_SCRIPT,
         interpreter: BASH,
         environment: pulumi
-          .all([refs, fleets])
-          .apply(([r, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f)),
+          .all([refs, fleets, peers])
+          .apply(([r, f, p]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f, p)),
         triggers: generations,
         logging: "stderr",
       },

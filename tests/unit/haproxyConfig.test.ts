@@ -39,9 +39,20 @@ function streamIds(config: string): Map<string, number> {
   return new Map(serverLines(config, "stream_pool").map((words) => [words[1], Number(words[words.indexOf("id") + 1])]));
 }
 
+/** The pair's two nodes, by container name, as HaproxyPair gives them. */
+const PEERS: Upstream[] = [
+  { name: "lab-haproxy", address: "10.77.0.5" },
+  { name: "lab-haproxy-2", address: "10.77.0.6" },
+];
+
 /** The variants kept as golden files: one per shape of config. */
-const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
+const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets; peers?: Upstream[] }> = {
   "haproxy-default": { settings: settings(), fleets: fleets(2, 2) },
+  "haproxy-pair": {
+    settings: settings({ clientAddressSource: "x-forwarded-for", trustedProxies: ["192.0.2.0/24", "198.51.100.7/32"] }),
+    fleets: fleets(2, 2),
+    peers: PEERS,
+  },
   "haproxy-tls": {
     settings: settings({
       tlsCertPath: "/anywhere/veza.pem",
@@ -50,6 +61,9 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
       streamPathPrefixes: ["/hls/", "/stream/", "/live/"],
       backendApiHealthPath: "/api/v2/health?deep=1",
       retries: 2,
+      clientAddressSource: "proxy-protocol",
+      trustedProxies: ["192.0.2.0/24"],
+      rateLimitExemptSources: [],
     }),
     fleets: fleets(3, 3),
   },
@@ -59,6 +73,7 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
       streamServerCount: 0,
       backendApiFallbackServers: ["10.0.0.5:8080", "localhost:9080"],
       streamServerFallbackServers: ["10.0.0.6:8082"],
+      rateLimitEnabled: false,
     }),
     fleets: fleets(0, 0),
   },
@@ -67,7 +82,7 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
 describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
   test.each(Object.keys(GOLDEN))("%s", (name) => {
     const file = path.join(GOLDEN_DIR, `${name}.cfg`);
-    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets);
+    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets, GOLDEN[name].peers);
     if (process.env.UPDATE_GOLDEN === "1") {
       fs.mkdirSync(GOLDEN_DIR, { recursive: true });
       fs.writeFileSync(file, rendered);
@@ -106,8 +121,9 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("routes the stream prefixes to stream_pool, WebSocket upgrades to api_ws and the rest to api_pool", () => {
+    expect(plain).toContain("\n    acl is_stream path_beg /hls/ /stream/\n");
     expect(plain).toContain(
-      "\n    acl is_stream path_beg /hls/ /stream/\n    use_backend stream_pool if is_stream\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
+      "\n    use_backend stream_pool if is_stream\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
     );
   });
 
@@ -333,8 +349,13 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     pem = selfSignedPem(tempDir("pem"));
   });
 
-  const variants: [string, HaproxySettings, Fleets][] = [
-    ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets] => [`golden ${name}`, v.settings, v.fleets]),
+  const variants: [string, HaproxySettings, Fleets, Upstream[]?][] = [
+    ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets, Upstream[]?] => [
+      `golden ${name}`,
+      v.settings,
+      v.fleets,
+      v.peers,
+    ]),
     ...[false, true].flatMap((withTls) =>
       [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [
         `${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`,
@@ -351,6 +372,31 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     ],
     ["the longest hard-stop-after", settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1)],
     ["every request logged", settings({ logEveryRequest: true }), fleets(2, 2)],
+    ["limits off", settings({ rateLimitEnabled: false }), fleets(2, 2)],
+    ["limits off on a pair: nothing to share, no peers", settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS],
+    [
+      "every client limited, the tightest limits",
+      settings({ rateLimitExemptSources: [], rateLimitApiRequests: 1, rateLimitPeriodSeconds: 1, rateLimitConnections: 1 }),
+      fleets(1, 1),
+    ],
+    [
+      "the widest lists, the loosest limits",
+      settings({
+        rateLimitExemptSources: Array.from({ length: 32 }, (_, i) => `10.${i}.0.0/16`),
+        clientAddressSource: "x-forwarded-for",
+        trustedProxies: Array.from({ length: 32 }, (_, i) => `172.16.${i}.0/24`),
+        rateLimitApiRequests: 1_000_000,
+        rateLimitPeriodSeconds: 3600,
+        rateLimitConnections: 100_000,
+      }),
+      fleets(2, 2),
+    ],
+    [
+      "PROXY protocol on a pair, TLS",
+      settings({ tlsCertPath: "/x.pem", clientAddressSource: "proxy-protocol", trustedProxies: ["192.0.2.0/24"] }),
+      fleets(2, 2),
+      PEERS,
+    ],
     [
       "api fleet empty, fallbacks",
       settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }),
@@ -363,11 +409,24 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     ],
   ];
 
-  test.each(variants)("%s", (_label, variantSettings, variantFleets) => {
-    const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets), pem);
-    expect(verdict.output).toContain("Configuration file is valid");
-    expect(verdict.status).toBe(0);
-    expect(verdict.warnings).toEqual([]);
+  // A pair's file is checked as each of its nodes loads it: under that node's name.
+  // Rows of one length: jest hands a shorter row's test a `done` callback in the missing place.
+  test.each(variants.map(([label, s, f, peers]) => [label, s, f, peers ?? []] as const))(
+    "%s",
+    (_label, variantSettings, variantFleets, peers) => {
+      for (const node of peers.length > 0 ? peers.map((peer) => peer.name) : [undefined]) {
+        const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets, peers), pem, node);
+        expect(verdict.output).toContain("Configuration file is valid");
+        expect(verdict.status).toBe(0);
+        expect(verdict.warnings).toEqual([]);
+      }
+    },
+  );
+
+  test("a pair's file refuses to load on a node that is not one of its peers, whose counts would go unshared", () => {
+    const verdict = haproxyCheck(renderHaproxyConfig(settings(), fleets(1, 1), PEERS), undefined, "lab-haproxy-3");
+    expect(verdict.status).not.toBe(0);
+    expect(verdict.output).toContain("this node (lab-haproxy-3) is not a peer of the pair: its rate-limit counts would not be shared");
   });
 
   test("a fallback host that does not resolve disables that server instead of stopping HAProxy", () => {
