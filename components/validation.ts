@@ -471,7 +471,9 @@ export function validateSettings(
   const fromProxy = addressSource !== undefined && addressSource !== "connection";
   const proxies = networks(
     "trustedProxies",
-    fromProxy ? `the only sources whose ${addressSource} address is believed, while ${configKey("clientAddressSource")} is "${addressSource}"` : undefined,
+    fromProxy
+      ? `the only sources whose ${addressSource} address is believed, while ${configKey("clientAddressSource")} is "${addressSource}"`
+      : undefined,
   );
   if (addressSource === "connection" && proxies && proxies.length > 0) {
     problem(
