@@ -219,6 +219,72 @@ describe("renderHaproxyConfig", () => {
   });
 });
 
+describe("edge protection", () => {
+  const section = (config: string, header: string) => config.split(`\n${header}\n`)[1]?.split("\n\n")[0];
+
+  test("limits by default, the lab subnet exempt, 429 with the period as Retry-After, no peers on a single node", () => {
+    const config = renderHaproxyConfig(settings(), fleets(2, 2));
+    const edge = section(config, "frontend edge");
+    expect(edge).toContain("\n    acl limit_exempt src 10.77.0.0/24\n");
+    expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream || limit_exempt\n");
+    expect(edge).toContain("\n    acl limit_over_requests sc_http_req_rate(0) gt 300\n");
+    expect(edge).toMatch(/\n {4}http-request deny status 429 .* hdr Retry-After 10 if limit_over_requests \|\| limit_over_connections\n/);
+    expect(section(config, "backend limit_api_requests")).toBe("    stick-table type ip size 100k expire 10s store http_req_rate(10s)");
+    expect(config).not.toMatch(/peers|HAPROXY_LOCALPEER|set-src|expect-proxy/);
+  });
+
+  test("a pair shares the request counts, never the connection counts, over its nodes' own addresses", () => {
+    const config = renderHaproxyConfig(settings({ rateLimitPeriodSeconds: 60 }), fleets(1, 1), PEERS);
+    expect(section(config, "peers veza_edge")).toBe("    peer lab-haproxy 10.77.0.5:10000\n    peer lab-haproxy-2 10.77.0.6:10000");
+    expect(section(config, "backend limit_api_requests")).toBe(
+      "    stick-table type ip size 100k expire 60s store http_req_rate(60s) peers veza_edge",
+    );
+    expect(section(config, "backend limit_connections")).not.toContain("peers");
+  });
+
+  test("off: no table, no tracking, no peers, the rest unchanged", () => {
+    const off = renderHaproxyConfig(settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS);
+    expect(off).not.toMatch(/limit_|track-sc|peers|429/);
+    const strip = (config: string) =>
+      config
+        .split("\n")
+        .filter(
+          (line) => !/limit_|track-sc|set-var|Per-client limits|counts, refused|Connections are counted|opens beyond the limit/.test(line),
+        )
+        .join("\n");
+    expect(strip(renderHaproxyConfig(settings(), fleets(2, 2))).split("\n# The limits' count tables")[0]).toBe(
+      off.split("\n# The password comes")[0].replace(/\n\n$/, ""),
+    );
+  });
+
+  test("no exempt network: everyone is tracked", () => {
+    const edge = section(renderHaproxyConfig(settings({ rateLimitExemptSources: [] }), fleets(1, 1)), "frontend edge");
+    expect(edge).not.toContain("limit_exempt");
+    expect(edge).toContain("\n    tcp-request session track-sc1 src table limit_connections\n");
+    expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream\n");
+  });
+
+  test("the client's address is read only from the trusted proxies, the PROXY header or the last X-Forwarded-For entry", () => {
+    const proxies = ["192.0.2.0/24", "198.51.100.7/32"];
+    const pp = renderHaproxyConfig(settings({ clientAddressSource: "proxy-protocol", trustedProxies: proxies }), fleets(1, 1));
+    expect(pp).toContain("\n    tcp-request connection expect-proxy layer4 if { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(pp).not.toContain("set-src");
+    const xff = renderHaproxyConfig(settings({ clientAddressSource: "x-forwarded-for", trustedProxies: proxies }), fleets(1, 1));
+    expect(xff).toContain("\n    http-request set-src hdr_ip(X-Forwarded-For,-1) if { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(xff).toContain("track-sc1 src table limit_connections unless limit_exempt || { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(xff).not.toContain("expect-proxy");
+  });
+
+  test("peers are two nodes with Incus names and IPv4 addresses", () => {
+    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), PEERS.slice(0, 1))).toThrow(
+      "peers: a peers section is two nodes or none (got one)",
+    );
+    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), [PEERS[0], { name: "lab haproxy", address: "10.77.0.300" }])).toThrow(
+      'peers: peer name "lab haproxy" is not letters, digits and hyphens; peer lab haproxy has address "10.77.0.300", not an IPv4 address',
+    );
+  });
+});
+
 describe("pools and fallbacks", () => {
   test("the cookie value of each api server is its name", () => {
     const lines = serverLines(renderHaproxyConfig(settings(), fleets(5, 1)), "api_pool");
