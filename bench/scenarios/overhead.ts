@@ -22,7 +22,7 @@ export interface CannonResult {
   non2xx: number;
 }
 
-async function cannon(url: string, durationS = DURATION_S): Promise<CannonResult> {
+export async function cannon(url: string, durationS = DURATION_S): Promise<CannonResult> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: durationS });
   return {
     requestsPerSecond: result.requests.average,
@@ -85,7 +85,7 @@ function edited(what: string, config: string, result: string): string {
   if (result === config) throw new Error(`bisect: ${what} is not in the project's haproxy.cfg`);
   return result;
 }
-const withoutLines = (pattern: RegExp) => (config: string) =>
+export const withoutLines = (pattern: RegExp) => (config: string) =>
   edited(
     String(pattern),
     config,
@@ -121,7 +121,7 @@ export const AS_DEPLOYED = "as deployed";
 export const BISECT_LOAD = `${CONNECTIONS} connections, ${BISECT_ROUNDS} x ${BISECT_DURATION_S} s per variant, alternating; median`;
 
 /** The round with the median requests/s (the upper one of an even count). */
-function median(results: CannonResult[]): CannonResult {
+export function median(results: CannonResult[]): CannonResult {
   return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)];
 }
 

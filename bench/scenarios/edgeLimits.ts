@@ -1,0 +1,78 @@
+/**
+ * Scenario 11: what the per-client limits cost (edge protection, issue 22). Scenario 7's
+ * autocannon load (20 connections, as fast as it goes) through the LB with the limits on and off,
+ * alternating, median of rounds: on is the project's file as deployed with the bench host tracked
+ * (no network exempt that holds it) and limits far above what the load sends, so every request is
+ * counted and none refused; off is the same file without the limits' rules and tables, served as
+ * scenario 7's bisect serves its variants. The ratio on / off is the price of the tracking.
+ */
+import { LIMIT_API_REQUESTS, LIMIT_CONNECTIONS, LIMIT_THROTTLED } from "../../components/haproxyConfig";
+import { pulumi } from "../env";
+import { BASE, Lb } from "../lb";
+import { Row } from "../report";
+import { CannonResult, cannon, median, withoutLines } from "./overhead";
+
+const ROUNDS = 4;
+const DURATION_S = 4;
+/** Stack config of the "on" side; run.ts removes these keys again, with the other scenarios' own. */
+export const EDGE_LIMITS_KEYS = ["rateLimitExemptSources", "rateLimitApiRequests", "rateLimitConnections"];
+/** A network the bench host (10.77.0.1) is not in: TEST-NET-1, which no client of the bench uses. */
+const NOT_THE_HOST = "192.0.2.0/24";
+
+export interface EdgeLimitsRun {
+  /** Median round of each side. */
+  on: CannonResult;
+  off: CannonResult;
+  /** requests/s with the limits on divided by requests/s with them off. */
+  ratio: number;
+  rounds: { name: "on" | "off"; result: CannonResult }[];
+}
+
+/** Every line of the limits: their rules and the three tables (the comments stay, harmless). */
+const withoutLimits = withoutLines(new RegExp(`track-sc|${LIMIT_API_REQUESTS}|${LIMIT_CONNECTIONS}|${LIMIT_THROTTLED}|limit_|stick-table`));
+
+export async function edgeLimits(lb: Lb): Promise<EdgeLimitsRun> {
+  await pulumi("config", "set", "--path", "veza-infra:rateLimitExemptSources[0]", NOT_THE_HOST);
+  await pulumi("config", "set", "veza-infra:rateLimitApiRequests", "1000000");
+  await pulumi("config", "set", "veza-infra:rateLimitConnections", "100000");
+  await pulumi("up", "--yes", "--skip-preview");
+  await lb.refresh();
+  await lb.waitServing();
+  const rounds: EdgeLimitsRun["rounds"] = [];
+  const sides = [
+    { name: "on" as const, apply: () => lb.use("project", BASE) },
+    { name: "off" as const, apply: () => lb.useVariant(withoutLimits) },
+  ];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        await side.apply();
+        rounds.push({ name: side.name, result: await cannon(lb.url("/api/v1/items"), DURATION_S) });
+      }
+    }
+  } finally {
+    await lb.use("project", BASE);
+    for (const key of EDGE_LIMITS_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
+    await pulumi("up", "--yes", "--skip-preview");
+    await lb.refresh();
+    await lb.waitServing();
+  }
+  const on = median(rounds.filter((r) => r.name === "on").map((r) => r.result));
+  const off = median(rounds.filter((r) => r.name === "off").map((r) => r.result));
+  return { on, off, ratio: on.requestsPerSecond / off.requestsPerSecond, rounds };
+}
+
+export function edgeLimitsRows(run?: EdgeLimitsRun): Row[] {
+  if (!run) return [];
+  const side = (r: CannonResult) => `${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors`;
+  return [
+    {
+      scenario: "11 edge limits",
+      measure: `req/s through the LB with the per-client limits on (every request tracked, none refused) / off (20 connections, ${ROUNDS} x ${DURATION_S} s per side, alternating; median)`,
+      target: "",
+      project: `${run.ratio.toFixed(2)} (on: ${side(run.on)}; off: ${side(run.off)})`,
+      anchor: "",
+      meets: "",
+    },
+  ];
+}
