@@ -12,9 +12,9 @@ import { LIMIT_API_REQUESTS, LIMIT_CONNECTIONS, LIMIT_THROTTLED } from "../../co
 import { pulumi } from "../env";
 import { BASE, Lb } from "../lb";
 import { Row } from "../report";
-import { CannonResult, cannon, median, withoutLines } from "./overhead";
+import { CannonResult, alternatingRounds, cannon, median, withoutLines } from "./overhead";
 
-const ROUNDS = 6;
+const ROUNDS = 10;
 const DURATION_S = 3;
 /** An unmeasured run first: the first seconds after an `up` are slower for both sides. */
 const WARM_UP_S = 2;
@@ -44,21 +44,19 @@ export async function edgeLimits(lb: Lb): Promise<EdgeLimitsRun> {
   await pulumi("up", "--yes", "--skip-preview");
   await lb.refresh();
   await lb.waitServing();
-  const rounds: EdgeLimitsRun["rounds"] = [];
-  const sides = [
-    { name: "on" as const, apply: () => lb.use("project", BASE) },
-    { name: "off" as const, apply: () => lb.useVariant(withoutLimits) },
-  ];
+  let rounds: EdgeLimitsRun["rounds"];
   try {
     await cannon(lb.url("/api/v1/items"), WARM_UP_S);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        await side.apply();
-        rounds.push({ name: side.name, result: await cannon(lb.url("/api/v1/items"), DURATION_S) });
-      }
-    }
+    rounds = await alternatingRounds(
+      lb,
+      [
+        { name: "on", apply: () => lb.use("project", BASE) },
+        { name: "off", apply: () => lb.useVariant(withoutLimits) },
+      ],
+      ROUNDS,
+      DURATION_S,
+    );
   } finally {
-    await lb.use("project", BASE);
     for (const key of EDGE_LIMITS_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
     await pulumi("up", "--yes", "--skip-preview");
     await lb.refresh();
