@@ -135,11 +135,12 @@ export interface HaproxyRateLimits {
    */
   periodSeconds?: number;
   /**
-   * Connections one client address may hold open at once, on every listener (1..100000); the
-   * request that comes on a connection beyond it is answered 429. A browser holds about 6 over
-   * HTTP/1.1 plus one per WebSocket. Connections are counted on the node that holds them, never
-   * shared: the other node could not count them down. With a trusted X-Forwarded-For proxy, the
-   * proxy's connections are not counted (they carry many clients). Defaults to 100.
+   * Connections one client address may hold open at once, on every listener (1..100000); every
+   * request on a connection opened beyond it is answered 429, while the ones before it stay
+   * served. A browser holds about 6 over HTTP/1.1 plus one per WebSocket. Connections are
+   * counted on the node that holds them, never shared: the other node could not count them
+   * down. With a trusted X-Forwarded-For proxy, the proxy's connections are not counted (they
+   * carry many clients). Defaults to 100.
    */
   connections?: number;
   /**
