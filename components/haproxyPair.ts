@@ -52,6 +52,12 @@ export class HaproxyPair extends pulumi.ComponentResource {
       args.nodes.flatMap((node) => driftOf(node.live, { recorded: [LIVE_CONFIG] }).map((drift) => `${node.nodeName}: ${drift}`)),
       seenAt,
     );
+    // The rate limits' request counts are shared between the two nodes, each named as HAProxy
+    // names itself by default: its host name, the container's name.
+    const peers = pulumi.all([first.address, second.address]).apply(([a, b]): Upstream[] => [
+      { name: first.containerName, address: a },
+      { name: second.containerName, address: b },
+    ]);
 
     const rollout = labelledStep(["roll haproxy.cfg out to both nodes", ROLLOUT_SCRIPT]);
     this.config = new command.local.Command(
@@ -59,9 +65,9 @@ export class HaproxyPair extends pulumi.ComponentResource {
       {
         create: rollout.create,
         interpreter: rollout.interpreter,
-        environment: pulumi.all([refs, fleets]).apply(([r, f]) => ({
+        environment: pulumi.all([refs, fleets, peers]).apply(([r, f, p]) => ({
           ...rollout.environment,
-          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f),
+          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f, p),
           ...configLive.environment,
         })),
         triggers: generations,

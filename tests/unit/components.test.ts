@@ -133,8 +133,15 @@ describe("HaproxyNode on its own", () => {
         healthCheck: { fall: 0, intervalMs: 200, timeoutMs: 200 },
         listeners: { statsPort: 80 },
         pools: { backendApi: { fallbacks: ["nowhere"] } },
+        rateLimits: { periodSeconds: 0, exemptSources: ["10.77.0.1/24"] },
+        clientAddress: { source: "proxy-protocol" },
       });
     expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow("rateLimits.periodSeconds must be an integer from 1 to 3600 (got 0)");
+    expect(build).toThrow("rateLimits.exemptSources[0] must be an IPv4 network in CIDR notation");
+    expect(build).toThrow(
+      'clientAddress.trustedProxies must list at least one IPv4 network, the only sources whose proxy-protocol address is believed, while clientAddress.source is "proxy-protocol" (got [])',
+    );
     expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
     expect(build).toThrow("healthCheck.timeoutMs must be an integer from 50 to 199, below healthCheck.intervalMs (got 200)");
     expect(build).toThrow("listeners.statsPort must differ from listeners.httpPort");
