@@ -362,7 +362,7 @@ member_containers() {
 # repeated for whatever forked meanwhile. The namespaces stay, as a powered-off host keeps its
 # disks and cabling: revive-member boots the daemon again.
 power_off() {
-  local m=$1 pids names name dir cut_ns
+  local m=$1 pids names name dir dirs cut_ns kill_ms='' gone_ms
   ip link set "vzctl-$m" down 2>/dev/null || true
   ip link set "vzseg-$m" down 2>/dev/null || true
   cut_ns=$(date +%s%N)
@@ -371,19 +371,22 @@ power_off() {
     mapfile -t pids < <(member_processes "$m")
     (( ${#pids[@]} )) || break
     kill -KILL "${pids[@]}" 2>/dev/null || true
+    kill_ms=${kill_ms:-$(( ($(date +%s%N) - cut_ns) / 1000000 ))}
     sleep 0.1
   done
   (( ${#pids[@]} == 0 )) || die "$m: processes still alive after SIGKILL: ${pids[*]}"
+  gone_ms=$(( ($(date +%s%N) - cut_ns) / 1000000 ))
   # liblxc escapes to the root of every hierarchy (lxc.payload.<name>, lxc.monitor.<name>); the
   # empty cgroups a killed container leaves would make the next start of that name fail.
+  dirs=()
   for name in "${names[@]}"; do
-    for dir in /sys/fs/cgroup/*/lxc.payload."$name" /sys/fs/cgroup/*/lxc.monitor."$name" \
-      /sys/fs/cgroup/lxc.payload."$name" /sys/fs/cgroup/lxc.monitor."$name"; do
-      if [[ -d $dir ]]; then find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
+    for dir in /sys/fs/cgroup/lxc.{payload,monitor}."$name" /sys/fs/cgroup/*/lxc.{payload,monitor}."$name"; do
+      [[ -d $dir ]] && dirs+=("$dir")
     done
   done
+  if (( ${#dirs[@]} )); then find "${dirs[@]}" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
   rm -f "$state/$m/incusd.pid"
-  log "$m: powered off: links down, then its daemon and ${#names[@]} container(s) SIGKILLed, all gone $(( ($(date +%s%N) - cut_ns) / 1000000 )) ms after the links"
+  log "$m: powered off: links down, then its daemon and ${#names[@]} container(s) SIGKILLed ${kill_ms:-?} ms after the links, all gone after ${gone_ms} ms"
 }
 
 # ---- Commands -------------------------------------------------------------------------------
