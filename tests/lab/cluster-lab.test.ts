@@ -200,7 +200,15 @@ test("the virtual IP moves to the other member when its holder's member loses po
   await clusterLab("revive-member", dying.member);
   await waitFor(`${dying.member} online again`, async () => (await members()).get(dying.member) === "Online", 180_000, 1000);
   figures["revive-member -> member online (s)"] = (Date.now() - revived) / 1000;
-  await inside(dying.name, ["systemd-run", "--unit=whoami", "socat", `TCP-LISTEN:${WHOAMI_PORT},fork,reuseaddr`, "SYSTEM:hostname"]);
+  await waitFor(
+    `${dying.name} running again`,
+    async () => (
+      await inside(dying.name, ["systemd-run", "--unit=whoami", "socat", `TCP-LISTEN:${WHOAMI_PORT},fork,reuseaddr`, "SYSTEM:hostname"]),
+      true
+    ),
+    180_000,
+    1000,
+  );
   await waitFor(
     `${dying.name} back at ${addresses.get(dying.name)}`,
     async () => (await whoami(addresses.get(dying.name)!)) === dying.name,
