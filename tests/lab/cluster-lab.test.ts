@@ -28,7 +28,8 @@ const NODES = [
 const BYSTANDER = { name: "clt-probe", member: "m1" };
 
 const clusterLab = (...args: string[]) => run("bash", ["scripts/cluster-lab.sh", ...args], { timeoutMs: 20 * 60_000 });
-const incus = (...args: string[]) => run("incus", args, { timeoutMs: 5 * 60_000 });
+/** Standard input closed: with a pipe there, `incus launch` and `incus init` wait to read instance config from it. */
+const incus = (...args: string[]) => run("incus", args, { input: "", timeoutMs: 5 * 60_000 });
 const inside = (container: string, command: string[], input?: string) =>
   run("incus", ["exec", `${REMOTE}:${container}`, "--", ...command], { input, timeoutMs: 60_000 });
 
