@@ -413,9 +413,11 @@ ensure_bridge() {
 cmd_up() {
   local m
   mkdir -p "$state"
-  # Packages (incus, dnsmasq, jq, nftables...), the host daemon and the lab image: the one-host
-  # lab's own set-up, which changes nothing when they are there.
-  bash "$repo/scripts/lab-host.sh" | { grep -v ': ready in ' || true; }
+  # Packages (incus, dnsmasq, jq...), the host daemon and the lab image come from the one-host
+  # lab's own set-up; skipped when they are all there, as it takes seconds even then.
+  if ! { command -v incus jq dnsmasq >/dev/null && [[ -x /usr/libexec/incus/incusd ]] && image_dir >/dev/null 2>&1; }; then
+    bash "$repo/scripts/lab-host.sh" | { grep -v ': ready in ' || true; }
+  fi
   ensure_bridge "$ctl_bridge" "$ctl_net.1/24"
   ensure_bridge "$seg_bridge" "$seg_net.1/24"
   start_dhcp
