@@ -459,6 +459,7 @@ cmd_kill_member() {
 cmd_revive_member() {
   local m=$1
   member_index "$m" >/dev/null
+  holder_pid "$m" >/dev/null || die "$m has no namespace: run $0 up"
   ensure_namespace "$m"
   ensure_daemon "$m"
   log "$m: back in $(elapsed)"
