@@ -91,7 +91,7 @@ member_incus() { INCUS_DIR=$state/$1/incus incus "${@:2}"; }
 holder_pid() {
   local pid
   pid=$(cat "$state/$1/holder.pid" 2>/dev/null) || return 1
-  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == "veza-cluster-$1 infinity " ]] || return 1
+  [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == "veza-cluster-$1 infinity " ]] || return 1
   echo "$pid"
 }
 
@@ -124,6 +124,10 @@ ensure_namespace() {
     for _ in $(seq 100); do pid=$(holder_pid "$m") && break; sleep 0.05; done
     pid=$(holder_pid "$m") || die "the namespace of $m did not come up (see $run_log)"
     log "$m: network + mount namespace (held by pid $pid)"
+    # The kernel dismantles a dead namespace after its last process is gone, so the host ends of
+    # the old one's veths can still be there for a moment (seen after a simulated reboot).
+    ip link del "vzctl-$m" 2>/dev/null || true
+    ip link del "vzseg-$m" 2>/dev/null || true
   fi
 
   if ! ip link show "vzctl-$m" >/dev/null 2>&1; then
@@ -159,16 +163,13 @@ daemon_pid() {
   local pid
   pid=$(cat "$state/$1/incusd.pid" 2>/dev/null) || return 1
   [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */incusd ]] || return 1
-  [[ $'\n'$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)$'\n' == *$'\n'"INCUS_DIR=$state/$1/incus"$'\n'* ]] || return 1
+  [[ $'\n'$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ")$'\n' == *$'\n'"INCUS_DIR=$state/$1/incus"$'\n'* ]] || return 1
   echo "$pid"
 }
 
-ensure_daemon() {
+start_daemon() {
   local m=$1 holder
-  if daemon_pid "$m" >/dev/null; then
-    member_incus "$m" admin waitready --timeout 120 >>"$run_log" 2>&1 || die "incusd of $m runs but does not answer"
-    return
-  fi
+  daemon_pid "$m" >/dev/null && return
   holder=$(holder_pid "$m")
   mkdir -p "$state/$m/incus"
   # No proxy settings as in lab-host.sh: the member's namespace has no route off this machine at
@@ -181,11 +182,16 @@ ensure_daemon() {
       /usr/libexec/incus/incusd --group incus-admin </dev/null >>"$state/$m/incusd.log" 2>&1
   ) &
   echo $! >"$state/$m/incusd.pid"
-  if ! member_incus "$m" admin waitready --timeout 120 >>"$run_log" 2>&1; then
-    tail -n 20 "$state/$m/incusd.log" >&2
-    die "incusd of $m did not become ready"
+  log "$m: incusd started (pid $(daemon_pid "$m"), log $state/$m/incusd.log)"
+}
+
+# A member of a formed cluster answers only once a quorum of the database's members is up, so
+# after a reboot of the host all daemons are started before any is waited for.
+wait_daemon() {
+  if ! member_incus "$1" admin waitready --timeout 180 >>"$run_log" 2>&1; then
+    tail -n 20 "$state/$1/incusd.log" >&2
+    die "incusd of $1 did not become ready"
   fi
-  log "$m: incusd (pid $(daemon_pid "$m"), log $state/$m/incusd.log)"
 }
 
 clustered() {
@@ -270,7 +276,7 @@ EOF
 dhcp_pid() {
   local pid
   pid=$(cat "$state/dnsmasq.pid" 2>/dev/null) || return 1
-  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"--interface=$seg_bridge "* ]] || return 1
+  [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"--interface=$seg_bridge "* ]] || return 1
   echo "$pid"
 }
 
@@ -424,8 +430,9 @@ cmd_up() {
   start_dhcp
   for m in "${members[@]}"; do
     ensure_namespace "$m"
-    ensure_daemon "$m"
+    start_daemon "$m"
   done
+  for m in "${members[@]}"; do wait_daemon "$m"; done
   bootstrap_cluster
   for m in "${members[@]:1}"; do join_cluster "$m"; done
   ensure_image
@@ -462,7 +469,8 @@ cmd_revive_member() {
   member_index "$m" >/dev/null
   holder_pid "$m" >/dev/null || die "$m has no namespace: run $0 up"
   ensure_namespace "$m"
-  ensure_daemon "$m"
+  start_daemon "$m"
+  wait_daemon "$m"
   log "$m: back in $(elapsed)"
 }
 
