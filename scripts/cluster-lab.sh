@@ -121,6 +121,8 @@ ensure_namespace() {
       umount -l /mnt
       echo $$ >"$1"
       exec -a "$2" sleep infinity' bash "$state/$m/holder.pid" "veza-cluster-$m" </dev/null >>"$run_log" 2>&1 &
+    # Not this shell's job: a later kill in the same run is not reported as one.
+    disown
     for _ in $(seq 100); do pid=$(holder_pid "$m") && break; sleep 0.05; done
     pid=$(holder_pid "$m") || die "the namespace of $m did not come up (see $run_log)"
     log "$m: network + mount namespace (held by pid $pid)"
@@ -182,7 +184,10 @@ start_daemon() {
       /usr/libexec/incus/incusd --group incus-admin </dev/null >>"$state/$m/incusd.log" 2>&1
   ) &
   echo $! >"$state/$m/incusd.pid"
-  log "$m: incusd started (pid $(daemon_pid "$m"), log $state/$m/incusd.log)"
+  disown
+  # $! is the subshell until it has exec'd through setsid and nsenter into incusd.
+  for _ in $(seq 100); do daemon_pid "$m" >/dev/null && break; sleep 0.05; done
+  log "$m: incusd started (pid $(daemon_pid "$m" || echo '?'), log $state/$m/incusd.log)"
 }
 
 # A member of a formed cluster answers only once a quorum of the database's members is up, so
@@ -406,6 +411,53 @@ power_off() {
   log "$m: powered off: links down, then its daemon and ${#names[@]} container(s) SIGKILLed ${kill_ms:-?} ms after the links, all gone after ${gone_ms} ms"
 }
 
+# Deletes a state directory: refused while anything is mounted under it as the host sees it
+# (every mount of a member lives in its namespace, so one seen here is not ours to rm -rf), and
+# only once no loop device is backed by a file in it. A btrfs pool's loop device detaches by
+# itself when its mount goes with the namespace, which the kernel may finish a moment after the
+# namespace's last process.
+delete_state() {
+  local dir=$1 loops
+  if findmnt -rn -o TARGET | grep -qF "$dir"; then die "mounts remain under $dir; not deleting it"; fi
+  for _ in $(seq 50); do
+    loops=$(losetup --list --noheadings --output NAME,BACK-FILE | awk -v dir="$dir/" 'index($2, dir) == 1 { print $1 }')
+    [[ -z $loops ]] && break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086 # one device per line
+  [[ -z $loops ]] || losetup -d $loops
+  rm -rf "$dir"
+}
+
+# Member $1 gone for good: powered off, its namespace and veths removed, its state deleted.
+destroy_member() {
+  local m=$1 pid
+  if pid=$(holder_pid "$m"); then
+    power_off "$m"
+    kill -KILL "$pid"
+    log "$m: namespace gone"
+  fi
+  ip link del "vzctl-$m" 2>/dev/null || true
+  ip link del "vzseg-$m" 2>/dev/null || true
+  [[ ! -d $state/$m ]] || delete_state "$state/$m"
+}
+
+# A member removed from the cluster (`incus cluster remove --force`, the way out for one that never
+# comes back) still has its old cluster state, with which its daemon would wait forever for a
+# database that no longer counts it: it is rebuilt empty, to join again as new hardware would.
+forget_removed_members() {
+  local listed m
+  listed=$'\n'$(member_incus "${members[0]}" cluster list --format csv -c n)$'\n'
+  for m in "${members[@]:1}"; do
+    if [[ -e $state/$m/incus/cluster.crt && $listed != *$'\n'"$m"$'\n'* ]]; then
+      log "$m: no longer a member of the cluster: rebuilt empty to join again"
+      destroy_member "$m"
+      ensure_namespace "$m"
+      start_daemon "$m"
+    fi
+  done
+}
+
 # ---- Commands -------------------------------------------------------------------------------
 ensure_bridge() {
   local bridge=$1 address=$2
@@ -432,9 +484,13 @@ cmd_up() {
     ensure_namespace "$m"
     start_daemon "$m"
   done
-  for m in "${members[@]}"; do wait_daemon "$m"; done
+  wait_daemon "${members[0]}"
   bootstrap_cluster
-  for m in "${members[@]:1}"; do join_cluster "$m"; done
+  forget_removed_members
+  for m in "${members[@]:1}"; do
+    wait_daemon "$m"
+    join_cluster "$m"
+  done
   ensure_image
   ensure_remote
   log "ready in $(elapsed): $(incus cluster list "$remote:" --format csv -c n,s | tr '\n' ' ')"
@@ -476,35 +532,14 @@ cmd_revive_member() {
 
 cmd_down() {
   local m pid
-  for m in "${members[@]}"; do
-    if pid=$(holder_pid "$m"); then
-      power_off "$m"
-      kill -KILL "$pid"
-      log "$m: namespace gone"
-    fi
-    ip link del "vzctl-$m" 2>/dev/null || true
-    ip link del "vzseg-$m" 2>/dev/null || true
-  done
+  for m in "${members[@]}"; do destroy_member "$m"; done
   if pid=$(dhcp_pid); then kill "$pid"; log "dnsmasq stopped"; fi
   for m in "$ctl_bridge" "$seg_bridge"; do
     if ip link show "$m" >/dev/null 2>&1; then ip link del "$m"; log "host bridge $m deleted"; fi
   done
   if [[ -n $(remote_address) ]]; then incus remote remove "$remote"; log "remote $remote removed"; fi
   if [[ -d $state ]]; then
-    # Every mount of the members lived in their namespaces; one seen here would mean rm -rf
-    # could reach into something that is not ours.
-    if findmnt -rn -o TARGET | grep -qF "$state"; then die "mounts remain under $state; not deleting it"; fi
-    # A btrfs pool's loop device detaches by itself once its namespace's mount is gone, which
-    # the kernel may finish a moment after the namespace's last process.
-    local loop
-    for _ in $(seq 50); do
-      loop=$(losetup --list --noheadings --output NAME,BACK-FILE | awk -v dir="$state/" 'index($2, dir) == 1 { print $1 }')
-      [[ -z $loop ]] && break
-      sleep 0.1
-    done
-    # shellcheck disable=SC2086 # one device per line
-    [[ -z $loop ]] || losetup -d $loop
-    rm -rf "$state"
+    delete_state "$state"
     log "deleted $state"
   fi
   log "down in $(elapsed)"
