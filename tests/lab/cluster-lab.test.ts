@@ -238,6 +238,22 @@ test("the placement scriptlet refuses a second instance of a role on a member wh
   }
 });
 
+test("a member that never comes back is removed with its instances, which can be re-created elsewhere; up rebuilds it", async () => {
+  await clusterLab("kill-member", "m3");
+  await waitFor("m3 offline", async () => (await members()).get("m3") === "Offline", 180_000, 1000);
+  // Its instances cannot be deleted while it is away (the request is forwarded to it): removing
+  // the member from the cluster is what forgets them.
+  await incus("cluster", "remove", "--force", "--yes", `${REMOTE}:m3`);
+  const left = JSON.parse(await incus("list", `${REMOTE}:`, "--format", "json")) as { name: string; location: string }[];
+  expect(left.filter((instance) => instance.location === "m3")).toEqual([]);
+  await incus("init", `${REMOTE}:veza-lab/bookworm`, `${REMOTE}:${NODES[1].name}`, "--target", "m2");
+
+  const started = Date.now();
+  await clusterLab("up");
+  figures["up rebuilding a removed member (s)"] = (Date.now() - started) / 1000;
+  expect([...(await members()).entries()].sort()).toEqual(MEMBERS.map((member) => [member, "Online"]));
+});
+
 test("down leaves nothing behind", async () => {
   const started = Date.now();
   await clusterLab("down");
