@@ -3,7 +3,8 @@
 # the ground on which the edge is spread over cluster members and a member is made to die (issue 21).
 # docs/cluster-lab.md says what it proves, what it does not, and what it cost to set up here.
 #
-#   sudo bash scripts/cluster-lab.sh up                  # idempotent, offline once lab-host.sh has run
+#   sudo bash scripts/cluster-lab.sh up                  # idempotent, offline once lab-host.sh has run;
+#                                                        # also after a reboot, or to rebuild a removed member
 #   sudo bash scripts/cluster-lab.sh status
 #   sudo bash scripts/cluster-lab.sh kill-member m2      # its daemon and all its containers, at once
 #   sudo bash scripts/cluster-lab.sh revive-member m2
