@@ -297,34 +297,31 @@ start_dhcp() {
 }
 
 # ---- Image and remote -----------------------------------------------------------------------
-# The cache directory of the image lab-host.sh imported into the host's daemon, found by the
-# fingerprint the host's alias points at, so the cluster gets the very same image.
-image_dir() {
-  local fingerprint dir
-  fingerprint=$(incus image alias list local: --format json | jq -r --arg a "$image_alias" '.[] | select(.name == $a) | .target')
-  [[ -n $fingerprint ]] || die "the host's daemon has no image $image_alias (scripts/lab-host.sh makes it)"
-  for dir in "$cache_root"/*/; do
-    if [[ $(cat "$dir/fingerprint" 2>/dev/null) == "$fingerprint" ]]; then echo "${dir%/}"; return; fi
-  done
-  die "no cached image with fingerprint $fingerprint under $cache_root"
-}
-
+# The image lab-host.sh imported into the host's daemon, from its cache directory (found by the
+# fingerprint the host's alias points at), so the cluster runs the very same one. The host's
+# daemon is only asked, with a short timeout: when it does not answer (the one-host lab's own
+# drills restart it) a cluster that already has an image keeps it.
 ensure_image() {
-  local dir fingerprint m
-  dir=$(image_dir)
-  fingerprint=$(<"$dir/fingerprint")
-  if [[ $(member_incus "${members[0]}" image alias list --format json | jq -r --arg a "$image_alias" '.[] | select(.name == $a) | .target') != "$fingerprint" ]]; then
+  local host cluster dir m
+  host=$(timeout 10 incus image alias list local: --format json 2>/dev/null | jq -r --arg a "$image_alias" '.[] | select(.name == $a) | .target') || host=""
+  cluster=$(member_incus "${members[0]}" image alias list --format json | jq -r --arg a "$image_alias" '.[] | select(.name == $a) | .target')
+  if [[ -z $host ]]; then
+    [[ -n $cluster ]] || die "the host's daemon has no image $image_alias to copy (or does not answer): run scripts/lab-host.sh"
+  elif [[ $host != "$cluster" ]]; then
+    for dir in "$cache_root"/*/; do [[ $(cat "$dir/fingerprint" 2>/dev/null) == "$host" ]] && break; done
+    [[ $(cat "$dir/fingerprint" 2>/dev/null) == "$host" ]] || die "no cached image with fingerprint $host under $cache_root"
     member_incus "${members[0]}" image alias delete "$image_alias" >/dev/null 2>&1 || true
-    if ! member_incus "${members[0]}" image show "$fingerprint" >/dev/null 2>&1; then
+    if ! member_incus "${members[0]}" image show "$host" >/dev/null 2>&1; then
       logged member_incus "${members[0]}" image import "$dir/metadata.tar.gz" "$dir/rootfs.squashfs"
     fi
-    logged member_incus "${members[0]}" image alias create "$image_alias" "$fingerprint"
-    log "image $image_alias -> ${fingerprint:0:12} imported"
+    logged member_incus "${members[0]}" image alias create "$image_alias" "$host"
+    log "image $image_alias -> ${host:0:12} imported${cluster:+ (was ${cluster:0:12})}"
+    cluster=$host
   fi
   # cluster.images_minimal_replica=-1 copies it to every member, after the import returns.
   for m in "${members[@]}"; do
     for _ in $(seq 300); do
-      [[ -s $state/$m/incus/images/$fingerprint.rootfs ]] && continue 2
+      [[ -s $state/$m/incus/images/$cluster.rootfs ]] && continue 2
       sleep 0.2
     done
     die "the image did not reach $m"
@@ -474,8 +471,9 @@ cmd_up() {
   local m
   mkdir -p "$state"
   # Packages (incus, dnsmasq, jq...), the host daemon and the lab image come from the one-host
-  # lab's own set-up; skipped when they are all there, as it takes seconds even then.
-  if ! { command -v incus jq dnsmasq >/dev/null && [[ -x /usr/libexec/incus/incusd ]] && image_dir >/dev/null 2>&1; }; then
+  # lab's own set-up; skipped when the tools and a cached image are there, as it takes seconds
+  # even then, and as it would start the host's daemon in the middle of a drill that stopped it.
+  if ! { command -v incus jq dnsmasq >/dev/null && [[ -x /usr/libexec/incus/incusd ]] && compgen -G "$cache_root/*/fingerprint" >/dev/null; }; then
     bash "$repo/scripts/lab-host.sh" | { grep -v ': ready in ' || true; }
   fi
   ensure_bridge "$ctl_bridge" "$ctl_net.1/24"
