@@ -153,16 +153,20 @@ test("the virtual IP moves to the other member when its holder's member loses po
   const survivor = NODES.find((node) => node.name !== holder)!;
   const dying = NODES.find((node) => node.name === holder)!;
 
-  // A probe every 50 ms through the whole kill, each on a connection of its own.
+  // A probe sent every 50 ms through the whole kill, each on a connection of its own, without
+  // waiting for the one before: a probe into the dark waits its full timeout, and must not delay
+  // the next. Samples are stamped with their sending time.
   const samples: { at: number; answer: string }[] = [];
-  let probing = true;
-  const probe = (async () => {
-    while (probing) {
-      const at = Date.now();
-      samples.push({ at, answer: await whoami(VIRTUAL_IP) });
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 50 - (Date.now() - at))));
-    }
-  })();
+  const pending: Promise<void>[] = [];
+  const ticker = setInterval(() => {
+    const at = Date.now();
+    pending.push(whoami(VIRTUAL_IP).then((answer) => void samples.push({ at, answer })));
+  }, 50);
+  const stopProbing = async () => {
+    clearInterval(ticker);
+    await Promise.all(pending);
+    samples.sort((a, b) => a.at - b.at);
+  };
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const killedAt = Date.now();
   const killOutput = await clusterLab("kill-member", dying.member);
@@ -173,17 +177,22 @@ test("the virtual IP moves to the other member when its holder's member loses po
     100,
   );
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  probing = false;
-  await probe;
+  await stopProbing();
 
   const lastOld = samples.filter((s) => s.answer === dying.name).pop()!.at;
   const firstNew = samples.find((s) => s.at > killedAt && s.answer === survivor.name)!.at;
   figures["kill-member output"] = killOutput;
   figures["virtual IP: kill-member started -> first answer from the survivor (ms)"] = firstNew - killedAt;
   figures["virtual IP: last answer from the dead node -> first from the survivor (ms)"] = firstNew - lastOld;
-  figures["virtual IP: probes unanswered after the kill began"] = samples.filter((s) => s.at >= killedAt && s.answer === "").length;
+  figures["virtual IP: probes (every 50 ms) unanswered after the kill began"] = samples.filter(
+    (s) => s.at >= killedAt && s.answer === "",
+  ).length;
   expect(firstNew - killedAt).toBeLessThan(30_000);
-  expect(samples.filter((s) => s.at > firstNew).every((s) => s.answer === survivor.name)).toBe(true);
+  // It stays there (a probe may still time out on a busy host; none is answered by anyone else).
+  expect(samples.filter((s) => s.at > firstNew && s.answer !== "").every((s) => s.answer === survivor.name)).toBe(true);
+  figures["virtual IP: probes unanswered after the first answer from the survivor"] = samples.filter(
+    (s) => s.at > firstNew && s.answer === "",
+  ).length;
 
   // The rest of the cluster carries on: the API answers, the survivors run and reach each other.
   const running = JSON.parse(await incus("list", `${REMOTE}:`, "--format", "json")) as { name: string; status: string; location: string }[];
