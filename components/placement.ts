@@ -166,7 +166,8 @@ function placeRole(
  * one with the fewest instances of that role, and refuses (fail) when even that one holds more
  * than some available member does. Since Incus 6.0.3 it also runs when `--target` is given, with
  * that member as the only candidate, which is what makes it a guard. Instances without the key
- * are left to Incus's own choice.
+ * are left to Incus's own choice. The role is read from the expanded config on both sides (Incus
+ * expands the request's), so a role given by a profile counts as one given by `--config`.
  *
  * It counts instances, not slots: two instances of one role created at the same moment both see
  * the counts from before either exists, so it is the second line; the program's own `--target`
@@ -190,7 +191,7 @@ ROLE_KEY = ${JSON.stringify(roleKey)}
 def role_counts(role, project, name):
     counts = {}
     for instance in get_instances(project=project):
-        if instance.name != name and instance.config.get(ROLE_KEY, "") == role:
+        if instance.name != name and instance.expanded_config.get(ROLE_KEY, "") == role:
             counts[instance.location] = counts.get(instance.location, 0) + 1
     return counts
 
