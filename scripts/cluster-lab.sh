@@ -71,6 +71,12 @@ logged() {
   fi
 }
 
+# Whether every named command is on PATH (`command -v a b` succeeds when any one is).
+have() {
+  local tool
+  for tool; do command -v "$tool" >/dev/null || return 1; done
+}
+
 elapsed() {
   local ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
   printf '%d.%03ds' $((ms / 1000)) $((ms % 1000))
@@ -473,8 +479,14 @@ cmd_up() {
   # Packages (incus, dnsmasq, jq...), the host daemon and the lab image come from the one-host
   # lab's own set-up; skipped when the tools and a cached image are there, as it takes seconds
   # even then, and as it would start the host's daemon in the middle of a drill that stopped it.
-  if ! { command -v incus jq dnsmasq >/dev/null && [[ -x /usr/libexec/incus/incusd ]] && compgen -G "$cache_root/*/fingerprint" >/dev/null; }; then
+  if ! { have incus jq dnsmasq && [[ -x /usr/libexec/incus/incusd ]] && compgen -G "$cache_root/*/fingerprint" >/dev/null; }; then
     bash "$repo/scripts/lab-host.sh" | { grep -v ': ready in ' || true; }
+  fi
+  # The namespace and process tools, part of any Debian system but not promised by lab-host.sh.
+  if ! have ip ps unshare nsenter losetup findmnt stat; then
+    logged apt-get update
+    DEBIAN_FRONTEND=noninteractive logged apt-get install -y --no-install-recommends iproute2 procps util-linux mount coreutils
+    log "installed iproute2 procps util-linux mount coreutils"
   fi
   ensure_bridge "$ctl_bridge" "$ctl_net.1/24"
   ensure_bridge "$seg_bridge" "$seg_net.1/24"
