@@ -62,9 +62,17 @@ function whoami(host: string, timeoutMs = 300): Promise<string> {
   });
 }
 
-/** A transient unit in `container` answering every TCP connection on WHOAMI_PORT with its name. */
-const startWhoami = (container: string) =>
-  inside(container, ["systemd-run", "--unit=whoami", "socat", `TCP-LISTEN:${WHOAMI_PORT},fork,reuseaddr`, "SYSTEM:hostname"]);
+/**
+ * Starts, once, a transient unit in `container` answering every TCP connection on WHOAMI_PORT with
+ * the container's name. Each attempt is given 15 s and retried: an exec into a container that is
+ * still booting can hang, the likely cause of one run where a revived member's container took 84 s
+ * to answer (3-13 s in the others).
+ */
+const startWhoami = (container: string) => {
+  const command = `systemctl is-active --quiet whoami || systemd-run --unit=whoami socat TCP-LISTEN:${WHOAMI_PORT},fork,reuseaddr SYSTEM:hostname`;
+  const attempt = () => run("incus", ["exec", `${REMOTE}:${container}`, "--", "sh", "-c", command], { timeoutMs: 15_000 });
+  return waitFor(`the whoami service in ${container}`, async () => (await attempt(), true), 180_000, 1000);
+};
 
 /**
  * keepalived.conf of one node: VRRPv3 unicast with the program's timings, without its HAProxy
@@ -219,7 +227,7 @@ test("the virtual IP moves to the other member when its holder's member loses po
   await clusterLab("revive-member", dying.member);
   await waitFor(`${dying.member} online again`, async () => (await members()).get(dying.member) === "Online", 180_000, 1000);
   figures["revive-member -> member online (s)"] = (Date.now() - revived) / 1000;
-  await waitFor(`${dying.name} running again`, async () => (await startWhoami(dying.name), true), 180_000, 1000);
+  await startWhoami(dying.name);
   await waitFor(
     `${dying.name} back at ${addresses.get(dying.name)}`,
     async () => (await whoami(addresses.get(dying.name)!)) === dying.name,
