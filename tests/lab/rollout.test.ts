@@ -148,12 +148,12 @@ test("backend-api rolls v1 -> v2 -> v3 under 50 req/s: no request fails, never a
   expect(reconnects).toBeLessThanOrEqual(4 * 2 * 3);
 });
 
-test("stream-server rolls v1 -> v2 under load; only the rolled server's share of the hash ring moves, and it comes back", async () => {
+test("stream-server rolls v1 -> v2 -> v3 under load; only the rolled server's share of the hash ring moves, and it comes back", async () => {
   await config("streamServerCanarySeconds", "3");
   const ids = Array.from({ length: 60 }, (_, i) => `/hls/track-${i}/segment.ts`);
   const owners = async () =>
     new Map(await Promise.all(ids.map(async (id) => [id, (await fetch(url(id))).headers.get("x-served-by") ?? ""] as const)));
-  for (const [index, version] of ["v1", "v2"].entries()) {
+  for (const [index, version] of ["v1", "v2", "v3"].entries()) {
     await config("streamServerBinaryPath", fixture(version));
     const before = await owners();
     // Who serves each id while the rollout runs, polled in a loop beside the steady load.
