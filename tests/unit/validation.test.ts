@@ -51,6 +51,26 @@ const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not star
 const VIRTUAL_IP_RULE = "an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased";
 
 const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
+  [
+    "a rollout that would restart the whole fleet",
+    { backendApiMaxUnavailable: 2 },
+    "veza-infra:backendApiMaxUnavailable must be below veza-infra:backendApiCount (2), so that a rollout never restarts the whole fleet (got 2)",
+  ],
+  [
+    "a canary error bound of text",
+    { streamServerCanaryMaxErrors: "few" },
+    'veza-infra:streamServerCanaryMaxErrors must be an integer from 0 to 1000000 (got "few")',
+  ],
+  [
+    "a start time-out of zero",
+    { backendApiStartTimeoutSeconds: 0 },
+    "veza-infra:backendApiStartTimeoutSeconds must be an integer from 1 to 3600 (got 0)",
+  ],
+  [
+    "a negative drain time-out",
+    { streamServerDrainTimeoutSeconds: -1 },
+    "veza-infra:streamServerDrainTimeoutSeconds must be an integer from 0 to 3600 (got -1)",
+  ],
   ["fall of zero", { healthCheckFall: 0 }, "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)"],
   ["fractional rise", { healthCheckRise: 1.5 }, "veza-infra:healthCheckRise must be an integer from 1 to 100 (got 1.5)"],
   ["port that is not a number", { httpPort: "80a" }, 'veza-infra:httpPort must be an integer from 1 to 65535 (got "80a")'],
