@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef, labelledStep } from "./incusScripts";
-import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsEnvironment } from "./instanceLimits";
+import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsConfig, limitsEnvironment } from "./instanceLimits";
 import { LiveContainer, driftOf, driftOption } from "./liveState";
 import { INCUS_NAME_RULE, isIncusName } from "./validation";
 
@@ -70,6 +70,9 @@ export class IncusContainer extends pulumi.ComponentResource {
     if (args.limits) {
       // Its own step, so a new value is an update of it; a re-created container gets them again.
       const step = labelledStep(["apply the container's limits", LIMITS_SCRIPT]);
+      // Limits changed by hand show too, when they are known now (not Outputs).
+      const given = pulumi.Output.isInstance(args.limits) ? undefined : (args.limits as Required<InstanceLimits>);
+      const limitsLive = given ? driftOption(driftOf(args.live, { config: limitsConfig(given) }), new Date()) : live;
       this.limits = new command.local.Command(
         `${name}-limits`,
         {
@@ -77,12 +80,12 @@ export class IncusContainer extends pulumi.ComponentResource {
           interpreter: step.interpreter,
           environment: pulumi
             .all([this.ref, args.limits])
-            .apply(([ref, limits]) => ({ ...step.environment, ...limitsEnvironment(ref, limits), ...live.environment })),
+            .apply(([ref, limits]) => ({ ...step.environment, ...limitsEnvironment(ref, limits), ...limitsLive.environment })),
           triggers: [this.launch.id],
           logging: "stderr",
         },
         // A container re-created by the launch step (it was missing) is limited again.
-        { parent: this, ignoreChanges: live.ignoreChanges },
+        { parent: this, ignoreChanges: limitsLive.ignoreChanges },
       );
     }
     this.address = this.launch.stdout;

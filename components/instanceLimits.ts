@@ -77,6 +77,16 @@ export function limitsEnvironment(ref: string, limits: Required<InstanceLimits>)
   };
 }
 
+/** The Incus config the limits step leaves on the container ("" where a key is unset), as the probe reads it. */
+export function limitsConfig(limits: Required<InstanceLimits>): Record<string, string> {
+  const environment = limitsEnvironment("", limits);
+  return {
+    "limits.cpu": environment.VEZA_LIMITS_CPU,
+    "limits.memory": environment.VEZA_LIMITS_MEMORY,
+    "root.size": environment.VEZA_ROOT_DISK_SIZE,
+  };
+}
+
 /**
  * Brings the container VEZA_REF's limits to the values asked, writing only those that differ (an
  * unchanged value is no config change of the running container) and removing those asked empty.

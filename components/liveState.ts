@@ -36,6 +36,8 @@ export interface LiveContainer {
   recorded: Record<string, string>;
   /** `systemctl is-active` of each watched unit ("active", "failed", "inactive", ...); only for a running container. */
   units: Record<string, string>;
+  /** The limits Incus holds for it (limits.cpu, limits.memory, root.size; "" when unset). */
+  config: Record<string, string>;
 }
 
 /** What to read in one container. File paths and unit names are the program's own constants. */
@@ -62,28 +64,35 @@ for unit; do echo "unit $unit $(systemctl is-active "$unit" 2>/dev/null || true)
 /**
  * On the Pulumi host: VEZA_PROBES holds one line per container, "ref files units" (comma-separated
  * lists). Lists the remote's containers once (VEZA_REMOTE, empty for the local daemon), then reads
- * every running one in parallel. Prints `REF status STATUS` for each container, then its facts.
+ * every running one in parallel. Prints `REF status STATUS` and `REF config KEY VALUE` (its limits,
+ * `-` when unset) for each container, then its facts.
  */
 export const PROBE_SCRIPT = `work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir "$work/out"
 remote=()
 [ -z "$VEZA_REMOTE" ] || remote=("$VEZA_REMOTE:")
-incus list "\${remote[@]}" -c ns -f csv > "$work/list"
+# The limits the limits step sets, beside name and status: one list for every container.
+incus list "\${remote[@]}" -c n,s,config:limits.cpu,config:limits.memory,devices:root.size -f csv > "$work/list"
 n=0
 while read -r ref files units; do
   [ -n "$ref" ] || continue
   n=$((n + 1))
   name=\${ref#*:}
   status=$(awk -F, -v name="$name" '$1 == name { print tolower($2) }' "$work/list")
-  echo "$ref status \${status:-absent}" > "$work/$n"
+  echo "$ref status \${status:-absent}" > "$work/out/$n"
+  awk -F, -v name="$name" -v ref="$ref" '$1 == name {
+    split("limits.cpu limits.memory root.size", keys, " ")
+    for (i = 1; i <= 3; i++) print ref, "config", keys[i], ($(i + 2) == "" ? "-" : $(i + 2))
+  }' "$work/list" >> "$work/out/$n"
   [ "$status" = running ] || continue
   IFS=, read -r -a file_list <<< "$files"
   IFS=, read -r -a unit_list <<< "$units"
   # The loop reads its lines from standard input: incus exec must not take them.
-  incus exec "$ref" -- sh -c ${shellQuote(PROBE_IN_CONTAINER)} sh "\${file_list[@]}" -- "\${unit_list[@]}" < /dev/null 2>/dev/null | sed "s|^|$ref |" >> "$work/$n" &
+  incus exec "$ref" -- sh -c ${shellQuote(PROBE_IN_CONTAINER)} sh "\${file_list[@]}" -- "\${unit_list[@]}" < /dev/null 2>/dev/null | sed "s|^|$ref |" >> "$work/out/$n" &
 done <<< "$VEZA_PROBES"
 wait
-if [ "$n" -gt 0 ]; then cat "$work"/*; fi`;
+if [ "$n" -gt 0 ]; then cat "$work"/out/*; fi`;
 
 /** The facts of {@link PROBE_SCRIPT}'s output, by container ref. */
 export function parseProbe(stdout: string): Map<string, LiveContainer> {
@@ -91,13 +100,14 @@ export function parseProbe(stdout: string): Map<string, LiveContainer> {
   for (const line of stdout.split("\n")) {
     const [ref, kind, key, value, recorded] = line.trim().split(/\s+/);
     if (!ref || !kind) continue;
-    const container = live.get(ref) ?? { status: "absent", files: {}, recorded: {}, units: {} };
+    const container = live.get(ref) ?? { status: "absent", files: {}, recorded: {}, units: {}, config: {} };
     live.set(ref, container);
     if (kind === "status") container.status = key ?? "absent";
     else if (kind === "file" && key) {
       container.files[key] = value === "-" || value === undefined ? "" : value;
       if (recorded) container.recorded[key] = recorded;
     } else if (kind === "unit" && key) container.units[key] = value ?? "";
+    else if (kind === "config" && key) container.config[key] = value === "-" || value === undefined ? "" : value;
   }
   return live;
 }
@@ -145,6 +155,8 @@ export function recordSha256(file: string): string {
  * units that must be active.
  */
 export interface Expected {
+  /** Incus config of the container itself (its limits), by key. */
+  config?: Record<string, string>;
   files?: Record<string, string>;
   recorded?: string[];
   units?: string[];
@@ -175,7 +187,11 @@ export function driftOf(live: LiveContainer | undefined, expected: Expected): st
     const state = live.units[unit];
     return state === undefined || state === "active" ? [] : [`${unit} is ${state || "unknown"}`];
   });
-  return [...files, ...recorded, ...units];
+  const config = Object.entries(expected.config ?? {}).flatMap(([key, value]) => {
+    const found = live.config[key];
+    return found === undefined || found === value ? [] : [`${key} is ${JSON.stringify(found)}, expected ${JSON.stringify(value)}`];
+  });
+  return [...config, ...files, ...recorded, ...units];
 }
 
 /** Name of the environment entry that carries a step's drift. */

@@ -183,13 +183,19 @@ describe("index.ts under mocks", () => {
   });
 
   test("what runs differs from what the state records: the steps concerned say what, and only they", async () => {
-    const running = (files: Record<string, string>, units: Record<string, string>) => ({ status: "running", files, recorded: {}, units });
+    const running = (files: Record<string, string>, units: Record<string, string>) => ({
+      status: "running",
+      files,
+      recorded: {},
+      units,
+      config: {},
+    });
     const drifted = await runProgram(
       { namePrefix: "lab-" },
       {},
       new Map([
         ["lab-backend-api-1", running({ "/opt/veza/backend-api/standin.js": "0".repeat(64) }, { "veza-backend-api": "active" })],
-        ["lab-stream-server-2", { status: "absent", files: {}, recorded: {}, units: {} }],
+        ["lab-stream-server-2", { status: "absent", files: {}, recorded: {}, units: {}, config: {} }],
         ["lab-haproxy", running({ "/etc/haproxy/haproxy.cfg": "1".repeat(64) }, { haproxy: "active" })],
       ]),
     );

@@ -17,6 +17,9 @@ describe("the probe's output", () => {
   const live = parseProbe(
     [
       "lab-backend-api-1 status running",
+      "lab-backend-api-1 config limits.cpu 2",
+      "lab-backend-api-1 config limits.memory 256MiB",
+      "lab-backend-api-1 config root.size -",
       `lab-backend-api-1 file ${PROGRAM} ${A}`,
       `lab-backend-api-1 file ${UNIT} -`,
       "lab-backend-api-1 unit veza-backend-api active",
@@ -34,6 +37,7 @@ describe("the probe's output", () => {
       files: { [PROGRAM]: A, [UNIT]: "" },
       recorded: {},
       units: { "veza-backend-api": "active" },
+      config: { "limits.cpu": "2", "limits.memory": "256MiB", "root.size": "" },
     });
     expect(live.get("lab-haproxy")?.recorded).toEqual({ [CFG]: B });
     expect(live.get("lab-backend-api-2")?.status).toBe("stopped");
@@ -52,7 +56,10 @@ describe("the probe's output", () => {
       "haproxy is failed",
     ]);
     expect(driftOf(live.get("lab-backend-api-2"), { files: { [PROGRAM]: A } })).toEqual(["the container is stopped"]);
-    expect(driftOf({ status: "absent", files: {}, recorded: {}, units: {} }, {})).toEqual(["the container is missing"]);
+    expect(driftOf(service, { config: { "limits.cpu": "1", "limits.memory": "256MiB", "root.size": "" } })).toEqual([
+      'limits.cpu is "2", expected "1"',
+    ]);
+    expect(driftOf({ status: "absent", files: {}, recorded: {}, units: {}, config: {} }, {})).toEqual(["the container is missing"]);
     expect(driftOf(undefined, { files: { [PROGRAM]: A } })).toEqual([]);
   });
 

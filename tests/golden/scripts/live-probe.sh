@@ -1,15 +1,21 @@
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir "$work/out"
 remote=()
 [ -z "$VEZA_REMOTE" ] || remote=("$VEZA_REMOTE:")
-incus list "${remote[@]}" -c ns -f csv > "$work/list"
+# The limits the limits step sets, beside name and status: one list for every container.
+incus list "${remote[@]}" -c n,s,config:limits.cpu,config:limits.memory,devices:root.size -f csv > "$work/list"
 n=0
 while read -r ref files units; do
   [ -n "$ref" ] || continue
   n=$((n + 1))
   name=${ref#*:}
   status=$(awk -F, -v name="$name" '$1 == name { print tolower($2) }' "$work/list")
-  echo "$ref status ${status:-absent}" > "$work/$n"
+  echo "$ref status ${status:-absent}" > "$work/out/$n"
+  awk -F, -v name="$name" -v ref="$ref" '$1 == name {
+    split("limits.cpu limits.memory root.size", keys, " ")
+    for (i = 1; i <= 3; i++) print ref, "config", keys[i], ($(i + 2) == "" ? "-" : $(i + 2))
+  }' "$work/list" >> "$work/out/$n"
   [ "$status" = running ] || continue
   IFS=, read -r -a file_list <<< "$files"
   IFS=, read -r -a unit_list <<< "$units"
@@ -19,7 +25,7 @@ while read -r ref files units; do
   shift
 done
 [ $# -eq 0 ] || shift
-for unit; do echo "unit $unit $(systemctl is-active "$unit" 2>/dev/null || true)"; done' sh "${file_list[@]}" -- "${unit_list[@]}" < /dev/null 2>/dev/null | sed "s|^|$ref |" >> "$work/$n" &
+for unit; do echo "unit $unit $(systemctl is-active "$unit" 2>/dev/null || true)"; done' sh "${file_list[@]}" -- "${unit_list[@]}" < /dev/null 2>/dev/null | sed "s|^|$ref |" >> "$work/out/$n" &
 done <<< "$VEZA_PROBES"
 wait
-if [ "$n" -gt 0 ]; then cat "$work"/*; fi
+if [ "$n" -gt 0 ]; then cat "$work"/out/*; fi
