@@ -12,7 +12,8 @@ import { shellQuote } from "./shell";
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
 const SECRETS_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-secrets.conf";
 const HARDENING_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-hardening.conf";
-const LIVE = "/etc/haproxy/haproxy.cfg";
+/** The haproxy.cfg HAProxy serves; the pull-request comment diffs against it. */
+export const LIVE = "/etc/haproxy/haproxy.cfg";
 const CANDIDATE = `${LIVE}.next`;
 
 /**
