@@ -112,6 +112,11 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return secrets.reduce((result, secret) => result.split(secret).join(REDACTED), text);
 }
 
+/** Every secret of a preview and the state it would change, longest first (so none is half-replaced). */
+export function previewSecrets(preview: PreviewDigest, state: StateExport): string[] {
+  return [...new Set([...secretStrings(preview), ...secretStrings(state)])].sort((a, b) => b.length - a.length);
+}
+
 /** The `config:` map of a Pulumi.<stack>.yaml text; an absent file has none. */
 export function stackConfig(yamlText: string | undefined): Record<string, unknown> {
   if (yamlText === undefined) return {};
@@ -214,6 +219,14 @@ export function unifiedDiff(before: string, after: string, beforeLabel: string, 
   return [`--- ${beforeLabel}`, `+++ ${afterLabel}`, ...body].join("\n");
 }
 
+/**
+ * The preview's error messages, each once: an error raised where every resource's inputs wait
+ * (the ownership check: Incus unreachable) reaches Pulumi once per resource, in the same words.
+ */
+export function previewErrors(preview: PreviewDigest): string[] {
+  return [...new Set((preview.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim()))];
+}
+
 /** What changes in a step, as its property names. */
 function reasons(step: PreviewStep): string {
   const keys = step.op === "replace" ? step.replaceReasons : step.diffReasons;
@@ -275,8 +288,8 @@ export function renderComment(
   out.push(`### Resources: ${counts}`, "");
   if (steps.length === 0) out.push("No resource changes.");
   for (const s of steps) out.push(`- **${s.op}** \`${nameOf(s.urn)}\` (${typeOf(s)})${reasons(s)}`);
-  const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error" && d.message);
-  if (errors.length > 0) out.push("", "Errors:", "", "```", ...errors.map((d) => d.message!.trim()), "```");
+  const errors = previewErrors(preview);
+  if (errors.length > 0) out.push("", "Errors:", "", "```", ...errors, "```");
 
   out.push("", `### Stack config (\`Pulumi.${stack}.yaml\`)`, "");
   if (config.length === 0) out.push("No config changes.");
@@ -300,6 +313,5 @@ export function renderComment(
   const planned = plannedHaproxyConfigs(preview);
   if (planned.length === 0) out.push("The preview has no HAProxy config step.");
   for (const { step, refs, config } of planned) out.push(...haproxyConfigSection(step, refs, config, live));
-  const secrets = [...new Set([...secretStrings(preview), ...secretStrings(state)])].sort((a, b) => b.length - a.length);
-  return `${scrub(out.join("\n"), secrets)}\n`;
+  return `${scrub(out.join("\n").trimEnd(), previewSecrets(preview, state))}\n`;
 }

@@ -16,7 +16,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { LIVE } from "../components/haproxyScripts";
 import { INCUS_TIMEOUT_SECONDS, incusFailureMessage } from "../components/incusReach";
-import { configChanges, plannedHaproxyConfigs, policyVerdict, renderComment, stackConfig } from "./previewComment";
+import {
+  configChanges,
+  plannedHaproxyConfigs,
+  policyVerdict,
+  previewErrors,
+  previewSecrets,
+  renderComment,
+  scrub,
+  stackConfig,
+} from "./previewComment";
 
 const REPO = path.resolve(__dirname, "..");
 const POLICY_PACK = path.join(REPO, "policy");
@@ -95,6 +104,8 @@ function main(): number {
   const live = new Map(refs.map((ref) => [ref, liveConfig(ref)]));
 
   const markdown = renderComment(stack, digest, state, changes, policy, live);
+  // The job's log says why too, not only the comment.
+  for (const message of previewErrors(digest)) process.stderr.write(`${scrub(message, previewSecrets(digest, state))}\n`);
   if (out) fs.writeFileSync(out, markdown);
   else process.stdout.write(markdown);
   return preview.status === 0 && (policy?.passed ?? true) ? 0 : 1;

@@ -183,6 +183,9 @@ describe("the haproxy.cfg section, for each shape the program deploys", () => {
   });
 });
 
+/** PLACEHOLDER */
+const LOAD_FAILURE = "error: Cannot find module '@pulumi/policy'\n";
+
 describe("the policy verdict", () => {
   const render = (policy: ReturnType<typeof policyVerdict>) => {
     const text = renderComment("lab", { steps: [] }, {}, [], policy, new Map());
