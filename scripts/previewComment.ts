@@ -42,10 +42,10 @@ export interface PolicyVerdict {
   notRun?: string;
 }
 
-/** The policy section of Pulumi's text output: from `Policies:` to the next section. */
-function policyReport(output: string): string {
+/** A section of Pulumi's text output (`Policies:`, `Diagnostics:`): its lines up to the next section. */
+function outputSection(output: string, title: string): string {
   const lines = output.split("\n");
-  const start = lines.findIndex((line) => line.startsWith("Policies:"));
+  const start = lines.findIndex((line) => line.startsWith(`${title}:`));
   if (start < 0) return "";
   const end = lines.findIndex((line, i) => i > start && /^\S/.test(line));
   return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
@@ -54,14 +54,17 @@ function policyReport(output: string): string {
 /**
  * The verdict of `pulumi preview --policy-pack` from its exit status and output. A pack that
  * could not load (its dependencies not installed, a type error) fails the preview as a broken
- * mandatory rule does, but reports no rule: then Pulumi's errors say why, and are the verdict.
+ * mandatory rule does, but reports no rule: then Pulumi's diagnostics and errors say why.
  */
 export function policyVerdict(run: { status: number; stdout: string; stderr: string }): PolicyVerdict {
-  const report = policyReport(run.stdout);
+  const report = outputSection(run.stdout, "Policies");
   if (run.status === 0 || report.includes("[mandatory]")) return { passed: run.status === 0, report };
-  const errors = `${run.stdout}\n${run.stderr}`.split("\n").filter((line) => /\berror\b/i.test(line));
-  const said = (errors.length > 0 ? errors.join("\n") : run.stderr.trim() || run.stdout.trim()).slice(0, 2000);
-  return { passed: false, report: said, notRun: `The pack could not load or run (pulumi exited with status ${run.status}); Pulumi said:` };
+  const said = [outputSection(run.stdout, "Diagnostics"), run.stderr].map((text) => text.trim()).filter((text) => text !== "");
+  return {
+    passed: false,
+    report: (said.length > 0 ? said.join("\n") : run.stdout.trim()).slice(0, 2000),
+    notRun: `The pack could not load or run (pulumi exited with status ${run.status}); Pulumi said:`,
+  };
 }
 
 /** Pulumi's marker of a secret value in serialized state (`"4dabf18193072939515e22adc298388d": "1b47..."`). */

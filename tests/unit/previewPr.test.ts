@@ -183,8 +183,13 @@ describe("the haproxy.cfg section, for each shape the program deploys", () => {
   });
 });
 
-/** PLACEHOLDER */
-const LOAD_FAILURE = "error: Cannot find module '@pulumi/policy'\n";
+/** `pulumi preview --policy-pack policy` on a clone where `npm ci --prefix policy` has not run (Pulumi 3.248). */
+const LOAD_FAILURE = {
+  status: 1,
+  stdout:
+    "Previewing update (scratch19):\nLoading policy packs...: starting\n@ previewing update.....\n    pulumi:pulumi:Stack veza-infra-scratch19  error: [runtime] Running program '/work/veza-infra/policy' failed with an unhandled exception:\n    pulumi:pulumi:Stack veza-infra-scratch19  TSError: \u2a2f Unable to compile TypeScript:\n    pulumi:pulumi:Stack veza-infra-scratch19  index.ts(6,67): error TS2307: Cannot find module '@pulumi/policy' or its corresponding type declarations.\n    pulumi:pulumi:Stack veza-infra-scratch19  index.ts(32,6): error TS7006: Parameter 'args' implicitly has an 'any' type.\n    pulumi:pulumi:Stack veza-infra-scratch19  index.ts(32,12): error TS7006: Parameter 'reportViolation' implicitly has an 'any' type.\n    pulumi:pulumi:Stack veza-infra-scratch19  5 messages\nDiagnostics:\n  pulumi:pulumi:Stack (veza-infra-scratch19):\n    error: [runtime] Running program '/work/veza-infra/policy' failed with an unhandled exception:\n    TSError: \u2a2f Unable to compile TypeScript:\n    index.ts(6,67): error TS2307: Cannot find module '@pulumi/policy' or its corresponding type declarations.\n    index.ts(32,6): error TS7006: Parameter 'args' implicitly has an 'any' type.\n    index.ts(32,12): error TS7006: Parameter 'reportViolation' implicitly has an 'any' type.\n\n",
+  stderr: "error: policy pack not started: could not read policy pack port: io: read/write on closed pipe\n",
+};
 
 describe("the policy verdict", () => {
   const render = (policy: ReturnType<typeof policyVerdict>) => {
@@ -205,11 +210,14 @@ describe("the policy verdict", () => {
   });
 
   test("a pack that could not load says so, and why, never 'No violations'", () => {
-    const text = render(policyVerdict({ status: 255, stdout: LOAD_FAILURE, stderr: "" }));
+    const text = render(policyVerdict(LOAD_FAILURE));
     expect(text).toContain(
-      "### Policy pack: **did not run**\n\nThe pack could not load or run (pulumi exited with status 255); Pulumi said:",
+      "### Policy pack: **did not run**\n\nThe pack could not load or run (pulumi exited with status 1); Pulumi said:",
     );
-    expect(text).toContain("Cannot find module '@pulumi/policy'");
+    expect(text).toContain("error TS2307: Cannot find module '@pulumi/policy'");
+    expect(text).toContain("error: policy pack not started");
+    // The diagnostics once, not the progress lines that repeat them.
+    expect(text.split("Cannot find module")).toHaveLength(2);
     expect(text).not.toContain("No violations");
     expect(text).not.toContain("FAILED");
   });
