@@ -233,7 +233,12 @@ export function previewErrors(preview: PreviewDigest): string[] {
 /** What changes in a step, as its property names. */
 function reasons(step: PreviewStep): string {
   const keys = step.op === "replace" ? step.replaceReasons : step.diffReasons;
-  return keys && keys.length > 0 ? ` (${keys.map((k) => `\`${k}\``).join(", ")})` : "";
+  return keys && keys.length > 0
+    ? ` (${[...keys]
+        .sort()
+        .map((k) => `\`${k}\``)
+        .join(", ")})`
+    : "";
 }
 
 /**
@@ -275,7 +280,15 @@ export function renderComment(
   policy: PolicyVerdict | undefined,
   live: LiveHaproxyConfigs,
 ): string {
-  const steps = (preview.steps ?? []).filter((s) => (COUNTED as readonly string[]).includes(s.op));
+  // Pulumi lists steps, and a step's reasons, in the order its workers finish them, which differs
+  // between two previews of the same change: sorted, a sticky comment changes only with the change.
+  const steps = (preview.steps ?? [])
+    .filter((s) => (COUNTED as readonly string[]).includes(s.op))
+    .sort(
+      (a, b) =>
+        COUNTED.indexOf(a.op as (typeof COUNTED)[number]) - COUNTED.indexOf(b.op as (typeof COUNTED)[number]) ||
+        nameOf(a.urn).localeCompare(nameOf(b.urn)),
+    );
   const counts = COUNTED.map((op) => `${steps.filter((s) => s.op === op).length} to ${op}`).join(", ");
   const containers = steps.filter((s) => (s.op === "replace" || s.op === "delete") && nameOf(s.urn).endsWith("-launch"));
   const out: string[] = [`## \`pulumi preview\` of stack \`${stack}\``, ""];

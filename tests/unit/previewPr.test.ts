@@ -49,6 +49,17 @@ test("no secret reaches the comment: not the stats password, not the TLS key, no
   expect(text).toContain('stats auth "admin:[secret]"');
 });
 
+test("two previews of one change, their steps and reasons in another order, give the same comment", () => {
+  const preview = JSON.parse(read("preview.json")) as PreviewDigest;
+  const shuffled = {
+    ...preview,
+    steps: [...preview.steps!].reverse().map((s) => ({ ...s, diffReasons: s.diffReasons && [...s.diffReasons].reverse() })),
+  };
+  expect(renderComment("ops-x", shuffled, {}, [], undefined, new Map())).toBe(
+    renderComment("ops-x", preview, {}, [], undefined, new Map()),
+  );
+});
+
 test("a replaced or deleted container gets a warning line of its own", () => {
   const warnings = comment()
     .split("\n")
