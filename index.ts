@@ -2,13 +2,16 @@ import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/backendApiInstance";
 import { haproxyArgsFromSettings } from "./components/haproxyArgs";
-import { HaproxyNode } from "./components/haproxyNode";
-import { HaproxyPair } from "./components/haproxyPair";
+import { FleetRollout } from "./components/fleetRollout";
+import { HAPROXY_WATCH, HaproxyNode } from "./components/haproxyNode";
+import { HaproxyPair, PAIR_WATCH } from "./components/haproxyPair";
 import { stackOwner } from "./components/incusContainer";
-import { placementFromSettings } from "./components/incusScripts";
+import { incusRef, placementFromSettings } from "./components/incusScripts";
+import { ProbeRequest, observeContainers } from "./components/liveState";
 import { ownedPlacement } from "./components/ownership";
 import { limitsFromSettings } from "./components/instanceLimits";
-import { serviceArgsFromSettings } from "./components/serviceInstance";
+import { rolloutFromSettings } from "./components/rollout";
+import { serviceArgsFromSettings, serviceWatch } from "./components/serviceInstance";
 import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
 import { StreamServerInstance } from "./components/streamServerInstance";
 import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
@@ -48,6 +51,20 @@ const placement = ownedPlacement(
   stackOwner(),
 );
 
+// What runs in every container now, read once before any resource is registered: each component
+// compares it with what it installs, so the preview shows drift and `up` repairs it.
+const refOf = (name: string) => incusRef(settings.incusRemote, containerName(settings.namePrefix, name));
+const watched: ProbeRequest[] = [
+  ...haproxyNames(settings.haproxyCount).map((name) => ({
+    ref: refOf(name),
+    files: [...HAPROXY_WATCH.files, ...(settings.haproxyCount === 2 ? PAIR_WATCH.files : [])],
+    units: [...HAPROXY_WATCH.units, ...(settings.haproxyCount === 2 ? PAIR_WATCH.units : [])],
+  })),
+  ...names.backendApi.map((name) => ({ ref: refOf(name), ...serviceWatch("backend-api", settings.backendApiBinaryPath) })),
+  ...names.streamServer.map((name) => ({ ref: refOf(name), ...serviceWatch("stream-server", settings.streamServerBinaryPath) })),
+];
+const live = observeContainers(settings.incusRemote, watched);
+
 const backendApi = names.backendApi.map(
   (name) =>
     new BackendApiInstance(name, {
@@ -55,6 +72,7 @@ const backendApi = names.backendApi.map(
       placement,
       ...serviceArgsFromSettings(settings, "backend-api"),
       limits: limitsFromSettings(settings, "backend-api"),
+      live: live.get(refOf(name)),
     }),
 );
 
@@ -65,6 +83,7 @@ const streamServer = names.streamServer.map(
       placement,
       ...serviceArgsFromSettings(settings, "stream-server"),
       limits: limitsFromSettings(settings, "stream-server"),
+      live: live.get(refOf(name)),
     }),
 );
 
@@ -85,6 +104,7 @@ for (const name of haproxyNames(settings.haproxyCount)) {
       placement,
       pools,
       limits: limitsFromSettings(settings, "haproxy"),
+      live: live.get(refOf(name)),
       applyConfig: !paired,
       // One stats password for the pair: the first node's.
       statsPassword: haproxyNodes[0]?.statsPassword,
@@ -95,6 +115,18 @@ const [haproxy] = haproxyNodes;
 const pair = paired
   ? new HaproxyPair(`${HAPROXY_NAME}-pair`, { ...options, pools, nodes: [haproxyNodes[0], haproxyNodes[1]], keepalived: settings })
   : undefined;
+
+// Each fleet rolls behind the whole edge, one instance at a time by default, canary first.
+const edge = pair ?? haproxy;
+const rollouts = [
+  { service: "backend-api", instances: backendApi },
+  { service: "stream-server", instances: streamServer },
+] as const;
+for (const { service, instances } of rollouts) {
+  if (instances.length > 0) {
+    new FleetRollout(`${service}-rollout`, { instances, edge, rollout: rolloutFromSettings(settings, service) });
+  }
+}
 
 const scheme = settings.tlsCertPath ? "https" : "http";
 const publicPort = settings.tlsCertPath ? settings.httpsPort : settings.httpPort;

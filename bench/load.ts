@@ -29,6 +29,9 @@ export interface LoadSample {
   outcome: string;
   /** True when the request went out again after its reused keep-alive connection closed under it. */
   keepAliveRetry: boolean;
+  /** Who answered and with which release (the X-Served-By and X-Version headers), when it said so. */
+  servedBy?: string;
+  version?: string;
 }
 
 /** Client-side deadline of one request. */
@@ -60,10 +63,20 @@ export function openLoad(url: string, ratePerSecond: number, { freshConnections 
     const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const done = new Promise<void>((resolve) => {
       let finished = false;
-      const finish = (ok: boolean, outcome: string, keepAliveRetry: boolean) => {
+      const finish = (ok: boolean, outcome: string, keepAliveRetry: boolean, headers: http.IncomingHttpHeaders = {}) => {
         if (finished) return;
         finished = true;
-        samples.push({ sentAt, at: Date.now(), ok, latencyMs: ok ? performance.now() - started : NaN, outcome, keepAliveRetry });
+        const [servedBy, version] = [headers["x-served-by"], headers["x-version"]].map((h) => (typeof h === "string" ? h : undefined));
+        samples.push({
+          sentAt,
+          at: Date.now(),
+          ok,
+          latencyMs: ok ? performance.now() - started : NaN,
+          outcome,
+          keepAliveRetry,
+          ...(servedBy === undefined ? {} : { servedBy }),
+          ...(version === undefined ? {} : { version }),
+        });
         resolve();
       };
       const attempt = (retry: boolean) => {
@@ -71,7 +84,12 @@ export function openLoad(url: string, ratePerSecond: number, { freshConnections 
         const request = http.get(url, { agent: retry ? false : agent, signal: deadline }, (response) => {
           response.resume();
           response.on("end", () =>
-            finish((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400, String(response.statusCode), retry),
+            finish(
+              (response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400,
+              String(response.statusCode),
+              retry,
+              response.headers,
+            ),
           );
           response.on("error", (error: NodeJS.ErrnoException) => finish(false, error.code ?? error.name, retry));
         });

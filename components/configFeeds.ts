@@ -5,6 +5,7 @@
 import { HAPROXY_FIELDS } from "./haproxyArgs";
 import { PLACEMENT_FIELDS } from "./incusScripts";
 import { LIMITS_FIELDS } from "./instanceLimits";
+import { ROLLOUT_FIELDS } from "./rollout";
 import { SERVICE_FIELDS } from "./serviceInstance";
 import { Settings } from "./settings";
 
@@ -29,6 +30,8 @@ export function configFeeds(): Record<keyof Settings, string> {
     ...Object.entries(LIMITS_FIELDS.haproxy).map(([key, field]) => [key, `HaproxyNode \`${field}\``]),
     ...Object.entries(LIMITS_FIELDS["backend-api"]).map(([key, field]) => [key, `BackendApiInstance \`${field}\``]),
     ...Object.entries(LIMITS_FIELDS["stream-server"]).map(([key, field]) => [key, `StreamServerInstance \`${field}\``]),
+    ...Object.entries(ROLLOUT_FIELDS["backend-api"]).map(([key, field]) => [key, `FleetRollout \`rollout.${field}\``]),
+    ...Object.entries(ROLLOUT_FIELDS["stream-server"]).map(([key, field]) => [key, `FleetRollout \`rollout.${field}\``]),
     ...Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [key, `every component's \`placement.${field}\``]),
     ...Object.entries(PROGRAM_FEEDS),
   ];

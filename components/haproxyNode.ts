@@ -3,11 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HAPROXY_FIELDS, HaproxyConfigArgs, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
 import { Fleets, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
-import { APPLY_CONFIG_SCRIPT, SETUP_SCRIPT } from "./haproxyScripts";
+import { APPLY_CONFIG_SCRIPT, LIVE_CONFIG, SETUP_SCRIPT, setupFiles } from "./haproxyScripts";
 import { fileDigest } from "./fileDigest";
 import { IncusContainer, checkedContainer } from "./incusContainer";
 import { InstanceLimits } from "./instanceLimits";
 import { BASH, IncusPlacement } from "./incusScripts";
+import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
 import { renderTemplate } from "./templates";
 import { argumentProblems, inArgumentTerms } from "./validation";
 
@@ -168,7 +169,16 @@ export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
   statsPassword?: pulumi.Input<string>;
   /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
   limits?: InstanceLimits;
+  /**
+   * What is live in the container now (liveState.ts's `observeContainers`): where HAProxy's files
+   * or service differ from what this node installs (haproxy.cfg edited by hand, say), the preview
+   * says so and `up` repairs it. Left out, nothing is compared.
+   */
+  live?: LiveContainer;
 }
+
+/** The files and units a node's probe reads (liveState.ts), for `observeContainers`. */
+export const HAPROXY_WATCH = { files: [LIVE_CONFIG, ...Object.keys(setupFiles(""))], units: ["haproxy"] };
 
 /** True for an instance component (anything with an `upstream`), false for an Input<Upstream>. */
 function hasUpstream(source: UpstreamSource): source is { readonly upstream: pulumi.Input<Upstream> } {
@@ -230,6 +240,8 @@ export class HaproxyNode extends pulumi.ComponentResource {
   public readonly setup: command.local.Command;
   /** The step that checks haproxy.cfg in place and reloads HAProxy with it, unless a pair does; its stdout is {@link configHash}. */
   public readonly config?: command.local.Command;
+  /** What was live in the container when the program ran, as given. */
+  public readonly live?: LiveContainer;
 
   constructor(name: string, args: HaproxyNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyNode", name, {}, opts);
@@ -242,6 +254,9 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const password = args.statsPassword
       ? pulumi.secret(args.statsPassword)
       : new random.RandomPassword(`${name}-stats-password`, { length: 40, special: false }, { parent: this }).result;
+    const hardening = renderTemplate("haproxy-hardening.conf", {});
+    const files = Object.fromEntries(Object.entries(setupFiles(hardening)).map(([file, text]) => [file, sha256(text)]));
+    const setupLive = driftOption(driftOf(args.live, { files, units: ["haproxy"] }), new Date());
     const setup = new command.local.Command(
       `${name}-setup`,
       {
@@ -250,23 +265,25 @@ export class HaproxyNode extends pulumi.ComponentResource {
         environment: {
           VEZA_REF: container.ref,
           VEZA_STATS_PASSWORD: password,
-          VEZA_HARDENING: renderTemplate("haproxy-hardening.conf", {}),
+          VEZA_HARDENING: hardening,
+          ...setupLive.environment,
         },
         triggers: [container.generation],
         logging: "none",
       },
       // A new container is limited before HAProxy starts.
-      { parent: this, dependsOn: container.limits ? [container.limits] : [] },
+      { parent: this, dependsOn: container.limits ? [container.limits] : [], ignoreChanges: setupLive.ignoreChanges },
     );
     this.nodeName = name;
     this.container = container;
     this.setup = setup;
     if (args.applyConfig !== false) {
+      const configLive = driftOption(driftOf(args.live, { recorded: [LIVE_CONFIG] }), new Date());
       const environment = pulumi
         .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
         .apply(([ref, backendApi, streamServer]) => {
           try {
-            return configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer });
+            return { ...configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer }), ...configLive.environment };
           } catch (error) {
             throw new pulumi.ResourceError((error as Error).message, this);
           }
@@ -274,9 +291,10 @@ export class HaproxyNode extends pulumi.ComponentResource {
       this.config = new command.local.Command(
         `${name}-config`,
         { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
-        { parent: this, dependsOn: [setup] },
+        { parent: this, dependsOn: [setup], ignoreChanges: configLive.ignoreChanges },
       );
     }
+    this.live = args.live;
     this.containerName = args.containerName;
     this.address = container.address;
     this.statsPassword = password;

@@ -3,9 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { completeHaproxyArgs } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
 import { HaproxyNode, HaproxyOptions, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
+import { LIVE_CONFIG } from "./haproxyScripts";
 import { BASH } from "./incusScripts";
-import { KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
+import { KEEPALIVED_CONF_PATH, KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
+import { driftOf, driftOption } from "./liveState";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
+
+/** The files and units of a pair's node that its probe reads besides {@link HAPROXY_WATCH}'s. */
+export const PAIR_WATCH = { files: [KEEPALIVED_CONF_PATH], units: ["keepalived"] };
 
 /** Arguments of an {@link HaproxyPair}: the HAProxy options of its nodes, and the pair's own. */
 export interface HaproxyPairArgs extends HaproxyOptions<HaproxyPoolArgs> {
@@ -29,6 +34,8 @@ export class HaproxyPair extends pulumi.ComponentResource {
   public readonly config: command.local.Command;
   /** keepalived's configuration step on each node, in node order. */
   public readonly keepalived: command.local.Command[];
+  /** The two nodes, in priority order. */
+  public readonly nodes: readonly [HaproxyNode, HaproxyNode];
 
   constructor(name: string, args: HaproxyPairArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyPair", name, {}, opts);
@@ -40,19 +47,25 @@ export class HaproxyPair extends pulumi.ComponentResource {
       .all([upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
       .apply(([backendApi, streamServer]) => ({ backendApi, streamServer }));
     const vip = args.keepalived.virtualIp;
+    const seenAt = new Date();
+    const configLive = driftOption(
+      args.nodes.flatMap((node) => driftOf(node.live, { recorded: [LIVE_CONFIG] }).map((drift) => `${node.nodeName}: ${drift}`)),
+      seenAt,
+    );
 
     this.config = new command.local.Command(
       `${name}-config`,
       {
         create: ROLLOUT_SCRIPT,
         interpreter: BASH,
-        environment: pulumi
-          .all([refs, fleets])
-          .apply(([r, f]) => configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f)),
+        environment: pulumi.all([refs, fleets]).apply(([r, f]) => ({
+          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f),
+          ...configLive.environment,
+        })),
         triggers: generations,
         logging: "stderr",
       },
-      { parent: this, dependsOn: [first.setup, second.setup] },
+      { parent: this, dependsOn: [first.setup, second.setup], ignoreChanges: configLive.ignoreChanges },
     );
 
     // keepalived starts once HAProxy serves the config: its check asks HAProxy's monitor URI.
@@ -60,24 +73,26 @@ export class HaproxyPair extends pulumi.ComponentResource {
       { name: first.nodeName, address: a },
       { name: second.nodeName, address: b },
     ]);
-    this.keepalived = args.nodes.map(
-      (node) =>
-        new command.local.Command(
-          `${node.nodeName}-keepalived`,
-          {
-            create: KEEPALIVED_SCRIPT,
-            delete: KEEPALIVED_DELETE_SCRIPT,
-            interpreter: BASH,
-            environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
-              VEZA_REF: ref,
-              VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(args.keepalived, p, node.nodeName),
-            })),
-            triggers: [node.container.generation],
-            logging: "stderr",
-          },
-          { parent: this, dependsOn: [this.config] },
-        ),
-    );
+    this.keepalived = args.nodes.map((node) => {
+      const live = driftOption(driftOf(node.live, { recorded: [KEEPALIVED_CONF_PATH], units: ["keepalived"] }), seenAt);
+      return new command.local.Command(
+        `${node.nodeName}-keepalived`,
+        {
+          create: KEEPALIVED_SCRIPT,
+          delete: KEEPALIVED_DELETE_SCRIPT,
+          interpreter: BASH,
+          environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
+            VEZA_REF: ref,
+            VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(args.keepalived, p, node.nodeName),
+            ...live.environment,
+          })),
+          triggers: [node.container.generation],
+          logging: "stderr",
+        },
+        { parent: this, dependsOn: [this.config], ignoreChanges: live.ignoreChanges },
+      );
+    });
+    this.nodes = args.nodes;
     // Known once keepalived runs on both nodes: only then does the address answer.
     this.virtualIp = pulumi.all(this.keepalived.map((step) => step.stdout)).apply(() => vip);
     this.configHash = this.config.stdout;

@@ -6,14 +6,16 @@
 import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "./haproxyConfig";
 import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
+import { recordSha256 } from "./liveState";
 import { shellQuote } from "./shell";
 
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";
 const SECRETS_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-secrets.conf";
 const HARDENING_DROPIN = "/etc/systemd/system/haproxy.service.d/veza-hardening.conf";
-/** The haproxy.cfg HAProxy serves; the pull-request comment diffs against it. */
-export const LIVE = "/etc/haproxy/haproxy.cfg";
+/** The live haproxy.cfg; its sha256 is recorded beside it when it goes live (liveState.ts). */
+export const LIVE_CONFIG = "/etc/haproxy/haproxy.cfg";
+const LIVE = LIVE_CONFIG;
 const CANDIDATE = `${LIVE}.next`;
 
 /**
@@ -32,13 +34,20 @@ systemctl enable --quiet --no-reload haproxy
 [ "$(systemctl show -p NeedDaemonReload --value haproxy)" = no ] || systemctl daemon-reload
 if $changed || ! systemctl is-active --quiet haproxy; then systemctl restart haproxy; fi`;
 
+const SECRETS_DROPIN_TEXT = `[Service]\nEnvironmentFile=${SECRETS_ENV}\n`;
+
+/** The files the set-up step installs whose content is known before anything runs, by path: what the preview compares with what is live. */
+export function setupFiles(hardening: string): Record<string, string> {
+  return { [SECRETS_DROPIN]: SECRETS_DROPIN_TEXT, [HARDENING_DROPIN]: hardening };
+}
+
 /**
  * The stats password (from VEZA_STATS_PASSWORD) as an environment file of haproxy.service, so
  * it stands neither in haproxy.cfg nor in any script; then {@link SETUP_IN_CONTAINER}.
  */
 export const SETUP_SCRIPT = `write() { incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh "$1.next" "$2"; }
 printf '%s=%s\\n' ${STATS_PASSWORD_ENV} "$VEZA_STATS_PASSWORD" | write ${SECRETS_ENV} 0600
-printf '[Service]\\nEnvironmentFile=%s\\n' ${SECRETS_ENV} | write ${SECRETS_DROPIN} 0644
+printf '%s' ${shellQuote(SECRETS_DROPIN_TEXT)} | write ${SECRETS_DROPIN} 0644
 printf '%s' "$VEZA_HARDENING" | write ${HARDENING_DROPIN} 0644
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(SETUP_IN_CONTAINER)}`;
 
@@ -102,7 +111,11 @@ mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
-  if [ -n "$after" ] && [ "$after" != "$before" ]; then rm -f "$pem.previous" "$pem.fresh"; exit 0; fi
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then
+    rm -f "$pem.previous" "$pem.fresh"
+    ${recordSha256(LIVE)}
+    exit 0
+  fi
   sleep 0.1
 done
 mv "$live.previous" "$live"
@@ -144,7 +157,7 @@ export const APPLY_TO_NODE = `stage_on() {
   fi
   if [ -n "$VEZA_TLS_PEM" ] && ! {
     incus exec "$ref" -- install -d -m 0750 -g haproxy ${path.posix.dirname(TLS_PEM_PATH)} &&
-      incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2 &&
+      incus file push --quiet --mode 0640 "$VEZA_TLS_PEM" "$ref${TLS_PEM_PATH}.next" >&2 &&
       incus exec "$ref" -- chgrp haproxy ${TLS_PEM_PATH}.next
   }; then
     printf 'Could not push the PEM to %s (above: why); the live configuration keeps serving.\\n' "$ref" >&2

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef } from "./incusScripts";
 import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsEnvironment } from "./instanceLimits";
+import { LiveContainer, driftOf, driftOption } from "./liveState";
 import { INCUS_NAME_RULE, isIncusName } from "./validation";
 
 /** Arguments of an {@link IncusContainer}. */
@@ -12,6 +13,8 @@ export interface IncusContainerArgs {
   placement: pulumi.Input<IncusPlacement>;
   /** CPU, memory and root disk limits, every field given (validated); left out, the container keeps what Incus gives it. */
   limits?: pulumi.Input<Required<InstanceLimits>>;
+  /** What Incus says of the container now (liveState.ts): missing or stopped, the launch step runs again. Left out, nothing is compared. */
+  live?: LiveContainer;
 }
 
 /** `project/stack`: what a container's owner key holds, so another stack never adopts or deletes it. */
@@ -41,19 +44,21 @@ export class IncusContainer extends pulumi.ComponentResource {
   constructor(name: string, args: IncusContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:IncusContainer", name, {}, opts);
     const placement = pulumi.output(args.placement);
+    // Only whether it runs: what runs inside is each step's own to compare.
+    const live = driftOption(driftOf(args.live, {}), new Date());
     this.launch = new command.local.Command(
       `${name}-launch`,
       {
         create: LAUNCH_SCRIPT,
         delete: DELETE_SCRIPT,
         interpreter: BASH,
-        environment: placement.apply((p) => containerEnvironment(args.name, p, stackOwner())),
+        environment: placement.apply((p) => ({ ...containerEnvironment(args.name, p, stackOwner()), ...live.environment })),
         triggers: placement.apply((p) => [args.name, p.remote, p.target, p.image, p.network, p.storagePool]),
         logging: "stderr",
       },
       // The container's name is fixed: a replacement that created first would adopt the old
       // container and then delete it.
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, ignoreChanges: live.ignoreChanges },
     );
     this.containerName = args.name;
     this.ref = placement.apply((p) => incusRef(p.remote, args.name));
@@ -64,11 +69,14 @@ export class IncusContainer extends pulumi.ComponentResource {
         {
           create: LIMITS_SCRIPT,
           interpreter: BASH,
-          environment: pulumi.all([this.ref, args.limits]).apply(([ref, limits]) => limitsEnvironment(ref, limits)),
+          environment: pulumi
+            .all([this.ref, args.limits])
+            .apply(([ref, limits]) => ({ ...limitsEnvironment(ref, limits), ...live.environment })),
           triggers: [this.launch.id],
           logging: "stderr",
         },
-        { parent: this },
+        // A container re-created by the launch step (it was missing) is limited again.
+        { parent: this, ignoreChanges: live.ignoreChanges },
       );
     }
     this.address = this.launch.stdout;
@@ -85,7 +93,7 @@ export class IncusContainer extends pulumi.ComponentResource {
 export function checkedContainer(
   component: pulumi.ComponentResource,
   name: string,
-  args: { containerName: string; placement: pulumi.Input<IncusPlacement>; limits?: InstanceLimits },
+  args: { containerName: string; placement: pulumi.Input<IncusPlacement>; limits?: InstanceLimits; live?: LiveContainer },
   role: InstanceRole,
   problems: string[],
 ): IncusContainer {
@@ -96,5 +104,9 @@ export function checkedContainer(
     ...limits.problems,
   ];
   if (all.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${all.map((p) => `  - ${p}`).join("\n")}`, component);
-  return new IncusContainer(name, { name: args.containerName, placement: args.placement, limits: limits.limits }, { parent: component });
+  return new IncusContainer(
+    name,
+    { name: args.containerName, placement: args.placement, limits: limits.limits, live: args.live },
+    { parent: component },
+  );
 }

@@ -1,3 +1,5 @@
+import { spawnSync } from "child_process";
+
 /**
  * Why a read-only `incus` call of a preview failed, as one message: the remote it tried, what
  * failed, and where the set-up is documented. A pull-request check runs on a machine that is not
@@ -20,6 +22,13 @@ export interface IncusFailure {
   remote: string;
   status: number;
   output: string;
+  /** How long it was given, when not {@link INCUS_TIMEOUT_SECONDS}. */
+  limitSeconds?: number;
+}
+
+/** The client's default remote, which a call with no `remote:` goes to; "" when there is no client to ask. */
+export function defaultRemote(): string {
+  return (spawnSync("incus", ["remote", "get-default"], { encoding: "utf8" }).stdout ?? "").trim();
 }
 
 /** `timeout`'s exit status when the time ran out (124), or when it had to kill the client (137). */
@@ -47,7 +56,7 @@ const CAUSES: { matches: (failure: IncusFailure) => boolean; cause: (failure: In
   },
   {
     matches: (f) => TIMED_OUT.includes(f.status),
-    cause: () => `host unreachable: no answer within ${INCUS_TIMEOUT_SECONDS} s`,
+    cause: (f) => `host unreachable: no answer within ${f.limitSeconds ?? INCUS_TIMEOUT_SECONDS} s`,
   },
   {
     matches: (f) =>

@@ -162,3 +162,16 @@ export const INSTALL_NEXT = `changed=false
 install_next() {
   if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
 }`;
+
+/**
+ * A step whose failure reads as its own message. The command provider starts every error with
+ * `running "<command>"`: the whole script, escaped onto one line, when the script is the command.
+ * Here the command is a short label (bash's $0) and the script travels in VEZA_SCRIPT, so the error
+ * is `running "<label>"` and then only what the script printed.
+ */
+export function labelledStep(
+  label: string,
+  script: string,
+): { create: string; interpreter: string[]; scriptEnvironment: Record<string, string> } {
+  return { create: label, interpreter: [...BASH, 'eval "$VEZA_SCRIPT"'], scriptEnvironment: { VEZA_SCRIPT: script } };
+}

@@ -5,6 +5,7 @@
 import { APPLY_TO_NODE } from "./haproxyScripts";
 import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
 import { KEEPALIVED_CONF_PATH } from "./keepalivedConfig";
+import { recordSha256 } from "./liveState";
 import { shellQuote } from "./shell";
 
 /**
@@ -22,6 +23,7 @@ if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
 fi
 ${INSTALL_NEXT}
 install_next "$conf"
+${recordSha256(KEEPALIVED_CONF_PATH)}
 systemctl enable --quiet keepalived
 if ! systemctl is-active --quiet keepalived; then systemctl start keepalived
 elif $changed; then systemctl reload keepalived; fi`;

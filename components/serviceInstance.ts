@@ -4,6 +4,8 @@ import type { Upstream } from "./haproxyConfig";
 import { IncusContainer, checkedContainer } from "./incusContainer";
 import { fileDigest } from "./fileDigest";
 import { BASH, IncusPlacement } from "./incusScripts";
+import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
+import type { RolloutInstance } from "./rollout";
 import { InstanceLimits } from "./instanceLimits";
 import { DEFAULTS, Settings } from "./settings";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
@@ -35,6 +37,12 @@ export interface ServiceOptions {
   healthPath?: string;
   /** Binary on the Pulumi host to push; empty deploys the lab stand-in (lab/standin.js). Defaults to "". */
   binaryPath?: string;
+  /**
+   * How long, in seconds, the service may take to answer its health check once started (1..3600),
+   * on a new container and in every rollout step (then again for HAProxy to see it UP). Longer
+   * suits a slow start; a broken release is given up on later. Defaults to 30.
+   */
+  startTimeoutSeconds?: number;
 }
 
 /** Arguments shared by {@link BackendApiInstance} and {@link StreamServerInstance}. */
@@ -45,6 +53,12 @@ export interface ServiceInstanceArgs extends ServiceOptions {
   placement: pulumi.Input<IncusPlacement>;
   /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
   limits?: InstanceLimits;
+  /**
+   * What is live in the container now (liveState.ts's `observeContainers`): where the program,
+   * unit or service differ from what this instance deploys, the preview says so and `up` repairs
+   * it. Left out, nothing is compared.
+   */
+  live?: LiveContainer;
 }
 
 /**
@@ -52,8 +66,18 @@ export interface ServiceInstanceArgs extends ServiceOptions {
  * reads, and what the arguments are checked as.
  */
 export const SERVICE_FIELDS = {
-  "backend-api": { backendApiPort: "port", backendApiHealthPath: "healthPath", backendApiBinaryPath: "binaryPath" },
-  "stream-server": { streamServerPort: "port", streamServerHealthPath: "healthPath", streamServerBinaryPath: "binaryPath" },
+  "backend-api": {
+    backendApiPort: "port",
+    backendApiHealthPath: "healthPath",
+    backendApiBinaryPath: "binaryPath",
+    backendApiStartTimeoutSeconds: "startTimeoutSeconds",
+  },
+  "stream-server": {
+    streamServerPort: "port",
+    streamServerHealthPath: "healthPath",
+    streamServerBinaryPath: "binaryPath",
+    streamServerStartTimeoutSeconds: "startTimeoutSeconds",
+  },
 } as const satisfies Record<ServiceRole["service"], Partial<Record<keyof Settings, keyof ServiceOptions>>>;
 
 /** A service's arguments from validated settings. */
@@ -66,22 +90,23 @@ export function serviceArgsFromSettings(settings: Settings, service: ServiceRole
 /** Everything the deploy step needs, resolved from the inputs. */
 export interface ServiceDeploySpec {
   role: ServiceRole;
-  ref: string;
   containerName: string;
   port: number;
   healthPath: string;
   binaryPath: string;
+  startTimeoutSeconds: number;
 }
 
 /**
- * The environment of {@link DEPLOY_SCRIPT}: the program to push (a real binary, or the lab
- * stand-in) with its digest, so a changed file changes the step, and the rendered unit.
+ * The environment of {@link DEPLOY_SCRIPT} but for the container (VEZA_REF): the program to push
+ * (a real binary, or the lab stand-in) with its digest, so a changed file changes the step, and
+ * the rendered unit. Known before the container exists, so its drift can be judged at preview.
  */
 export function serviceDeployEnvironment(spec: ServiceDeploySpec): Record<string, string> {
   const { role, port } = spec;
   const home = `/opt/veza/${role.service}`;
   const program = spec.binaryPath || STANDIN_PATH;
-  const programFile = spec.binaryPath ? role.service : "standin.js";
+  const programFile = programFileOf(role.service, spec.binaryPath);
   const execStart = spec.binaryPath
     ? `${home}/${programFile}`
     : `/usr/bin/node ${home}/${programFile} --role ${role.service} --port ${port} --name ${spec.containerName}`;
@@ -95,7 +120,6 @@ export function serviceDeployEnvironment(spec: ServiceDeploySpec): Record<string
     port,
   });
   return {
-    VEZA_REF: spec.ref,
     VEZA_SERVICE: role.service,
     VEZA_USER: role.user,
     VEZA_PORT: String(port),
@@ -104,7 +128,24 @@ export function serviceDeployEnvironment(spec: ServiceDeploySpec): Record<string
     VEZA_PROGRAM_FILE: programFile,
     VEZA_PROGRAM_SHA256: fileDigest(program),
     VEZA_UNIT: unit,
+    VEZA_START_TIMEOUT: String(spec.startTimeoutSeconds),
   };
+}
+
+/** The program's file name in /opt/veza/<service>/: the service's name for a real binary, the stand-in's own otherwise. */
+export function programFileOf(service: ServiceRole["service"], binaryPath: string): string {
+  return binaryPath ? service : "standin.js";
+}
+
+/** Where the deploy step installs the program and the unit of `service`. */
+export function servicePaths(service: ServiceRole["service"], programFile: string): { program: string; unit: string } {
+  return { program: `/opt/veza/${service}/${programFile}`, unit: `/etc/systemd/system/veza-${service}.service` };
+}
+
+/** The files and unit an instance's probe reads (liveState.ts), for `observeContainers`. */
+export function serviceWatch(service: ServiceRole["service"], binaryPath: string): { files: string[]; units: string[] } {
+  const paths = servicePaths(service, programFileOf(service, binaryPath));
+  return { files: [paths.program, paths.unit], units: [`veza-${service}`] };
 }
 
 /**
@@ -116,7 +157,10 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   public readonly containerName: string;
   /** Server name in HAProxy and in the sticky cookie: the component's name, e.g. `backend-api-1`. */
   public readonly serverName: string;
-  /** IPv4 address, known only once the service answers its health check. */
+  /**
+   * IPv4 address, carrying a dependency on the deploy step: whatever takes it (haproxy.cfg) runs
+   * only once the service answers its health check, so HAProxy never sees a server before it serves.
+   */
   public readonly address: pulumi.Output<string>;
   /** The service's container. */
   public readonly container: IncusContainer;
@@ -124,6 +168,21 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
   public readonly deploy: command.local.Command;
   /** What HAProxy needs of this server, known once it answers its health check; pass the instance to a HaproxyNode pool. */
   public readonly upstream: pulumi.Output<Upstream>;
+  /** The service this instance runs. */
+  public readonly service: ServiceRole["service"];
+  /** Port, health path and start time-out of the service, as the fleet's rollout needs them. */
+  public readonly options: Readonly<Required<ServiceOptions>>;
+  /** The program's file name in /opt/veza/<service>/. */
+  public readonly programFile: string;
+  /** The release this instance is to run, for the fleet's rollout ({@link FleetRollout}). */
+  public readonly release: pulumi.Output<RolloutInstance>;
+  /** What differs between the live program, unit or service and this release (empty when they agree or nothing was observed). */
+  public readonly drift: readonly string[];
+  /**
+   * Whether the fleet's rollout restarts this instance: its service serves another release now.
+   * A missing container or a stopped service is started at once by the deploy step instead.
+   */
+  public readonly rolls: boolean;
 
   protected constructor(type: string, role: ServiceRole, name: string, args: ServiceInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
@@ -139,22 +198,42 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
       role.service,
       argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
     );
-    const { port, healthPath, binaryPath } = options;
-    const environment = container.ref.apply((ref) =>
-      serviceDeployEnvironment({ role, ref, containerName: args.containerName, port, healthPath, binaryPath }),
-    );
+    const release = serviceDeployEnvironment({ role, containerName: args.containerName, ...options });
+    const paths = servicePaths(role.service, release.VEZA_PROGRAM_FILE);
+    const programSha256 = release.VEZA_PROGRAM_SHA256;
+    const unitSha256 = sha256(release.VEZA_UNIT);
+    this.drift = driftOf(args.live, {
+      files: { [paths.program]: programSha256, [paths.unit]: unitSha256 },
+      units: [`veza-${role.service}`],
+    });
+    const serving = args.live?.status === "running" && args.live.units[`veza-${role.service}`] === "active";
+    const fileDrift = driftOf(args.live, { files: { [paths.program]: programSha256, [paths.unit]: unitSha256 } });
+    this.rolls = serving && fileDrift.length > 0;
+    const live = driftOption(this.drift, new Date());
     const deploy = new command.local.Command(
       `${name}-deploy`,
-      { create: DEPLOY_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
+      {
+        create: DEPLOY_SCRIPT,
+        interpreter: BASH,
+        environment: container.ref.apply((ref) => ({ VEZA_REF: ref, ...release, ...live.environment })),
+        triggers: [container.generation],
+        logging: "stderr",
+      },
       // A new container is limited before its service starts.
-      { parent: this, dependsOn: container.limits ? [container.limits] : [] },
+      { parent: this, dependsOn: container.limits ? [container.limits] : [], ignoreChanges: live.ignoreChanges },
     );
     this.container = container;
     this.deploy = deploy;
     this.containerName = args.containerName;
     this.serverName = name;
-    this.address = pulumi.all([container.address, deploy.stdout]).apply(([address]) => address);
+    // The deploy's URN, not its stdout: a new release (staged, not restarted here) leaves the
+    // address known at preview, so haproxy.cfg is not shown as changing when it does not.
+    this.address = pulumi.all([container.address, deploy.urn]).apply(([address]) => address);
     this.upstream = this.address.apply((address) => ({ name, address }));
+    this.service = role.service;
+    this.options = options;
+    this.programFile = release.VEZA_PROGRAM_FILE;
+    this.release = container.ref.apply((ref) => ({ server: name, ref, programSha256, unitSha256 }));
     this.registerOutputs({ containerName: this.containerName, address: this.address, upstream: this.upstream });
   }
 }

@@ -55,6 +55,16 @@ export interface Settings {
   vrrpAdvertIntervalMs: number;
   vrrpRouterId: number;
   logEveryRequest: boolean;
+  backendApiStartTimeoutSeconds: number;
+  streamServerStartTimeoutSeconds: number;
+  backendApiMaxUnavailable: number;
+  backendApiDrainTimeoutSeconds: number;
+  backendApiCanarySeconds: number;
+  backendApiCanaryMaxErrors: number;
+  streamServerMaxUnavailable: number;
+  streamServerDrainTimeoutSeconds: number;
+  streamServerCanarySeconds: number;
+  streamServerCanaryMaxErrors: number;
 }
 
 /** Settings as read, before validation: every key present, any value. */
@@ -124,6 +134,18 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   vrrpAdvertIntervalMs: 200,
   vrrpRouterId: 51,
   logEveryRequest: false,
+  backendApiStartTimeoutSeconds: 30,
+  streamServerStartTimeoutSeconds: 30,
+  // Rolling restarts (components/rollout.ts says what each trades): one instance at a time, the
+  // first watched 10 s; a drain waits for requests up to twice HAProxy's server time-out.
+  backendApiMaxUnavailable: 1,
+  backendApiDrainTimeoutSeconds: 10,
+  backendApiCanarySeconds: 10,
+  backendApiCanaryMaxErrors: 0,
+  streamServerMaxUnavailable: 1,
+  streamServerDrainTimeoutSeconds: 10,
+  streamServerCanarySeconds: 10,
+  streamServerCanaryMaxErrors: 0,
 });
 
 /**

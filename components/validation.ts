@@ -81,6 +81,17 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   haproxyLimitsCpu: [0, 256],
   backendApiLimitsCpu: [0, 256],
   streamServerLimitsCpu: [0, 256],
+  backendApiStartTimeoutSeconds: [1, 3600],
+  streamServerStartTimeoutSeconds: [1, 3600],
+  // Below the fleet's size too (see validateSettings): a rollout never restarts a whole fleet.
+  backendApiMaxUnavailable: [1, 31],
+  backendApiDrainTimeoutSeconds: [0, 3600],
+  backendApiCanarySeconds: [0, 3600],
+  backendApiCanaryMaxErrors: [0, 1_000_000],
+  streamServerMaxUnavailable: [1, 31],
+  streamServerDrainTimeoutSeconds: [0, 3600],
+  streamServerCanarySeconds: [0, 3600],
+  streamServerCanaryMaxErrors: [0, 1_000_000],
 };
 
 /**
@@ -286,6 +297,19 @@ export function validateSettings(
       "vrrpAdvertIntervalMs",
       `must be a multiple of ${VRRP_INTERVAL_STEP_MS}: VRRPv3 counts the interval in centiseconds (got ${shown(raw.vrrpAdvertIntervalMs)})`,
     );
+  }
+
+  for (const [key, count] of [
+    ["backendApiMaxUnavailable", "backendApiCount"],
+    ["streamServerMaxUnavailable", "streamServerCount"],
+  ] as const) {
+    const size = raw[count] as number;
+    if (isInteger(key) && isInteger(count) && size >= 2 && (raw[key] as number) >= size) {
+      problem(
+        key,
+        `must be below ${configKey(count)} (${size}), so that a rollout never restarts the whole fleet (got ${shown(raw[key])})`,
+      );
+    }
   }
 
   for (const key of ["logEveryRequest"] as const) {

@@ -14,8 +14,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LIVE } from "../components/haproxyScripts";
-import { INCUS_TIMEOUT_SECONDS, incusFailureMessage } from "../components/incusReach";
+import { LIVE_CONFIG } from "../components/haproxyScripts";
+import { INCUS_TIMEOUT_SECONDS, defaultRemote, incusFailureMessage } from "../components/incusReach";
 import {
   configChanges,
   plannedHaproxyConfigs,
@@ -53,12 +53,10 @@ function parseArgs(args: string[]): { stack: string; out?: string; base: string 
  * serves it; undefined when the container, or its haproxy.cfg, is not there yet.
  */
 function liveConfig(ref: string): string | undefined {
-  const read = run("timeout", ["-k", "5", String(INCUS_TIMEOUT_SECONDS), "incus", "file", "pull", `${ref}${LIVE}`, "-"]);
+  const read = run("timeout", ["-k", "5", String(INCUS_TIMEOUT_SECONDS), "incus", "file", "pull", `${ref}${LIVE_CONFIG}`, "-"]);
   if (read.status === 0) return read.stdout;
   if (/not found/i.test(read.stderr)) return undefined;
-  const remote = ref.includes(":")
-    ? ref.slice(0, ref.indexOf(":"))
-    : (spawnSync("incus", ["remote", "get-default"], { encoding: "utf8" }).stdout ?? "").trim();
+  const remote = ref.includes(":") ? ref.slice(0, ref.indexOf(":")) : defaultRemote();
   throw new Error(incusFailureMessage(`read ${ref}'s haproxy.cfg (incus file pull)`, { remote, status: read.status, output: read.stderr }));
 }
 

@@ -167,11 +167,10 @@ describeWithTools([HAPROXY])("the check's command against the real haproxy", () 
   let haproxy: ChildProcess | undefined;
   let command: string[];
 
-  /** Exit status of the check's command and how long it took, in ms. */
+  /** Exit status of the check's command. */
   const check = () =>
-    new Promise<{ status: number; ms: number }>((resolve) => {
-      const started = Date.now();
-      execFile(command[0], command.slice(1), (error) => resolve({ status: error ? Number(error.code) : 0, ms: Date.now() - started }));
+    new Promise<{ status: number }>((resolve) => {
+      execFile(command[0], command.slice(1), (error) => resolve({ status: error ? Number(error.code) : 0 }));
     });
 
   beforeAll(async () => {
@@ -212,15 +211,16 @@ describeWithTools([HAPROXY])("the check's command against the real haproxy", () 
     process.kill(worker, "SIGSTOP");
     const hung = await check();
     process.kill(worker, "SIGCONT");
+    // 28 is curl's own --max-time expiring: the check gave up at its deadline, not at the kernel's.
+    // Its wall time is not asserted: on a busy host the process start alone can take 400 ms.
     expect(hung.status).toBe(28);
-    expect(hung.ms).toBeLessThan(900);
     expect((await check()).status).toBe(0);
 
     const exited = new Promise((resolve) => haproxy?.once("exit", resolve));
     haproxy?.kill("SIGTERM");
     await exited;
     const gone = await check();
+    // 7: refused at once, no time-out involved.
     expect(gone.status).toBe(7);
-    expect(gone.ms).toBeLessThan(200);
   });
 });

@@ -5,6 +5,7 @@
  */
 import type * as PulumiModule from "@pulumi/pulumi";
 import { BASH } from "../../components/incusScripts";
+import type { LiveContainer } from "../../components/liveState";
 import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
 
 interface Registered {
@@ -30,12 +31,21 @@ type Instances = Record<string, string>;
 
 /**
  * Runs index.ts with `config` (keys without namespace) in a fresh module registry and mock runtime,
- * with `instances` as the containers Incus already has.
+ * with `instances` as the containers Incus already has and `live` as what the probe of what runs
+ * in them reads (liveState.ts; by default nothing: the probe is the lab tier's to run for real).
  */
-async function runProgram(config: Record<string, string>, instances: Instances = {}): Promise<ProgramRun> {
+async function runProgram(
+  config: Record<string, string>,
+  instances: Instances = {},
+  live: Map<string, LiveContainer> = new Map(),
+): Promise<ProgramRun> {
   const run: ProgramRun = { resources: [], outputs: {}, invokes: [] };
   const invokes = run.invokes;
   await jest.isolateModulesAsync(async () => {
+    jest.doMock("../../components/liveState", () => ({
+      ...jest.requireActual("../../components/liveState"),
+      observeContainers: () => live,
+    }));
     const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
     let host = 10;
     const inputsByName = new Map<string, Record<string, unknown>>();

@@ -27,7 +27,9 @@ import {
 } from "../../components/incusScripts";
 import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
 import { LIMITS_SCRIPT } from "../../components/instanceLimits";
-import { DEPLOY_SCRIPT, LAYOUT, START_AND_WAIT } from "../../components/serviceScripts";
+import { PROBE_IN_CONTAINER, PROBE_SCRIPT } from "../../components/liveState";
+import { NODE_OPS, ROLLOUT_FLEET_SCRIPT } from "../../components/rolloutScripts";
+import { DEPLOY_SCRIPT, LAYOUT, ROLL_INSTANCE, STAGED, STAGE_OR_START } from "../../components/serviceScripts";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
 
@@ -43,13 +45,19 @@ const HOST: Record<string, string> = {
   "haproxy-pair-rollout": ROLLOUT_SCRIPT,
   "haproxy-pair-keepalived": KEEPALIVED_SCRIPT,
   "haproxy-pair-keepalived-delete": KEEPALIVED_DELETE_SCRIPT,
+  "fleet-rollout": ROLLOUT_FLEET_SCRIPT,
+  "live-probe": PROBE_SCRIPT,
 };
 const IN_CONTAINER: Record<string, string> = {
   "wait-for-address": WAIT_FOR_ADDRESS,
   "write-file": WRITE_FILE,
   "install-next": `${INSTALL_NEXT}\ninstall_next "$1"\necho "$changed"`,
   "service-layout": LAYOUT,
-  "service-start-and-wait": START_AND_WAIT,
+  "service-stage-or-start": STAGE_OR_START,
+  "service-roll-instance": ROLL_INSTANCE,
+  "service-staged": STAGED,
+  "haproxy-node-ops": NODE_OPS,
+  "live-probe-in-container": PROBE_IN_CONTAINER,
   "haproxy-setup-in-container": SETUP_IN_CONTAINER,
   "haproxy-check-candidate": CHECK_CANDIDATE,
   "haproxy-swap-and-reload": SWAP_AND_RELOAD,

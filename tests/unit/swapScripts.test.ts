@@ -14,6 +14,7 @@ import { APPLY_CONFIG_SCRIPT } from "../../components/haproxyScripts";
 import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/pairScripts";
 import { BASH } from "../../components/incusScripts";
 import { KEEPALIVED_CONF_PATH } from "../../components/keepalivedConfig";
+import { sha256 } from "../../components/liveState";
 
 const LIVE = "/etc/haproxy/haproxy.cfg";
 const STATE_FILE = "/var/lib/haproxy/server-state-0123456789ab";
@@ -178,6 +179,7 @@ describe("haproxy.cfg applied to one node (APPLY_CONFIG_SCRIPT)", () => {
     expect(result).toMatchObject({ status: 0, stdout: `${"f".repeat(64)}\n` });
     expect(read("lab-haproxy", LIVE)).toBe(config("v2"));
     expect(read("lab-haproxy", `${LIVE}.previous`)).toBe(config("v1"));
+    expect(read("lab-haproxy", `${LIVE}.sha256`)).toBe(`${sha256(config("v2"))}\n`);
     expect(exists("lab-haproxy", `${LIVE}.next`)).toBe(false);
     expect(read("lab-haproxy", TLS_PEM_PATH)).toBe("NEW PEM\n");
     expect((fs.statSync(file("lab-haproxy", TLS_PEM_PATH)).mode & 0o777).toString(8)).toBe("640");
@@ -299,7 +301,11 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
 
   test("an accepted, changed config is installed and keepalived reloaded (the address stays put)", () => {
     expect(apply("vrrp_instance v2 {}\n").status).toBe(0);
-    expect(etc("lab-haproxy")).toEqual({ "keepalived/keepalived.conf": "644 vrrp_instance v2 {}\n" });
+    // Its sha256 recorded beside it, so an edit by hand shows at the next preview (liveState.ts).
+    expect(etc("lab-haproxy")).toEqual({
+      "keepalived/keepalived.conf": "644 vrrp_instance v2 {}\n",
+      "keepalived/keepalived.conf.sha256": `644 ${sha256("vrrp_instance v2 {}\n")}\n`,
+    });
     expect(calls()).toEqual([
       check(),
       "lab-haproxy systemctl enable --quiet keepalived",

@@ -7,7 +7,7 @@ if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f 
   fi
   if [ -n "$VEZA_TLS_PEM" ] && ! {
     incus exec "$ref" -- install -d -m 0750 -g haproxy /etc/haproxy/certs &&
-      incus file push --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2 &&
+      incus file push --quiet --mode 0640 "$VEZA_TLS_PEM" "$ref/etc/haproxy/certs/veza.pem.next" >&2 &&
       incus exec "$ref" -- chgrp haproxy /etc/haproxy/certs/veza.pem.next
   }; then
     printf 'Could not push the PEM to %s (above: why); the live configuration keeps serving.\n' "$ref" >&2
@@ -60,7 +60,11 @@ mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
-  if [ -n "$after" ] && [ "$after" != "$before" ]; then rm -f "$pem.previous" "$pem.fresh"; exit 0; fi
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then
+    rm -f "$pem.previous" "$pem.fresh"
+    sha256sum < "$root/etc/haproxy/haproxy.cfg" | cut -c1-64 > "$root/etc/haproxy/haproxy.cfg.sha256"
+    exit 0
+  fi
   sleep 0.1
 done
 mv "$live.previous" "$live"

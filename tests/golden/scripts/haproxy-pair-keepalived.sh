@@ -13,6 +13,7 @@ install_next() {
   if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
 }
 install_next "$conf"
+sha256sum < "$root/etc/keepalived/keepalived.conf" | cut -c1-64 > "$root/etc/keepalived/keepalived.conf.sha256"
 systemctl enable --quiet keepalived
 if ! systemctl is-active --quiet keepalived; then systemctl start keepalived
 elif $changed; then systemctl reload keepalived; fi'

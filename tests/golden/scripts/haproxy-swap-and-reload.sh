@@ -19,7 +19,11 @@ mv "$live.next" "$live"
 if systemctl is-active --quiet haproxy; then systemctl reload haproxy; else systemctl enable --quiet haproxy; systemctl restart haproxy; fi
 for _ in $(seq 1 100); do
   after=$(worker || true)
-  if [ -n "$after" ] && [ "$after" != "$before" ]; then rm -f "$pem.previous" "$pem.fresh"; exit 0; fi
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then
+    rm -f "$pem.previous" "$pem.fresh"
+    sha256sum < "$root/etc/haproxy/haproxy.cfg" | cut -c1-64 > "$root/etc/haproxy/haproxy.cfg.sha256"
+    exit 0
+  fi
   sleep 0.1
 done
 mv "$live.previous" "$live"
