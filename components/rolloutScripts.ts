@@ -113,7 +113,7 @@ on_instance() {
   incus exec "$1" -- sh -c ${shellQuote(ROLL_INSTANCE)} sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" "$VEZA_PORT" "$VEZA_HEALTH_PATH" "$VEZA_START_TIMEOUT" "$2" 2>&1
 }
 seconds() { awk -v from="$1" -v to="$2" 'BEGIN { printf "%.1f", to - from }'; }
-journal_tail() { incus exec "$1" -- journalctl -u "veza-$VEZA_SERVICE" -n 8 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
+journal_tail() { incus exec "$1" -- journalctl _SYSTEMD_UNIT="veza-$VEZA_SERVICE.service" -n 5 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
 # Maintenance: no request reaches it, pinned clients included; its WebSockets are cut to move.
 out_of_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=maint \${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}; }
 # Out of maintenance, HAProxy checks at once; ready once that node sees it UP.

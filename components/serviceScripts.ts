@@ -19,17 +19,24 @@ install -d -m 0750 -o "$2" -g "$2" /var/log/veza
 
 /**
  * Inside the container, with arguments port, health path and seconds: waits until the service
- * answers its health check; on time-out prints the journal's last lines, the evidence an operator
- * reads first, and fails. The unit is in $unit.
+ * answers its health check; on time-out, or as soon as systemd has restarted it three times (a
+ * program that exits at start would otherwise hold the rollout for the whole time-out), prints the
+ * journal's last lines, the evidence an operator reads first, and fails. The unit is in $unit.
  */
-const WAIT_HEALTHY = `answered=false
-for _ in $(seq 1 $(($3 * 10))); do
+const WAIT_HEALTHY = `answered=false restarts=$(systemctl show -p NRestarts --value "$unit") crashes=0
+for tick in $(seq 1 $(($3 * 10))); do
   if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" 2>/dev/null; then answered=true; break; fi
+  if [ $((tick % 10)) = 0 ]; then
+    crashes=$(($(systemctl show -p NRestarts --value "$unit") - restarts))
+    [ "$crashes" -lt 3 ] || break
+  fi
   sleep 0.1
 done
 if ! $answered; then
-  journalctl -u "$unit" -n 8 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' >&2 || true
-  echo "$unit did not answer $2 on port $1 within $3 s" >&2
+  # What the program itself printed (systemd's own lines about the unit say less).
+  journalctl _SYSTEMD_UNIT="$unit.service" -n 5 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' >&2 || true
+  if [ "$crashes" -ge 3 ]; then echo "$unit exited $crashes times since it was started: it cannot start" >&2
+  else echo "$unit did not answer $2 on port $1 within $3 s" >&2; fi
   exit 1
 fi`;
 

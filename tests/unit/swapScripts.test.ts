@@ -29,7 +29,7 @@ log() { printf '%s %s\\n' "$node" "$*" >> "$VEZA_NODES/calls"; }
 
 const FAKES: Record<string, string> = {
   // exec REF -- CMD…: CMD runs here with the node's directory as VEZA_ROOT; install -d and chgrp
-  // (the PEM's directory and group) only make the directory. file push --mode M SRC REF/PATH copies.
+  // (the PEM's directory and group) only make the directory. file push --quiet --mode M SRC REF/PATH copies.
   incus: `#!/bin/sh
 set -eu
 [ -d "$VEZA_NODES" ] || { echo "fake incus: VEZA_NODES unset" >&2; exit 2; }
@@ -41,7 +41,7 @@ case "$1" in
       chgrp) ;;
       *) exec "$@" ;;
     esac ;;
-  file) target=$VEZA_NODES/$6; cp "$5" "$target"; chmod "$4" "$target" ;;
+  file) target=$VEZA_NODES/$7; cp "$6" "$target"; chmod "$5" "$target" ;;
   *) echo "fake incus: unexpected $*" >&2; exit 2 ;;
 esac
 `,

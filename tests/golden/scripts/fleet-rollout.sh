@@ -82,19 +82,25 @@ done
 systemctl daemon-reload
 systemctl restart "$unit"
 shift 2
-answered=false
-for _ in $(seq 1 $(($3 * 10))); do
+answered=false restarts=$(systemctl show -p NRestarts --value "$unit") crashes=0
+for tick in $(seq 1 $(($3 * 10))); do
   if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" 2>/dev/null; then answered=true; break; fi
+  if [ $((tick % 10)) = 0 ]; then
+    crashes=$(($(systemctl show -p NRestarts --value "$unit") - restarts))
+    [ "$crashes" -lt 3 ] || break
+  fi
   sleep 0.1
 done
 if ! $answered; then
-  journalctl -u "$unit" -n 8 --no-pager -o cat 2>/dev/null | sed '\''s/^/    journal: /'\'' >&2 || true
-  echo "$unit did not answer $2 on port $1 within $3 s" >&2
+  # What the program itself printed (systemd'\''s own lines about the unit say less).
+  journalctl _SYSTEMD_UNIT="$unit.service" -n 5 --no-pager -o cat 2>/dev/null | sed '\''s/^/    journal: /'\'' >&2 || true
+  if [ "$crashes" -ge 3 ]; then echo "$unit exited $crashes times since it was started: it cannot start" >&2
+  else echo "$unit did not answer $2 on port $1 within $3 s" >&2; fi
   exit 1
 fi' sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" "$VEZA_PORT" "$VEZA_HEALTH_PATH" "$VEZA_START_TIMEOUT" "$2" 2>&1
 }
 seconds() { awk -v from="$1" -v to="$2" 'BEGIN { printf "%.1f", to - from }'; }
-journal_tail() { incus exec "$1" -- journalctl -u "veza-$VEZA_SERVICE" -n 8 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
+journal_tail() { incus exec "$1" -- journalctl _SYSTEMD_UNIT="veza-$VEZA_SERVICE.service" -n 5 --no-pager -o cat 2>/dev/null | sed 's/^/    journal: /' || true; }
 # Maintenance: no request reaches it, pinned clients included; its WebSockets are cut to move.
 out_of_rotation() { on_nodes "$VEZA_BACKEND" "$1" state=maint ${VEZA_TUNNEL_BACKEND:+"shutdown=$VEZA_TUNNEL_BACKEND"}; }
 # Out of maintenance, HAProxy checks at once; ready once that node sees it UP.
