@@ -8,6 +8,7 @@ import { HaproxyPair, PAIR_WATCH } from "./components/haproxyPair";
 import { stackOwner } from "./components/incusContainer";
 import { incusRef, placementFromSettings } from "./components/incusScripts";
 import { ProbeRequest, observeContainers } from "./components/liveState";
+import { checkIncusReachable } from "./components/incusReach";
 import { ownedPlacement } from "./components/ownership";
 import { limitsFromSettings } from "./components/instanceLimits";
 import { rolloutFromSettings } from "./components/rollout";
@@ -40,6 +41,7 @@ function stackSettings(): Settings {
 export const settings = stackSettings();
 
 const names = fleetNames(settings);
+checkIncusReachable(settings.incusRemote);
 
 // Checked once for every container at preview, before any is registered: a stack whose prefix
 // collides with another's fails there, naming the owners, instead of at `up` halfway through.

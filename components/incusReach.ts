@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Why a read-only `incus` call of a preview failed, as one message: the remote it tried, what
@@ -28,7 +29,7 @@ export interface IncusFailure {
 
 /** The client's default remote, which a call with no `remote:` goes to; "" when there is no client to ask. */
 export function defaultRemote(): string {
-  return (spawnSync("incus", ["remote", "get-default"], { encoding: "utf8" }).stdout ?? "").trim();
+  return (spawnSync("incus", ["remote", "get-default"], { encoding: "utf8", env: process.env }).stdout ?? "").trim();
 }
 
 /** `timeout`'s exit status when the time ran out (124), or when it had to kill the client (137). */
@@ -96,4 +97,23 @@ export function parseFailure(text: string): IncusFailure | undefined {
   const [marker, status, remote, ...output] = text.split("\n");
   if (marker !== FAILURE_MARKER) return undefined;
   return { status: Number(status), remote, output: output.join("\n") };
+}
+
+/**
+ * Fails the program with the one message of {@link incusFailureMessage} unless `remote` (the
+ * client's default when empty) lists its instances to this client within INCUS_TIMEOUT_SECONDS.
+ * Synchronous and first: every later Incus call of the program (the live-state probe, the
+ * ownership check) would fail too, each in its own words, and the operator would read several.
+ */
+export function checkIncusReachable(remote: string): void {
+  const listed = spawnSync(
+    "timeout",
+    ["-k", "5", String(INCUS_TIMEOUT_SECONDS), "incus", "query", `${remote ? `${remote}:` : ""}/1.0/instances`],
+    // process.env as this module sees it: a jest sandbox's is not the one child_process passes on.
+    { encoding: "utf8", env: process.env },
+  );
+  if (listed.status === 0) return;
+  throw new pulumi.RunError(
+    incusFailureMessage("list the instances (incus query)", { remote: remote || defaultRemote(), status: listed.status ?? 124, output: listed.stderr ?? "" }),
+  );
 }

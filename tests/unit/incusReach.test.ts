@@ -3,7 +3,10 @@
  * exit status and what the incus 6.0 client printed in each case (captured on the lab host), and
  * the parsing of what the list-instances script prints instead of Incus' answer.
  */
-import { INCUS_SETUP_DOC, incusFailureMessage, parseFailure } from "../../components/incusReach";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { INCUS_SETUP_DOC, checkIncusReachable, incusFailureMessage, parseFailure } from "../../components/incusReach";
 
 const PURPOSE = "list the Incus containers to check who owns them (incus query)";
 const cause = (status: number, output: string) => incusFailureMessage(PURPOSE, { remote: "veza-lab", status, output }).split("\n")[0];
@@ -57,4 +60,30 @@ test("parseFailure reads what PRINT_FAILURE prints, and nothing from Incus' own 
     output: "Error: not authorized\n",
   });
   expect(parseFailure('[{"name":"lab-haproxy"}]\n')).toBeUndefined();
+});
+
+describe("checkIncusReachable, with a stand-in incus first on PATH", () => {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "veza-incus-"));
+  const path0 = process.env.PATH;
+  beforeAll(() => (process.env.PATH = `${bin}:${path0}`));
+  afterAll(() => {
+    process.env.PATH = path0;
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
+  const incus = (body: string) =>
+    fs.writeFileSync(path.join(bin, "incus"), `#!/bin/sh\n[ "$1 $2" = "remote get-default" ] && { echo veza-lab; exit 0; }\n${body}\n`, {
+      mode: 0o755,
+    });
+
+  test("passes when the remote lists its instances", () => {
+    incus('[ "$2" = "edge:/1.0/instances" ] && echo "[]"');
+    expect(() => checkIncusReachable("edge")).not.toThrow();
+  });
+
+  test("fails with the one message otherwise, naming the default remote when the stack names none", () => {
+    incus("echo 'Error: not authorized' >&2; exit 1");
+    expect(() => checkIncusReachable("")).toThrow(
+      'cannot list the instances (incus query) on Incus remote "veza-lab": certificate refused: the server does not trust this client\'s certificate',
+    );
+  });
 });

@@ -21,6 +21,8 @@ interface ProgramRun {
   outputs: Record<string, unknown>;
   /** Inputs of each invoke the program made. */
   invokes: Record<string, unknown>[];
+  /** The remotes the program checked it reaches before anything else (incusReach.ts; the lab tier checks for real). */
+  reached: string[];
 }
 
 const COMMAND = "command:local:Command";
@@ -39,9 +41,13 @@ async function runProgram(
   instances: Instances = {},
   live: Map<string, LiveContainer> = new Map(),
 ): Promise<ProgramRun> {
-  const run: ProgramRun = { resources: [], outputs: {}, invokes: [] };
+  const run: ProgramRun = { resources: [], outputs: {}, invokes: [], reached: [] };
   const invokes = run.invokes;
   await jest.isolateModulesAsync(async () => {
+    jest.doMock("../../components/incusReach", () => ({
+      ...jest.requireActual("../../components/incusReach"),
+      checkIncusReachable: (remote: string) => run.reached.push(remote),
+    }));
     jest.doMock("../../components/liveState", () => ({
       ...jest.requireActual("../../components/liveState"),
       observeContainers: () => live,
@@ -262,6 +268,7 @@ describe("index.ts with the pair on an Incus remote under mocks", () => {
   });
 
   test("the ownership check, every step and every output naming a container go to remote:container", () => {
+    expect(remote.reached).toEqual(["edge"]);
     expect((remote.invokes[0].environment as Record<string, string>).VEZA_REMOTE).toBe("edge");
     expect(environment(remote, "haproxy-pair-config").VEZA_REFS).toBe("edge:lab-haproxy edge:lab-haproxy-2");
     expect(remote.outputs.haproxyContainers).toEqual(["edge:lab-haproxy", "edge:lab-haproxy-2"]);
