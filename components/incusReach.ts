@@ -114,6 +114,10 @@ export function checkIncusReachable(remote: string): void {
   );
   if (listed.status === 0) return;
   throw new pulumi.RunError(
-    incusFailureMessage("list the instances (incus query)", { remote: remote || defaultRemote(), status: listed.status ?? 124, output: listed.stderr ?? "" }),
+    incusFailureMessage("list the instances (incus query)", {
+      remote: remote || defaultRemote(),
+      status: listed.status ?? 124,
+      output: listed.stderr ?? "",
+    }),
   );
 }
