@@ -319,8 +319,8 @@ export function renderComment(
   if (policy) {
     const verdict = policy.notRun !== undefined ? "**did not run**" : policy.passed ? "passed" : "**FAILED** (a mandatory rule is broken)";
     out.push("", `### Policy pack: ${verdict}`, "");
-    if (policy.notRun !== undefined) out.push(policy.notRun, "");
     const report = policy.report.replace(/^\s*\n|\s+$/g, "");
+    if (policy.notRun !== undefined) out.push(policy.notRun, ...(report ? [""] : []));
     if (report) out.push(["```", report, "```"].join("\n"));
     else if (policy.notRun === undefined) out.push("No violations.");
   }
