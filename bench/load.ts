@@ -42,12 +42,19 @@ export interface OpenLoad {
   stop(): Promise<LoadSample[]>;
 }
 
-/**
- * `freshConnections`: every request on a connection of its own, as clients that arrive one by one
- * do; used where the address moves between nodes, since a pooled connection would stay on the
- * node that died and make every later request on it wait for its deadline.
- */
-export function openLoad(url: string, ratePerSecond: number, { freshConnections = false } = {}): OpenLoad {
+/** How {@link openLoad} connects. */
+export interface LoadOptions {
+  /**
+   * Every request on a connection of its own, as clients that arrive one by one do; used where
+   * the address moves between nodes, since a pooled connection would stay on the node that died
+   * and make every later request on it wait for its deadline.
+   */
+  freshConnections?: boolean;
+  /** The local address every connection comes from (one of this host's), so one host can be several clients. */
+  localAddress?: string;
+}
+
+export function openLoad(url: string, ratePerSecond: number, { freshConnections = false, localAddress }: LoadOptions = {}): OpenLoad {
   const agent = freshConnections ? false : new http.Agent({ keepAlive: true, maxSockets: 256 });
   const samples: LoadSample[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -81,7 +88,7 @@ export function openLoad(url: string, ratePerSecond: number, { freshConnections 
       };
       const attempt = (retry: boolean) => {
         // The second attempt takes a connection of its own: another idle one may be stale too.
-        const request = http.get(url, { agent: retry ? false : agent, signal: deadline }, (response) => {
+        const request = http.get(url, { agent: retry ? false : agent, signal: deadline, localAddress }, (response) => {
           response.resume();
           response.on("end", () =>
             finish(

@@ -5,6 +5,7 @@
 import { ConfigName, RestoreCheck } from "./lb";
 import { LOAD_RATE, LoadSummary } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
+import { EdgeLimitsRun, edgeLimitsRows } from "./scenarios/edgeLimits";
 import { LbNodeRun, RESTART_AFTER_MS } from "./scenarios/lbNode";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { AS_DEPLOYED, BISECT_LOAD, BisectRun, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
@@ -39,6 +40,7 @@ export interface Results {
   scale?: ScaleSpeed;
   preview?: PreviewCost;
   soak?: SoakResult;
+  limits?: EdgeLimitsRun;
   finalDestroyMs?: number;
   restores: RestoreCheck[];
   anchorFiles: Record<string, string>;
@@ -480,6 +482,7 @@ export function tableRows(r: Results): Row[] {
     ...lbNodeRows(r.lbNode),
     ...previewRows(r.preview),
     ...soakRows(r.soak),
+    ...edgeLimitsRows(r.limits),
   ].sort((a, b) => Number(a.scenario.split(" ")[0]) - Number(b.scenario.split(" ")[0]));
 }
 

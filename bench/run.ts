@@ -7,7 +7,7 @@
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
  *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, lbnode, speed,
- *                                                 preview, soak; a partial run leaves bench/LATEST.md as it was)
+ *                                                 preview, soak, limits; a partial run leaves bench/LATEST.md as it was)
  *   npm run bench -- --only soak --soak-minutes 2   a shorter soak (default 10 minutes)
  *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
  *                                                 touched, the stack (default bench) is only previewed
@@ -26,6 +26,7 @@ import { ANCHOR_SETTINGS } from "./anchor";
 import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
 import { BASE, CONFIGS, Lb } from "./lb";
 import { Results, failoverSvg, latestMarkdown, lbNodeSvg, markdownTable, tableRows } from "./report";
+import { EDGE_LIMITS_KEYS, edgeLimits } from "./scenarios/edgeLimits";
 import { FailureKind, failover } from "./scenarios/failover";
 import { LB_NODE_KEYS, lbNode } from "./scenarios/lbNode";
 import { locality } from "./scenarios/locality";
@@ -36,10 +37,10 @@ import { SOAK_DEFAULT_MINUTES, soak } from "./scenarios/soak";
 import { soakSvg } from "./soakSvg";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak"] as const;
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak", "limits"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
-const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS];
+const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS, ...EDGE_LIMITS_KEYS];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
 const FAST_INTERVAL_MS = 100;
 
@@ -174,6 +175,11 @@ async function main(): Promise<void> {
         }
       }
       await lb.use("project", BASE);
+    }
+    if (only.has("limits")) {
+      await phase("11 edge limits: on / off", async () => {
+        results.limits = await edgeLimits(lb);
+      });
     }
     if (only.has("reconfig")) {
       await phase("4 reconfiguration under load", async () => {

@@ -68,7 +68,7 @@ export class FleetRollout extends pulumi.ComponentResource {
       args.instances.flatMap((i) => (i.rolls ? [`${i.serverName} runs another release`] : [])),
       new Date(),
     );
-    const step = labelledStep(`rollout of ${service}`, ROLLOUT_FLEET_SCRIPT);
+    const step = labelledStep([`rollout of ${service}`, ROLLOUT_FLEET_SCRIPT]);
     const target = pulumi.all(nodes.map((node) => node.container.ref)).apply((refs) => ({
       service,
       programFile: first.programFile,
@@ -85,7 +85,7 @@ export class FleetRollout extends pulumi.ComponentResource {
         create: step.create,
         interpreter: step.interpreter,
         environment: pulumi.all([target, pulumi.all(args.instances.map((i) => i.release))]).apply(([t, releases]) => ({
-          ...step.scriptEnvironment,
+          ...step.environment,
           ...rolloutEnvironment(t, releases, options),
           ...live.environment,
         })),

@@ -48,6 +48,13 @@ export type HaproxySettings = Pick<
   | "metricsPort"
   | "metricsAllowedSources"
   | "logEveryRequest"
+  | "rateLimitEnabled"
+  | "rateLimitApiRequests"
+  | "rateLimitPeriodSeconds"
+  | "rateLimitConnections"
+  | "rateLimitExemptSources"
+  | "clientAddressSource"
+  | "trustedProxies"
 >;
 
 /** Dotted paths to every leaf of `T`, e.g. `pools.backendApi.port`. */
@@ -87,6 +94,13 @@ export const HAPROXY_FIELDS = {
   metricsPort: "metrics.port",
   metricsAllowedSources: "metrics.allowedSources",
   logEveryRequest: "logging.everyRequest",
+  rateLimitEnabled: "rateLimits.enabled",
+  rateLimitApiRequests: "rateLimits.apiRequests",
+  rateLimitPeriodSeconds: "rateLimits.periodSeconds",
+  rateLimitConnections: "rateLimits.connections",
+  rateLimitExemptSources: "rateLimits.exemptSources",
+  clientAddressSource: "clientAddress.source",
+  trustedProxies: "clientAddress.trustedProxies",
 } as const satisfies { [K in keyof HaproxySettings]: Leaves<HaproxyConfigArgs> };
 
 type Tree = { [key: string]: unknown };

@@ -4,7 +4,7 @@
  */
 import * as crypto from "crypto";
 import { HaproxyConfigArgs, HaproxySettings, haproxyArgsFromSettings } from "./haproxyArgs";
-import { configKey } from "./settings";
+import { PEERS_PORT, configKey } from "./settings";
 import { renderTemplate } from "./templates";
 import { isIPv4, isIncusName, parseHostPort } from "./validation";
 
@@ -60,6 +60,25 @@ const FAST_INTERVAL_MS = 100;
 const PREFIXES_PER_ACL_LINE = 32;
 /** HAProxy keys a server's ring points on `id x 4096` in 32 bits, so only `id mod 2^20` counts. */
 const HASH_ID_SPACE = 2 ** 20;
+
+/*
+ * Edge protection (issue 22): the count tables of the per-client limits and the pair's peers.
+ * The tables are table-only backends, so the Prometheus exporter shows their fill as
+ * haproxy_sticktable_used{name=...} (monitoring/alerts.yml reads LIMIT_THROTTLED's).
+ */
+/** API requests per client address over the period; shared by the pair. */
+export const LIMIT_API_REQUESTS = "limit_api_requests";
+/** Open connections per client address; never shared (see HaproxyRateLimits.connections). */
+export const LIMIT_CONNECTIONS = "limit_connections";
+/** Addresses refused within the last period: how many clients are throttled now. */
+export const LIMIT_THROTTLED = "limit_throttled";
+/** The pair's peers section. */
+export const PEERS_SECTION = "veza_edge";
+/**
+ * Rows of each table: an IPv4 row with its counter is about 100 bytes, so the three tables stay
+ * within ~30 MB of the HAProxy container's 256 MiB even full; past it the oldest idle row goes.
+ */
+const TABLE_ROWS = "100k";
 
 /**
  * Stable HAProxy server id of a stream server: FNV-1a (32-bit) of its name, folded into the
@@ -157,6 +176,49 @@ function serverStateFile(servers: ServerLine[]): string {
   return `${SERVER_STATE_FILE}-${configHash(ports.join(",")).slice(0, 12)}`;
 }
 
+/**
+ * The edge protection parts of haproxy.cfg: the limits' conditions and tables, where the client's
+ * address comes from, and (`peers`, the pair's two nodes, by container name, which is each node's
+ * host name and so HAProxy's own name for itself) the peers section sharing the request counts.
+ */
+function edgeProtection(args: HaproxyConfigArgs, peers: readonly Upstream[]) {
+  const { rateLimits: limits, clientAddress } = args;
+  const problems = peers.flatMap((peer) => [
+    ...(isIncusName(peer.name) ? [] : [`peer name ${JSON.stringify(peer.name)} is not letters, digits and hyphens`]),
+    ...(isIPv4(peer.address) ? [] : [`peer ${peer.name} has address ${JSON.stringify(peer.address)}, not an IPv4 address`]),
+  ]);
+  if (peers.length === 1) problems.push("a peers section is two nodes or none (got one)");
+  if (problems.length > 0) throw new Error(`peers: ${problems.join("; ")}`);
+
+  const trusted = clientAddress.trustedProxies.join(" ");
+  const exempt = limits.exemptSources.length > 0 ? ["limit_exempt"] : [];
+  // A trusted X-Forwarded-For proxy's connection carries many clients, so it is not one client's.
+  const connectionExempt = clientAddress.source === "x-forwarded-for" ? [...exempt, `{ src ${trusted} }`] : exempt;
+  const shared = limits.enabled && peers.length > 0;
+  return {
+    proxyProtocol: clientAddress.source === "proxy-protocol" && { trusted },
+    forwardedFor: clientAddress.source === "x-forwarded-for" && { trusted },
+    rateLimits: limits.enabled && {
+      exemptSources: exempt.length > 0 && limits.exemptSources.join(" "),
+      connectionUnless: connectionExempt.length > 0 ? ` unless ${connectionExempt.join(" || ")}` : "",
+      requestUnless: ["is_stream", ...exempt].join(" || "),
+      apiRequests: limits.apiRequests,
+      periodSeconds: limits.periodSeconds,
+      connections: limits.connections,
+      apiTable: LIMIT_API_REQUESTS,
+      connectionTable: LIMIT_CONNECTIONS,
+      throttledTable: LIMIT_THROTTLED,
+      rows: TABLE_ROWS,
+      peersSection: shared && PEERS_SECTION,
+    },
+    peers: shared && {
+      section: PEERS_SECTION,
+      nodes: peers.map((peer) => ({ ...peer, port: PEERS_PORT })),
+      notAPeer: peers.map((peer) => `!streq("\${HAPROXY_LOCALPEER}","${peer.name}")`).join(" && "),
+    },
+  };
+}
+
 /** A word of haproxy.cfg in double quotes, where `\`, `"` and `$` (environment expansion) are escaped. */
 function quoted(word: string): string {
   return `"${word.replace(/[\\"$]/g, "\\$&")}"`;
@@ -164,18 +226,19 @@ function quoted(word: string): string {
 
 /**
  * Renders haproxy.cfg from complete option groups and the fleets (an empty fleet uses its
- * fallback list). The stats password is not in the file: HAProxy reads it from {@link STATS_PASSWORD_ENV}.
+ * fallback list); `peers` are a pair's two nodes, none for a single node. The stats password is not in the file: HAProxy reads it from {@link STATS_PASSWORD_ENV}.
  *
  * `drain.servers` is deliberately not rendered: drain is runtime state, set through the admin
  * socket after each reload and carried across reloads by the server-state file. Rendering it as
  * `weight 0` (which on 2.6 keeps cookie-pinned clients exactly as drain does) would make every
  * drain a config change and reload, and a `set server ... state ready` could not undo it.
  */
-export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fleets): string {
+export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fleets, peers: readonly Upstream[] = []): string {
   const { api, stream } = pools(args, fleets);
   const { listeners, healthCheck, timeouts, metrics } = args;
   const prefixes = args.uriHash.pathPrefixes;
   return renderTemplate("haproxy.cfg.mustache", {
+    ...edgeProtection(args, peers),
     adminSocket: ADMIN_SOCKET,
     serverStateFile: serverStateFile([...api, ...stream]),
     tls: listeners.tlsPemPath !== "",
@@ -214,8 +277,8 @@ export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fle
 }
 
 /** {@link renderHaproxyConfigFromArgs} for flat, validated settings, as a stack's config gives them. */
-export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets): string {
-  return renderHaproxyConfigFromArgs(haproxyArgsFromSettings(settings), fleets);
+export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets, peers: readonly Upstream[] = []): string {
+  return renderHaproxyConfigFromArgs(haproxyArgsFromSettings(settings), fleets, peers);
 }
 
 /** {@link serverNamesFromArgs} for flat, validated settings. */

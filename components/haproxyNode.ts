@@ -7,8 +7,9 @@ import { APPLY_CONFIG_SCRIPT, LIVE_CONFIG, SETUP_SCRIPT, setupFiles } from "./ha
 import { fileDigest } from "./fileDigest";
 import { IncusContainer, checkedContainer } from "./incusContainer";
 import { InstanceLimits } from "./instanceLimits";
-import { BASH, IncusPlacement } from "./incusScripts";
+import { IncusPlacement, labelledStep } from "./incusScripts";
 import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
+import { ClientAddressSource } from "./settings";
 import { renderTemplate } from "./templates";
 import { argumentProblems, inArgumentTerms } from "./validation";
 
@@ -102,6 +103,72 @@ export interface HaproxyMetrics {
   allowedSources?: string[];
 }
 
+/**
+ * Per-client limits at the edge (edge protection, issue 22), keyed on the client's address (see
+ * {@link HaproxyClientAddress}). A client over a limit gets `429 Too Many Requests` with
+ * `Retry-After: <periodSeconds>`, answered by HAProxy itself: no backend spends anything on it.
+ * Every request counts, refused ones too, so a client that ignores Retry-After stays refused;
+ * one that waits a period starts again from zero. One address can be many people (an office or a
+ * mobile carrier behind NAT), which is what the generous defaults are for. With an
+ * {@link HaproxyPair}, the request counts are shared by the two nodes (a `peers` section over
+ * their own addresses), so a throttled client stays throttled when the virtual IP moves; a single
+ * node has no peer, and a reload starts its counts from zero. Each count table holds the 100000
+ * most recent addresses (about 10 MB); beyond that the oldest idle ones are forgotten.
+ */
+export interface HaproxyRateLimits {
+  /**
+   * Whether the limits apply at all; off, nothing is tracked and nothing refused (the policy
+   * pack warns outside the lab). Defaults to true.
+   */
+  enabled?: boolean;
+  /**
+   * API requests (everything but the stream prefixes, WebSocket upgrades included) one client
+   * address may make per `periodSeconds` (1..1000000). HLS segments are not counted: a player
+   * fetches them steadily and the stream servers' caches make them cheap. Defaults to 300, i.e.
+   * bursts of 300 and 30 req/s sustained: far above one person in a browser, so a few dozen
+   * behind one NAT fit, while a script hammering the API is cut within a period.
+   */
+  apiRequests?: number;
+  /**
+   * The window the requests are counted over, in seconds (1..3600), and the `Retry-After` sent.
+   * Shorter forgives a burst sooner but catches a slow, steady abuser later; longer the reverse,
+   * and keeps a throttled client out longer. Defaults to 10.
+   */
+  periodSeconds?: number;
+  /**
+   * Connections one client address may hold open at once, on every listener (1..100000); every
+   * request on a connection opened beyond it is answered 429, while the ones before it stay
+   * served. A browser holds about 6 over HTTP/1.1 plus one per WebSocket. Connections are
+   * counted on the node that holds them, never shared: the other node could not count them
+   * down. With a trusted X-Forwarded-For proxy, the proxy's connections are not counted (they
+   * carry many clients). Defaults to 100.
+   */
+  connections?: number;
+  /**
+   * IPv4 networks (CIDR, at most 32) never limited nor tracked, e.g. monitoring or a partner's
+   * egress; [] limits everyone. Defaults to ["10.77.0.0/24"], the lab subnet, so the lab's drills
+   * and benches run unlimited.
+   */
+  exemptSources?: string[];
+}
+
+/**
+ * Where the client's address comes from, for the limits, the log and the `X-Forwarded-For` the
+ * backends get (its last entry is that address). Only connections from `trustedProxies` may
+ * set it; anyone else is taken at their connection's address, whatever they send.
+ */
+export interface HaproxyClientAddress {
+  /**
+   * "connection": the TCP peer, as today. "proxy-protocol": a PROXY protocol header (v1 or v2),
+   * which every connection from `trustedProxies` must then start with (a trusted proxy's own
+   * health checks too), while everyone else connects plainly. "x-forwarded-for": the last entry
+   * of that header, the one the nearest (trusted) proxy added. Defaults to "connection".
+   */
+  source?: ClientAddressSource;
+  /** IPv4 networks (CIDR, at most 32) of the proxies in front; empty exactly when `source` is "connection". Defaults to []. */
+  trustedProxies?: string[];
+}
+
 /** What HAProxy writes to the node's journal. */
 export interface HaproxyLogging {
   /**
@@ -139,6 +206,10 @@ export interface HaproxyOptions<P = HaproxyPool> {
   metrics?: HaproxyMetrics;
   /** The request log. */
   logging?: HaproxyLogging;
+  /** Per-client request and connection limits. */
+  rateLimits?: HaproxyRateLimits;
+  /** Where the client's address comes from. */
+  clientAddress?: HaproxyClientAddress;
 }
 
 /** A server of a pool: an instance component (its `upstream`), or a name and address. */
@@ -191,18 +262,23 @@ export function upstreams(sources: UpstreamSource[] = []): pulumi.Output<Upstrea
 }
 
 /**
- * The environment of {@link APPLY_TO_NODE}: haproxy.cfg for complete options and the pools'
- * servers, and each server's runtime state; `target` names the node or nodes it goes to. Throws,
- * naming the argument, when a pool has no server, a server cannot be one, or a drained server is
- * in neither pool.
+ * The environment of {@link APPLY_TO_NODE}: haproxy.cfg for complete options, the pools' servers
+ * and a pair's `peers` (none for a single node), and each server's runtime state; `target` names
+ * the node or nodes it goes to. Throws, naming the argument, when a pool has no server, a server
+ * cannot be one, or a drained server is in neither pool.
  */
-export function configEnvironment(target: Record<string, string>, options: HaproxyConfigArgs, fleets: Fleets): Record<string, string> {
+export function configEnvironment(
+  target: Record<string, string>,
+  options: HaproxyConfigArgs,
+  fleets: Fleets,
+  peers: readonly Upstream[] = [],
+): Record<string, string> {
   try {
     const servers = serverNamesFromArgs(options, fleets);
     const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
     if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, a server of neither pool`);
     const drained = new Set(options.drain.servers);
-    const config = renderHaproxyConfigFromArgs(options, fleets);
+    const config = renderHaproxyConfigFromArgs(options, fleets, peers);
     const pem = options.listeners.tlsPemPath;
     return {
       ...target,
@@ -257,12 +333,14 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const hardening = renderTemplate("haproxy-hardening.conf", {});
     const files = Object.fromEntries(Object.entries(setupFiles(hardening)).map(([file, text]) => [file, sha256(text)]));
     const setupLive = driftOption(driftOf(args.live, { files, units: ["haproxy"] }), new Date());
+    const setupStep = labelledStep(["set up HAProxy", SETUP_SCRIPT]);
     const setup = new command.local.Command(
       `${name}-setup`,
       {
-        create: SETUP_SCRIPT,
-        interpreter: BASH,
+        create: setupStep.create,
+        interpreter: setupStep.interpreter,
         environment: {
+          ...setupStep.environment,
           VEZA_REF: container.ref,
           VEZA_STATS_PASSWORD: password,
           VEZA_HARDENING: hardening,
@@ -279,18 +357,29 @@ export class HaproxyNode extends pulumi.ComponentResource {
     this.setup = setup;
     if (args.applyConfig !== false) {
       const configLive = driftOption(driftOf(args.live, { recorded: [LIVE_CONFIG] }), new Date());
+      const configStep = labelledStep(["apply haproxy.cfg", APPLY_CONFIG_SCRIPT]);
       const environment = pulumi
         .all([container.ref, upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
         .apply(([ref, backendApi, streamServer]) => {
           try {
-            return { ...configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer }), ...configLive.environment };
+            return {
+              ...configStep.environment,
+              ...configEnvironment({ VEZA_REF: ref }, options, { backendApi, streamServer }),
+              ...configLive.environment,
+            };
           } catch (error) {
             throw new pulumi.ResourceError((error as Error).message, this);
           }
         });
       this.config = new command.local.Command(
         `${name}-config`,
-        { create: APPLY_CONFIG_SCRIPT, interpreter: BASH, environment, triggers: [container.generation], logging: "stderr" },
+        {
+          create: configStep.create,
+          interpreter: configStep.interpreter,
+          environment,
+          triggers: [container.generation],
+          logging: "stderr",
+        },
         { parent: this, dependsOn: [setup], ignoreChanges: configLive.ignoreChanges },
       );
     }

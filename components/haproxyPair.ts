@@ -4,7 +4,7 @@ import { completeHaproxyArgs } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
 import { HaproxyNode, HaproxyOptions, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
 import { LIVE_CONFIG } from "./haproxyScripts";
-import { BASH } from "./incusScripts";
+import { labelledStep } from "./incusScripts";
 import { KEEPALIVED_CONF_PATH, KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
 import { driftOf, driftOption } from "./liveState";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
@@ -52,14 +52,22 @@ export class HaproxyPair extends pulumi.ComponentResource {
       args.nodes.flatMap((node) => driftOf(node.live, { recorded: [LIVE_CONFIG] }).map((drift) => `${node.nodeName}: ${drift}`)),
       seenAt,
     );
+    // The rate limits' request counts are shared between the two nodes, each named as HAProxy
+    // names itself by default: its host name, the container's name.
+    const peers = pulumi.all([first.address, second.address]).apply(([a, b]): Upstream[] => [
+      { name: first.containerName, address: a },
+      { name: second.containerName, address: b },
+    ]);
 
+    const rollout = labelledStep(["roll haproxy.cfg out to both nodes", ROLLOUT_SCRIPT]);
     this.config = new command.local.Command(
       `${name}-config`,
       {
-        create: ROLLOUT_SCRIPT,
-        interpreter: BASH,
-        environment: pulumi.all([refs, fleets]).apply(([r, f]) => ({
-          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f),
+        create: rollout.create,
+        interpreter: rollout.interpreter,
+        environment: pulumi.all([refs, fleets, peers]).apply(([r, f, p]) => ({
+          ...rollout.environment,
+          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f, p),
           ...configLive.environment,
         })),
         triggers: generations,
@@ -73,15 +81,17 @@ export class HaproxyPair extends pulumi.ComponentResource {
       { name: first.nodeName, address: a },
       { name: second.nodeName, address: b },
     ]);
+    const keepalived = labelledStep(["configure keepalived", KEEPALIVED_SCRIPT], ["stop keepalived", KEEPALIVED_DELETE_SCRIPT]);
     this.keepalived = args.nodes.map((node) => {
       const live = driftOption(driftOf(node.live, { recorded: [KEEPALIVED_CONF_PATH], units: ["keepalived"] }), seenAt);
       return new command.local.Command(
         `${node.nodeName}-keepalived`,
         {
-          create: KEEPALIVED_SCRIPT,
-          delete: KEEPALIVED_DELETE_SCRIPT,
-          interpreter: BASH,
+          create: keepalived.create,
+          delete: keepalived.delete,
+          interpreter: keepalived.interpreter,
           environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
+            ...keepalived.environment,
             VEZA_REF: ref,
             VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(args.keepalived, p, node.nodeName),
             ...live.environment,

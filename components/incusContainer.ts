@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BASH, DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef } from "./incusScripts";
+import { DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef, labelledStep } from "./incusScripts";
 import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsEnvironment } from "./instanceLimits";
 import { LiveContainer, driftOf, driftOption } from "./liveState";
 import { INCUS_NAME_RULE, isIncusName } from "./validation";
@@ -46,13 +46,18 @@ export class IncusContainer extends pulumi.ComponentResource {
     const placement = pulumi.output(args.placement);
     // Only whether it runs: what runs inside is each step's own to compare.
     const live = driftOption(driftOf(args.live, {}), new Date());
+    const launch = labelledStep(["launch the container", LAUNCH_SCRIPT], ["delete the container", DELETE_SCRIPT]);
     this.launch = new command.local.Command(
       `${name}-launch`,
       {
-        create: LAUNCH_SCRIPT,
-        delete: DELETE_SCRIPT,
-        interpreter: BASH,
-        environment: placement.apply((p) => ({ ...containerEnvironment(args.name, p, stackOwner()), ...live.environment })),
+        create: launch.create,
+        delete: launch.delete,
+        interpreter: launch.interpreter,
+        environment: placement.apply((p) => ({
+          ...launch.environment,
+          ...containerEnvironment(args.name, p, stackOwner()),
+          ...live.environment,
+        })),
         triggers: placement.apply((p) => [args.name, p.remote, p.target, p.image, p.network, p.storagePool]),
         logging: "stderr",
       },
@@ -64,14 +69,15 @@ export class IncusContainer extends pulumi.ComponentResource {
     this.ref = placement.apply((p) => incusRef(p.remote, args.name));
     if (args.limits) {
       // Its own step, so a new value is an update of it; a re-created container gets them again.
+      const step = labelledStep(["apply the container's limits", LIMITS_SCRIPT]);
       this.limits = new command.local.Command(
         `${name}-limits`,
         {
-          create: LIMITS_SCRIPT,
-          interpreter: BASH,
+          create: step.create,
+          interpreter: step.interpreter,
           environment: pulumi
             .all([this.ref, args.limits])
-            .apply(([ref, limits]) => ({ ...limitsEnvironment(ref, limits), ...live.environment })),
+            .apply(([ref, limits]) => ({ ...step.environment, ...limitsEnvironment(ref, limits), ...live.environment })),
           triggers: [this.launch.id],
           logging: "stderr",
         },

@@ -163,15 +163,30 @@ install_next() {
   if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
 }`;
 
+/** A step's command, interpreter and the environment entries that carry its scripts ({@link labelledStep}). */
+export interface LabelledStep {
+  create: string;
+  delete?: string;
+  interpreter: string[];
+  environment: Record<string, string>;
+}
+
 /**
  * A step whose failure reads as its own message. The command provider starts every error with
  * `running "<command>"`: the whole script, escaped onto one line, when the script is the command.
- * Here the command is a short label (bash's $0) and the script travels in VEZA_SCRIPT, so the error
- * is `running "<label>"` and then only what the script printed.
+ * Here each command is a short constant label (bash's $0) and the scripts travel in the
+ * environment (VEZA_SCRIPT, and VEZA_DELETE_SCRIPT for the label VEZA_DELETE_LABEL), so an error
+ * is `running "<label>"` and then only what the script printed. The texts stay constant: still no
+ * value is ever spliced into them.
  */
-export function labelledStep(
-  label: string,
-  script: string,
-): { create: string; interpreter: string[]; scriptEnvironment: Record<string, string> } {
-  return { create: label, interpreter: [...BASH, 'eval "$VEZA_SCRIPT"'], scriptEnvironment: { VEZA_SCRIPT: script } };
+export function labelledStep(create: [label: string, script: string], remove?: [label: string, script: string]): LabelledStep {
+  return {
+    create: create[0],
+    ...(remove ? { delete: remove[0] } : {}),
+    interpreter: [...BASH, 'if [ "$0" = "${VEZA_DELETE_LABEL:-}" ]; then eval "$VEZA_DELETE_SCRIPT"; else eval "$VEZA_SCRIPT"; fi'],
+    environment: {
+      VEZA_SCRIPT: create[1],
+      ...(remove ? { VEZA_DELETE_LABEL: remove[0], VEZA_DELETE_SCRIPT: remove[1] } : {}),
+    },
+  };
 }

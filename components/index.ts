@@ -3,9 +3,17 @@
  * `import { HaproxyNode, BackendApiInstance } from "veza-infra/components"`.
  */
 export { BackendApiInstance } from "./backendApiInstance";
+export { FleetRollout } from "./fleetRollout";
+export type { FleetRolloutArgs } from "./fleetRollout";
+export { observeContainers } from "./liveState";
+export type { LiveContainer, ProbeRequest } from "./liveState";
+export { ROLLOUT_FIELDS, rolloutFromSettings } from "./rollout";
+export type { RolloutOptions } from "./rollout";
 export * from "./haproxyArgs";
 export type { Fleets, Upstream } from "./haproxyConfig";
-export { HaproxyNode } from "./haproxyNode";
+export { HAPROXY_WATCH, HaproxyNode } from "./haproxyNode";
+export { HaproxyPair, PAIR_WATCH } from "./haproxyPair";
+export type { HaproxyPairArgs } from "./haproxyPair";
 export type { HaproxyNodeArgs, HaproxyPoolArgs, UpstreamSource } from "./haproxyNode";
 export { IncusContainer, stackOwner } from "./incusContainer";
 export type { IncusContainerArgs } from "./incusContainer";
@@ -13,7 +21,7 @@ export { PLACEMENT_FIELDS, placementFromSettings } from "./incusScripts";
 export type { IncusPlacement } from "./incusScripts";
 export { LIMITS_FIELDS, limitsFromSettings } from "./instanceLimits";
 export type { InstanceLimits, InstanceRole } from "./instanceLimits";
-export { SERVICE_FIELDS, ServiceInstance, serviceArgsFromSettings } from "./serviceInstance";
+export { SERVICE_FIELDS, ServiceInstance, serviceArgsFromSettings, serviceWatch } from "./serviceInstance";
 export type { ServiceInstanceArgs, ServiceOptions } from "./serviceInstance";
 export { StreamServerInstance } from "./streamServerInstance";
 export { ownedPlacement } from "./ownership";

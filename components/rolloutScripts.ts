@@ -93,7 +93,7 @@ done`;
  * The first instance is the canary, alone and watched; the others go maxUnavailable at a time.
  * An instance that fails goes back to its previous release the same way and the rollout stops:
  * the instances not reached yet never run the new release. The last line on stderr says what
- * failed, with the evidence.
+ * failed, with the evidence. Last, every instance must be UP on every node (new ones included).
  */
 export const ROLLOUT_FLEET_SCRIPT = `read -r -a nodes <<< "$VEZA_NODES"
 work=$(mktemp -d)
@@ -166,7 +166,6 @@ while read -r server ref _; do
   [ -n "$server" ] || continue
   if [ "$(incus exec "$ref" -- sh -c ${shellQuote(STAGED)} sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" < /dev/null)" = staged ]; then staged+=("$server $ref"); fi
 done <<< "$VEZA_INSTANCES"
-if [ "\${#staged[@]}" = 0 ]; then echo "nothing to roll"; exit 0; fi
 
 rolled=()
 for ((next = 0; next < \${#staged[@]}; )); do
@@ -196,4 +195,19 @@ for ((next = 0; next < \${#staged[@]}; )); do
     exit 1
   fi
 done
-echo "rolled \${rolled[*]}"`;
+
+# \`up\` returns once the edge serves with what it applied: every instance, new ones (a scale-out)
+# included, UP on every HAProxy node, all instances at once.
+pids=() servers=()
+while read -r server _; do
+  [ -n "$server" ] || continue
+  on_nodes "$VEZA_BACKEND" "$server" "up=$VEZA_START_TIMEOUT" > "$work/up-$server" & pids+=($!) servers+=("$server")
+done <<< "$VEZA_INSTANCES"
+down=()
+for i in "\${!pids[@]}"; do wait "\${pids[$i]}" || down+=("\${servers[$i]}"); done
+if [ "\${#down[@]}" -gt 0 ]; then
+  printf 'Not UP on every HAProxy node, so the edge does not serve with all of %s:\\n' "$VEZA_SERVICE" >&2
+  for server in "\${down[@]}"; do sed "s|^|  $server on |" "$work/up-$server" >&2; done
+  exit 1
+fi
+if [ "\${#rolled[@]}" = 0 ]; then echo "nothing to roll"; else echo "rolled \${rolled[*]}"; fi`;

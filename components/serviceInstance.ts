@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Upstream } from "./haproxyConfig";
 import { IncusContainer, checkedContainer } from "./incusContainer";
 import { fileDigest } from "./fileDigest";
-import { BASH, IncusPlacement } from "./incusScripts";
+import { IncusPlacement, labelledStep } from "./incusScripts";
 import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
 import type { RolloutInstance } from "./rollout";
 import { InstanceLimits } from "./instanceLimits";
@@ -210,12 +210,13 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     const fileDrift = driftOf(args.live, { files: { [paths.program]: programSha256, [paths.unit]: unitSha256 } });
     this.rolls = serving && fileDrift.length > 0;
     const live = driftOption(this.drift, new Date());
+    const step = labelledStep(["deploy the service", DEPLOY_SCRIPT]);
     const deploy = new command.local.Command(
       `${name}-deploy`,
       {
-        create: DEPLOY_SCRIPT,
-        interpreter: BASH,
-        environment: container.ref.apply((ref) => ({ VEZA_REF: ref, ...release, ...live.environment })),
+        create: step.create,
+        interpreter: step.interpreter,
+        environment: container.ref.apply((ref) => ({ ...step.environment, VEZA_REF: ref, ...release, ...live.environment })),
         triggers: [container.generation],
         logging: "stderr",
       },

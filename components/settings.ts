@@ -34,6 +34,15 @@ export interface Settings {
   statsPort: number;
   metricsPort: number;
   metricsAllowedSources: string[];
+  // Edge protection (issue 22): per-client limits and where the client's address comes from.
+  rateLimitEnabled: boolean;
+  rateLimitApiRequests: number;
+  rateLimitPeriodSeconds: number;
+  rateLimitConnections: number;
+  rateLimitExemptSources: string[];
+  clientAddressSource: ClientAddressSource;
+  trustedProxies: string[];
+  // End of edge protection.
   incusRemote: string;
   incusTarget: string;
   incusImage: string;
@@ -66,6 +75,14 @@ export interface Settings {
   streamServerCanarySeconds: number;
   streamServerCanaryMaxErrors: number;
 }
+
+/**
+ * Where HAProxy takes a client's address from: the TCP connection itself, the PROXY protocol
+ * header, or the last X-Forwarded-For entry; the last two only on connections from
+ * veza-infra:trustedProxies.
+ */
+export const CLIENT_ADDRESS_SOURCES = ["connection", "proxy-protocol", "x-forwarded-for"] as const;
+export type ClientAddressSource = (typeof CLIENT_ADDRESS_SOURCES)[number];
 
 /** Settings as read, before validation: every key present, any value. */
 export type RawSettings = { [K in keyof Settings]: unknown };
@@ -112,6 +129,15 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   statsPort: 9100,
   metricsPort: 9101,
   metricsAllowedSources: ["10.77.0.0/24"],
+  // Edge protection (issue 22); what each default trades is said on HaproxyRateLimits (haproxyNode.ts).
+  rateLimitEnabled: true,
+  rateLimitApiRequests: 300,
+  rateLimitPeriodSeconds: 10,
+  rateLimitConnections: 100,
+  rateLimitExemptSources: ["10.77.0.0/24"],
+  clientAddressSource: "connection",
+  trustedProxies: [],
+  // End of edge protection.
   incusRemote: "",
   incusTarget: "",
   incusImage: "veza-lab/bookworm",
@@ -203,6 +229,13 @@ export function settingsFromConfig(get: (key: string) => unknown): RawSettings {
   });
   return Object.fromEntries(entries) as RawSettings;
 }
+
+/**
+ * Port of the pair's `peers` section, on each node's own address: the nodes push their stick
+ * tables to each other there (edge protection, issue 22). Not a setting: only the two nodes use
+ * it, and validation keeps the listeners off it.
+ */
+export const PEERS_PORT = 10000;
 
 /** Name of the HAProxy container before the stack's prefix. */
 export const HAPROXY_NAME = "haproxy";

@@ -5,7 +5,18 @@
 import * as fs from "fs";
 import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
 import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "./labNetwork";
-import { CONFIG_NAMESPACE, DEFAULTS, RawSettings, Settings, configKey, containerName, fleetNames, haproxyNames } from "./settings";
+import {
+  CLIENT_ADDRESS_SOURCES,
+  CONFIG_NAMESPACE,
+  DEFAULTS,
+  PEERS_PORT,
+  RawSettings,
+  Settings,
+  configKey,
+  containerName,
+  fleetNames,
+  haproxyNames,
+} from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
 export class SettingsError extends Error {
@@ -92,6 +103,11 @@ const INTEGER_RANGES: Record<IntegerKey, readonly [number, number]> = {
   streamServerDrainTimeoutSeconds: [0, 3600],
   streamServerCanarySeconds: [0, 3600],
   streamServerCanaryMaxErrors: [0, 1_000_000],
+  // Edge protection (issue 22). A period beyond an hour would keep a throttled client out for as
+  // long (Retry-After is the period); the counts are bounded only so a typo cannot overflow.
+  rateLimitApiRequests: [1, 1_000_000],
+  rateLimitPeriodSeconds: [1, 3600],
+  rateLimitConnections: [1, 100_000],
 };
 
 /**
@@ -157,10 +173,11 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 /** An IPv4 network in CIDR notation with no host bits set, e.g. `10.77.0.0/24` or `192.0.2.7/32`. */
 const IPV4_CIDR = /^([\d.]+)\/(3[0-2]|[12]?\d)$/;
 /**
- * The sources are one `src` ACL on one config line, which HAProxy 2.6 reads to 64 words; an
- * allowlist longer than this belongs in a firewall, not in the exporter's frontend.
+ * Each list of networks is one `src` ACL on one config line, which HAProxy 2.6 reads to 64 words;
+ * an allowlist longer than this belongs in a firewall, not in haproxy.cfg.
  */
-const MAX_METRICS_SOURCES = 32;
+const MAX_SOURCES = 32;
+const CIDR_RULE = "must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32";
 const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** What JSON leaves raw but a terminal may act on: DEL, C1 controls (CSI among them), line and bidi controls. */
@@ -312,7 +329,7 @@ export function validateSettings(
     }
   }
 
-  for (const key of ["logEveryRequest"] as const) {
+  for (const key of ["logEveryRequest", "rateLimitEnabled"] as const) {
     if (typeof raw[key] !== "boolean") problem(key, `must be true or false (got ${shown(raw[key])})`);
   }
 
@@ -456,18 +473,38 @@ export function validateSettings(
     }
   });
 
-  const sources = list("metricsAllowedSources");
-  if (sources?.length === 0)
-    problem("metricsAllowedSources", "must list at least one IPv4 network, or no scraper could reach /metrics (got [])");
-  if (sources && sources.length > MAX_METRICS_SOURCES)
-    problem("metricsAllowedSources", `must list at most ${MAX_METRICS_SOURCES} networks (got ${sources.length})`);
-  sources?.forEach((source, i) => {
-    if (!isIPv4Cidr(source)) {
-      problems.push(
-        `${configKey("metricsAllowedSources")}[${i}] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${shown(source)})`,
-      );
-    }
-  });
+  /** A list of networks for one `src` ACL; `whyNotEmpty` says why an empty one is refused, if it is. */
+  const networks = (key: "metricsAllowedSources" | "rateLimitExemptSources" | "trustedProxies", whyNotEmpty?: string) => {
+    const sources = list(key);
+    if (sources?.length === 0 && whyNotEmpty) problem(key, `must list at least one IPv4 network, ${whyNotEmpty} (got [])`);
+    if (sources && sources.length > MAX_SOURCES) problem(key, `must list at most ${MAX_SOURCES} networks (got ${sources.length})`);
+    sources?.forEach((source, i) => {
+      if (!isIPv4Cidr(source)) problems.push(`${configKey(key)}[${i}] ${CIDR_RULE} (got ${shown(source)})`);
+    });
+    return sources;
+  };
+  networks("metricsAllowedSources", "or no scraper could reach /metrics");
+
+  // Edge protection (issue 22). No exempt network at all is allowed: every client is limited.
+  networks("rateLimitExemptSources");
+  const given = text("clientAddressSource");
+  const addressSource = CLIENT_ADDRESS_SOURCES.find((source) => source === given);
+  if (given !== undefined && addressSource === undefined) {
+    problem("clientAddressSource", `must be one of ${CLIENT_ADDRESS_SOURCES.map((s) => `"${s}"`).join(", ")} (got ${shown(given)})`);
+  }
+  const fromProxy = addressSource !== undefined && addressSource !== "connection";
+  const proxies = networks(
+    "trustedProxies",
+    fromProxy
+      ? `the only sources whose ${addressSource} address is believed, while ${configKey("clientAddressSource")} is "${addressSource}"`
+      : undefined,
+  );
+  if (addressSource === "connection" && proxies && proxies.length > 0) {
+    problem(
+      "trustedProxies",
+      `must be empty while ${configKey("clientAddressSource")} is "connection": no proxy's word is read for the client's address then (got ${shown(proxies)})`,
+    );
+  }
 
   list("policyWaivers")?.forEach((waiver, i) => {
     if (!parseWaiver(waiver)) problems.push(`${configKey("policyWaivers")}[${i}] must be ${WAIVER_FORMAT} (got ${shown(waiver)})`);
@@ -519,6 +556,9 @@ export function validateSettings(
   listeners.forEach(([key], i) => {
     const earlier = listeners.slice(0, i).find(([other]) => raw[other] === raw[key]);
     if (earlier) problem(key, `must differ from ${configKey(earlier[0])}: both would listen on port ${shown(raw[key])}`);
+    // The pair's nodes share their limits' counters there (edge protection, issue 22).
+    else if (raw.haproxyCount === 2 && raw.rateLimitEnabled === true && raw[key] === PEERS_PORT)
+      problem(key, `must differ from ${PEERS_PORT}, where the pair's nodes share their rate-limit counters (got ${PEERS_PORT})`);
   });
 
   if (problems.length > 0) throw new SettingsError(problems);

@@ -115,6 +115,21 @@ export const RULES: readonly Rule[] = [
         : [`veza-infra:haproxyCount is ${JSON.stringify(count)}: one HAProxy node is a single point of failure`];
     },
   },
+  {
+    name: "rate-limits-outside-lab",
+    level: "advisory",
+    description: `Stacks other than ${LAB_STACKS.join(" and ")} keep the per-client limits on (veza-infra:rateLimitEnabled).`,
+    check: (facts) => {
+      if (LAB_STACKS.includes(facts.stack)) return [];
+      const read = setting(facts, "rateLimitEnabled");
+      if ("missing" in read) return [`veza-infra:rateLimitEnabled: ${read.missing}`];
+      return read.value === true
+        ? []
+        : [
+            `veza-infra:rateLimitEnabled is ${JSON.stringify(read.value) ?? "unset (a program without edge protection)"}: one client can take as much of the edge as it likes and every backend pays for it`,
+          ];
+    },
+  },
 ];
 
 export const RULE_NAMES: readonly string[] = RULES.map((rule) => rule.name);

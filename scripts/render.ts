@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
 import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxyConfig";
-import { CONFIG_NAMESPACE, Settings, fleetNames, settingsFromConfig } from "../components/settings";
+import { CONFIG_NAMESPACE, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "../components/settings";
 import { LOCAL_FILES, validateSettings } from "../components/validation";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -104,11 +104,17 @@ function renderFromArgs(args: string[]): string {
   const samples = sampleFleets(settings);
   const fleets = { ...samples, ...input.fleets };
   const sampled = !input.fleets.backendApi || !input.fleets.streamServer;
+  // The pair's file names both nodes as peers; their addresses are Incus' to assign too.
+  const peers = haproxyNames(settings.haproxyCount === 2 ? 2 : 0).map((name, i) => ({
+    name: containerName(settings.namePrefix, name),
+    address: `10.77.0.${5 + i}`,
+  }));
   const notes = [
     ...(sampled ? ["# render: sample upstream addresses (10.77.0.11..); the deploy uses the addresses Incus assigns."] : []),
+    ...(peers.length > 0 ? ["# render: sample addresses of the pair's nodes (10.77.0.5, 10.77.0.6), named as their containers."] : []),
     `# render: the stats password comes from $${STATS_PASSWORD_ENV}; set it to check this file with haproxy -c.`,
   ];
-  return `${notes.join("\n")}\n${renderHaproxyConfig(settings, fleets)}`;
+  return `${notes.join("\n")}\n${renderHaproxyConfig(settings, fleets, peers)}`;
 }
 
 if (require.main === module) {

@@ -37,6 +37,9 @@ step "format";      npx prettier --check .
 step "lint";        npx eslint .
 step "shellcheck (the project's own scripts)"; shellcheck scripts/*.sh tests/*.sh
 step "policy pack type-check"; (cd policy && npx tsc --noEmit)
+step "alert rules (promtool)"
+bash scripts/promtool.sh check rules monitoring/alerts.yml
+bash scripts/promtool.sh test rules monitoring/alerts.test.yml
 step "workflows (actionlint)"; bash scripts/actionlint.sh
 step "unit tests";  npx jest --selectProjects unit --json --outputFile "$results/unit.json"
 step "build (bin/, what Pulumi runs; incremental)"; node scripts/build.js

@@ -22,7 +22,7 @@ export interface CannonResult {
   non2xx: number;
 }
 
-async function cannon(url: string, durationS = DURATION_S): Promise<CannonResult> {
+export async function cannon(url: string, durationS = DURATION_S): Promise<CannonResult> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: durationS });
   return {
     requestsPerSecond: result.requests.average,
@@ -85,7 +85,7 @@ function edited(what: string, config: string, result: string): string {
   if (result === config) throw new Error(`bisect: ${what} is not in the project's haproxy.cfg`);
   return result;
 }
-const withoutLines = (pattern: RegExp) => (config: string) =>
+export const withoutLines = (pattern: RegExp) => (config: string) =>
   edited(
     String(pattern),
     config,
@@ -121,7 +121,7 @@ export const AS_DEPLOYED = "as deployed";
 export const BISECT_LOAD = `${CONNECTIONS} connections, ${BISECT_ROUNDS} x ${BISECT_DURATION_S} s per variant, alternating; median`;
 
 /** The round with the median requests/s (the upper one of an even count). */
-function median(results: CannonResult[]): CannonResult {
+export function median(results: CannonResult[]): CannonResult {
   return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)];
 }
 
@@ -134,23 +134,44 @@ export interface BisectRun {
   rounds: { name: string; result: CannonResult }[];
 }
 
-export async function overheadBisect(lb: Lb): Promise<BisectRun> {
-  const steps: { name: string; apply: () => Promise<void> }[] = [
-    { name: AS_DEPLOYED, apply: () => lb.use("project", BASE) },
-    ...BISECT_VARIANTS.map((v) => ({ name: v.name, apply: () => lb.useVariant(v.edit) })),
-    { name: "anchor", apply: () => lb.use("anchor", BASE) },
-  ];
-  const rounds: BisectRun["rounds"] = [];
+/** One config of an alternating series: its name and how it is made live. */
+export interface Step<N extends string> {
+  name: N;
+  apply: () => Promise<void>;
+}
+
+/**
+ * `rounds` passes over `steps`, every other pass backwards, one load of `durationS` per step, so
+ * that a change in this shared host's load falls on every step alike; the project's file is put
+ * back after. The measurements in the order taken.
+ */
+export async function alternatingRounds<N extends string>(
+  lb: Lb,
+  steps: Step<N>[],
+  rounds: number,
+  durationS: number,
+): Promise<{ name: N; result: CannonResult }[]> {
+  const measured: { name: N; result: CannonResult }[] = [];
   try {
-    for (let round = 0; round < BISECT_ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const step of round % 2 === 0 ? steps : [...steps].reverse()) {
         await step.apply();
-        rounds.push({ name: step.name, result: await cannon(lb.url("/api/v1/items"), BISECT_DURATION_S) });
+        measured.push({ name: step.name, result: await cannon(lb.url("/api/v1/items"), durationS) });
       }
     }
   } finally {
     await lb.use("project", BASE);
   }
+  return measured;
+}
+
+export async function overheadBisect(lb: Lb): Promise<BisectRun> {
+  const steps: Step<string>[] = [
+    { name: AS_DEPLOYED, apply: () => lb.use("project", BASE) },
+    ...BISECT_VARIANTS.map((v) => ({ name: v.name, apply: () => lb.useVariant(v.edit) })),
+    { name: "anchor", apply: () => lb.use("anchor", BASE) },
+  ];
+  const rounds = await alternatingRounds(lb, steps, BISECT_ROUNDS, BISECT_DURATION_S);
   const viaLb = Object.fromEntries(steps.map((s) => [s.name, median(rounds.filter((r) => r.name === s.name).map((r) => r.result))]));
   const anchor = viaLb.anchor.requestsPerSecond;
   const ratioToAnchor = Object.fromEntries(Object.entries(viaLb).map(([name, r]) => [name, r.requestsPerSecond / anchor]));

@@ -7,7 +7,7 @@ import { execFile } from "child_process";
 import * as http from "http";
 import * as path from "path";
 import WebSocket from "ws";
-import { LoadSample, openLoad } from "../../bench/load";
+import { LoadOptions, LoadSample, openLoad } from "../../bench/load";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const STACK = process.env.VEZA_LAB_STACK ?? "lab";
@@ -89,6 +89,14 @@ export const answers = (url: string) =>
     request.on("error", () => resolve(false));
   });
 
+/** One scrape of a Prometheus exporter (HAProxy's, at a node's metrics URL), as `metric{labels}` to value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status}`);
+  const samples = (await response.text()).split("\n").filter((line) => line && !line.startsWith("#"));
+  return new Map(samples.map((line) => [line.slice(0, line.lastIndexOf(" ")), Number(line.slice(line.lastIndexOf(" ") + 1))]));
+}
+
 /** One row of `show stat`, keyed by its CSV header. */
 export type StatRow = Record<string, string>;
 
@@ -167,8 +175,8 @@ export interface SteadyLoad {
   stop(): Promise<{ ok: number; failures: string[]; keepAliveRetries: number; tally: string; samples: LoadSample[] }>;
 }
 
-export function steadyLoad(url: string, ratePerSecond: number): SteadyLoad {
-  const load = openLoad(url, ratePerSecond);
+export function steadyLoad(url: string, ratePerSecond: number, options: LoadOptions = {}): SteadyLoad {
+  const load = openLoad(url, ratePerSecond, options);
   return {
     async stop() {
       const samples = await load.stop();

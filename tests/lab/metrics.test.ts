@@ -3,7 +3,7 @@
  * the default metricsAllowedSources): the victim's haproxy_server_status goes DOWN and comes back
  * UP, and api_pool's request counter grows by exactly what the load generator sent.
  */
-import { LabOutputs, incus, outputs, pulumi, servingNode, steadyLoad, waitAllUp, waitFor } from "./harness";
+import { LabOutputs, incus, outputs, pulumi, scrape, servingNode, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -13,23 +13,15 @@ let metricsUrl: string;
 const VICTIM = "backend-api-2";
 const LOAD_RATE = 50;
 
-/** One scrape, as `metric{labels}` to value. */
-async function scrape(): Promise<Map<string, number>> {
-  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
-  if (response.status !== 200) throw new Error(`GET ${metricsUrl}: ${response.status}`);
-  const samples = (await response.text()).split("\n").filter((line) => line && !line.startsWith("#"));
-  return new Map(samples.map((line) => [line.slice(0, line.lastIndexOf(" ")), Number(line.slice(line.lastIndexOf(" ") + 1))]));
-}
-
 /** The state haproxy_server_status reports for a server of api_pool (the sample at 1). */
 async function state(server: string): Promise<string | undefined> {
-  const metrics = await scrape();
+  const metrics = await scrape(metricsUrl);
   const prefix = `haproxy_server_status{proxy="api_pool",server="${server}",state="`;
   const current = [...metrics].find(([key, value]) => key.startsWith(prefix) && value === 1);
   return current?.[0].slice(prefix.length, -2);
 }
 
-const apiRequests = async () => (await scrape()).get('haproxy_backend_http_requests_total{proxy="api_pool"}') ?? NaN;
+const apiRequests = async () => (await scrape(metricsUrl)).get('haproxy_backend_http_requests_total{proxy="api_pool"}') ?? NaN;
 
 beforeAll(async () => {
   await pulumi("up", "--yes", "--skip-preview");

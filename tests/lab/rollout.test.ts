@@ -148,12 +148,12 @@ test("backend-api rolls v1 -> v2 -> v3 under 50 req/s: no request fails, never a
   expect(reconnects).toBeLessThanOrEqual(4 * 2 * 3);
 });
 
-test("stream-server rolls v1 -> v2 under load; only the rolled server's share of the hash ring moves, and it comes back", async () => {
+test("stream-server rolls v1 -> v2 -> v3 under load; only the rolled server's share of the hash ring moves, and it comes back", async () => {
   await config("streamServerCanarySeconds", "3");
   const ids = Array.from({ length: 60 }, (_, i) => `/hls/track-${i}/segment.ts`);
   const owners = async () =>
     new Map(await Promise.all(ids.map(async (id) => [id, (await fetch(url(id))).headers.get("x-served-by") ?? ""] as const)));
-  for (const [index, version] of ["v1", "v2"].entries()) {
+  for (const [index, version] of ["v1", "v2", "v3"].entries()) {
     await config("streamServerBinaryPath", fixture(version));
     const before = await owners();
     // Who serves each id while the rollout runs, polled in a loop beside the steady load.
@@ -196,6 +196,17 @@ test("stream-server rolls v1 -> v2 under load; only the rolled server's share of
 test("a release that cannot start stops at the canary: no request fails, the fleet keeps its release, one clear message", async () => {
   const good = (await pulumi("config", "get", "veza-infra:backendApiBinaryPath")).trim();
   await config("backendApiBinaryPath", fixture("broken", "crash"));
+  try {
+    await brokenRelease();
+  } finally {
+    // The way back: the config as it was, and one `up`; then nothing left to change.
+    await config("backendApiBinaryPath", good);
+  }
+  await up();
+  await pulumi("preview", "--expect-no-changes");
+});
+
+async function brokenRelease(): Promise<void> {
   const load = steadyLoad(url("/api/v1/items"), 20);
   const failure = await up().then(
     () => "",
@@ -212,18 +223,13 @@ test("a release that cannot start stops at the canary: no request fails, the fle
   expect(failure).toContain("Never ran it: backend-api-2.");
   // No script text in the message: the label stands where the provider would quote the script.
   const diagnostics = failure.slice(failure.indexOf("command:local:Command (backend-api-rollout-step):"), failure.indexOf("Outputs:"));
-  expect(diagnostics).not.toMatch(/on_nodes|VEZA_|incus exec/);
+  expect(diagnostics).not.toMatch(/on_nodes|\$VEZA_|incus exec/);
   figures["broken release: the rollout step's error"] = `${diagnostics.split("\n").length} lines`;
   expect(failures).toEqual([]);
   await waitAllUp(lab, 60_000);
   const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(url("/api/v1/items")).then((r) => r.headers.get("x-version"))));
   expect(new Set(answers)).toEqual(new Set(["v3"]));
-
-  // The way back: the config as it was, and one `up`; then nothing left to change.
-  await config("backendApiBinaryPath", good);
-  await up();
-  await pulumi("preview", "--expect-no-changes");
-});
+}
 
 test("drift is shown by the preview and repaired by the next up: haproxy.cfg edited by hand, then a container deleted by hand", async () => {
   await incus("exec", lab.haproxyContainers[0], "--", "sh", "-c", "echo '# edited by hand' >> /etc/haproxy/haproxy.cfg");

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   BackendApiInstance,
+  FleetRollout,
   HAPROXY_FIELDS,
   HaproxyNode,
   StreamServerInstance,
@@ -53,7 +54,12 @@ const resource = (name: string, type = COMMAND) => {
   if (!found) throw new Error(`no ${type} named ${name}`);
   return found;
 };
-const environment = (name: string) => resource(name).inputs.environment as Record<string, string>;
+/** A step's environment less the entries that carry its own scripts (labelledStep): the values it is given. */
+const SCRIPT_ENTRIES = new Set(["VEZA_SCRIPT", "VEZA_DELETE_SCRIPT", "VEZA_DELETE_LABEL"]);
+const environment = (name: string) =>
+  Object.fromEntries(
+    Object.entries(resource(name).inputs.environment as Record<string, string>).filter(([key]) => !SCRIPT_ENTRIES.has(key)),
+  );
 
 describe("HaproxyNode on its own", () => {
   test("with two plain upstreams: launch, setup, config and password, the servers in haproxy.cfg", async () => {
@@ -128,8 +134,15 @@ describe("HaproxyNode on its own", () => {
         healthCheck: { fall: 0, intervalMs: 200, timeoutMs: 200 },
         listeners: { statsPort: 80 },
         pools: { backendApi: { fallbacks: ["nowhere"] } },
+        rateLimits: { periodSeconds: 0, exemptSources: ["10.77.0.1/24"] },
+        clientAddress: { source: "proxy-protocol" },
       });
     expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow("rateLimits.periodSeconds must be an integer from 1 to 3600 (got 0)");
+    expect(build).toThrow("rateLimits.exemptSources[0] must be an IPv4 network in CIDR notation");
+    expect(build).toThrow(
+      'clientAddress.trustedProxies must list at least one IPv4 network, the only sources whose proxy-protocol address is believed, while clientAddress.source is "proxy-protocol" (got [])',
+    );
     expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
     expect(build).toThrow("healthCheck.timeoutMs must be an integer from 50 to 199, below healthCheck.intervalMs (got 200)");
     expect(build).toThrow("listeners.statsPort must differ from listeners.httpPort");
@@ -209,5 +222,38 @@ describe("option groups", () => {
     expect(args.healthCheck).toEqual({ ...haproxyArgsFromSettings(DEFAULTS).healthCheck, fall: 4 });
     expect(args.uriHash.pathPrefixes).toEqual(["/live/"]);
     expect(completeHaproxyArgs({})).toEqual(haproxyArgsFromSettings(DEFAULTS));
+  });
+});
+
+describe("FleetRollout on its own", () => {
+  test("one labelled step after the edge's config and the deploys, every instance's release in its environment", async () => {
+    const apis = ["ra-1", "ra-2"].map((name) => new BackendApiInstance(name, { containerName: `t-${name}`, placement }));
+    const node = new HaproxyNode("redge", {
+      containerName: "t-redge",
+      placement,
+      pools: { backendApi: { servers: apis }, streamServer: { fallbacks: ["192.0.2.9:8082"] } },
+    });
+    const rollout = new FleetRollout("ra-rollout", { instances: apis, edge: node, rollout: { canarySeconds: 5 } });
+    await known(rollout.step.stdout);
+    const step = resource("ra-rollout-step");
+    expect(step.inputs.create).toBe("rollout of backend-api");
+    const env = environment("ra-rollout-step");
+    expect(env.VEZA_INSTANCES.split("\n").map((line) => line.split(" ").slice(0, 2).join(" "))).toEqual(["ra-1 t-ra-1", "ra-2 t-ra-2"]);
+    expect(env).toMatchObject({ VEZA_NODES: "t-redge", VEZA_BACKEND: "api_pool", VEZA_TUNNEL_BACKEND: "api_ws", VEZA_CANARY_SECONDS: "5" });
+    // Nothing was observed (no `live`): no plan, and no instance said to roll.
+    expect(rollout.plan).toBe("");
+  });
+
+  test("bad arguments: a ResourceError naming each", () => {
+    const api = new BackendApiInstance("rb-1", { containerName: "t-rb-1", placement });
+    const other = new StreamServerInstance("rb-s", { containerName: "t-rb-s", placement });
+    const pairNode = new HaproxyNode("rb-edge", { containerName: "t-rb-edge", placement, applyConfig: false });
+    const build = () =>
+      new FleetRollout("rb-rollout", { instances: [api, other], edge: pairNode, rollout: { maxUnavailable: 2, drainTimeoutSeconds: -1 } });
+    expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow("instances mixes services: rb-s runs stream-server, not backend-api");
+    expect(build).toThrow("maxUnavailable must be below the fleet's 2 instances");
+    expect(build).toThrow("drainTimeoutSeconds must be an integer from 0 to 3600 (got -1)");
+    expect(build).toThrow("edge rb-edge does not apply its own config (a node of a pair): pass the HaproxyPair");
   });
 });

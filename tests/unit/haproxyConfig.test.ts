@@ -39,9 +39,20 @@ function streamIds(config: string): Map<string, number> {
   return new Map(serverLines(config, "stream_pool").map((words) => [words[1], Number(words[words.indexOf("id") + 1])]));
 }
 
+/** The pair's two nodes, by container name, as HaproxyPair gives them. */
+const PEERS: Upstream[] = [
+  { name: "lab-haproxy", address: "10.77.0.5" },
+  { name: "lab-haproxy-2", address: "10.77.0.6" },
+];
+
 /** The variants kept as golden files: one per shape of config. */
-const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
+const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets; peers?: Upstream[] }> = {
   "haproxy-default": { settings: settings(), fleets: fleets(2, 2) },
+  "haproxy-pair": {
+    settings: settings({ clientAddressSource: "x-forwarded-for", trustedProxies: ["192.0.2.0/24", "198.51.100.7/32"] }),
+    fleets: fleets(2, 2),
+    peers: PEERS,
+  },
   "haproxy-tls": {
     settings: settings({
       tlsCertPath: "/anywhere/veza.pem",
@@ -50,6 +61,9 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
       streamPathPrefixes: ["/hls/", "/stream/", "/live/"],
       backendApiHealthPath: "/api/v2/health?deep=1",
       retries: 2,
+      clientAddressSource: "proxy-protocol",
+      trustedProxies: ["192.0.2.0/24"],
+      rateLimitExemptSources: [],
     }),
     fleets: fleets(3, 3),
   },
@@ -59,6 +73,7 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
       streamServerCount: 0,
       backendApiFallbackServers: ["10.0.0.5:8080", "localhost:9080"],
       streamServerFallbackServers: ["10.0.0.6:8082"],
+      rateLimitEnabled: false,
     }),
     fleets: fleets(0, 0),
   },
@@ -67,7 +82,7 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets }> = {
 describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
   test.each(Object.keys(GOLDEN))("%s", (name) => {
     const file = path.join(GOLDEN_DIR, `${name}.cfg`);
-    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets);
+    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets, GOLDEN[name].peers);
     if (process.env.UPDATE_GOLDEN === "1") {
       fs.mkdirSync(GOLDEN_DIR, { recursive: true });
       fs.writeFileSync(file, rendered);
@@ -106,8 +121,9 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("routes the stream prefixes to stream_pool, WebSocket upgrades to api_ws and the rest to api_pool", () => {
+    expect(plain).toContain("\n    acl is_stream path_beg /hls/ /stream/\n");
     expect(plain).toContain(
-      "\n    acl is_stream path_beg /hls/ /stream/\n    use_backend stream_pool if is_stream\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
+      "\n    use_backend stream_pool if is_stream\n    use_backend api_ws if { req.hdr(upgrade) -i websocket }\n    default_backend api_pool\n",
     );
   });
 
@@ -200,6 +216,72 @@ describe("renderHaproxyConfig", () => {
 
   test("quotes the cookie name for haproxy.cfg, escaping environment expansion", () => {
     expect(renderHaproxyConfig(settings({ stickyCookieName: "a$b" }), fleets(1, 1))).toContain('\n    cookie "a\\$b" insert');
+  });
+});
+
+describe("edge protection", () => {
+  const section = (config: string, header: string) => config.split(`\n${header}\n`)[1]?.split("\n\n")[0];
+
+  test("limits by default, the lab subnet exempt, 429 with the period as Retry-After, no peers on a single node", () => {
+    const config = renderHaproxyConfig(settings(), fleets(2, 2));
+    const edge = section(config, "frontend edge");
+    expect(edge).toContain("\n    acl limit_exempt src 10.77.0.0/24\n");
+    expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream || limit_exempt\n");
+    expect(edge).toContain("\n    acl limit_over_requests sc_http_req_rate(0) gt 300\n");
+    expect(edge).toMatch(/\n {4}http-request deny status 429 .* hdr Retry-After 10 if limit_over_requests \|\| limit_over_connections\n/);
+    expect(section(config, "backend limit_api_requests")).toBe("    stick-table type ip size 100k expire 10s store http_req_rate(10s)");
+    expect(config).not.toMatch(/peers|HAPROXY_LOCALPEER|set-src|expect-proxy/);
+  });
+
+  test("a pair shares the request counts, never the connection counts, over its nodes' own addresses", () => {
+    const config = renderHaproxyConfig(settings({ rateLimitPeriodSeconds: 60 }), fleets(1, 1), PEERS);
+    expect(section(config, "peers veza_edge")).toBe("    peer lab-haproxy 10.77.0.5:10000\n    peer lab-haproxy-2 10.77.0.6:10000");
+    expect(section(config, "backend limit_api_requests")).toBe(
+      "    stick-table type ip size 100k expire 60s store http_req_rate(60s) peers veza_edge",
+    );
+    expect(section(config, "backend limit_connections")).not.toContain("peers");
+  });
+
+  test("off: no table, no tracking, no peers, the rest unchanged", () => {
+    const off = renderHaproxyConfig(settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS);
+    expect(off).not.toMatch(/limit_|track-sc|peers|429/);
+    const strip = (config: string) =>
+      config
+        .split("\n")
+        .filter(
+          (line) => !/limit_|track-sc|set-var|Per-client limits|counts, refused|Connections are counted|opens beyond the limit/.test(line),
+        )
+        .join("\n");
+    expect(strip(renderHaproxyConfig(settings(), fleets(2, 2))).split("\n# The limits' count tables")[0]).toBe(
+      off.split("\n# The password comes")[0].replace(/\n\n$/, ""),
+    );
+  });
+
+  test("no exempt network: everyone is tracked", () => {
+    const edge = section(renderHaproxyConfig(settings({ rateLimitExemptSources: [] }), fleets(1, 1)), "frontend edge");
+    expect(edge).not.toContain("limit_exempt");
+    expect(edge).toContain("\n    tcp-request session track-sc1 src table limit_connections\n");
+    expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream\n");
+  });
+
+  test("the client's address is read only from the trusted proxies, the PROXY header or the last X-Forwarded-For entry", () => {
+    const proxies = ["192.0.2.0/24", "198.51.100.7/32"];
+    const pp = renderHaproxyConfig(settings({ clientAddressSource: "proxy-protocol", trustedProxies: proxies }), fleets(1, 1));
+    expect(pp).toContain("\n    tcp-request connection expect-proxy layer4 if { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(pp).not.toContain("set-src");
+    const xff = renderHaproxyConfig(settings({ clientAddressSource: "x-forwarded-for", trustedProxies: proxies }), fleets(1, 1));
+    expect(xff).toContain("\n    http-request set-src hdr_ip(X-Forwarded-For,-1) if { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(xff).toContain("track-sc1 src table limit_connections unless limit_exempt || { src 192.0.2.0/24 198.51.100.7/32 }\n");
+    expect(xff).not.toContain("expect-proxy");
+  });
+
+  test("peers are two nodes with Incus names and IPv4 addresses", () => {
+    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), PEERS.slice(0, 1))).toThrow(
+      "peers: a peers section is two nodes or none (got one)",
+    );
+    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), [PEERS[0], { name: "lab haproxy", address: "10.77.0.300" }])).toThrow(
+      'peers: peer name "lab haproxy" is not letters, digits and hyphens; peer lab haproxy has address "10.77.0.300", not an IPv4 address',
+    );
   });
 });
 
@@ -333,8 +415,13 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     pem = selfSignedPem(tempDir("pem"));
   });
 
-  const variants: [string, HaproxySettings, Fleets][] = [
-    ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets] => [`golden ${name}`, v.settings, v.fleets]),
+  const variants: [string, HaproxySettings, Fleets, Upstream[]?][] = [
+    ...Object.entries(GOLDEN).map(([name, v]): [string, HaproxySettings, Fleets, Upstream[]?] => [
+      `golden ${name}`,
+      v.settings,
+      v.fleets,
+      v.peers,
+    ]),
     ...[false, true].flatMap((withTls) =>
       [1, 2, 3, 4, 5, 6, 7, 8].map((n): [string, HaproxySettings, Fleets] => [
         `${withTls ? "TLS" : "HTTP"}, ${n} server(s) per pool`,
@@ -351,6 +438,31 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     ],
     ["the longest hard-stop-after", settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1)],
     ["every request logged", settings({ logEveryRequest: true }), fleets(2, 2)],
+    ["limits off", settings({ rateLimitEnabled: false }), fleets(2, 2)],
+    ["limits off on a pair: nothing to share, no peers", settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS],
+    [
+      "every client limited, the tightest limits",
+      settings({ rateLimitExemptSources: [], rateLimitApiRequests: 1, rateLimitPeriodSeconds: 1, rateLimitConnections: 1 }),
+      fleets(1, 1),
+    ],
+    [
+      "the widest lists, the loosest limits",
+      settings({
+        rateLimitExemptSources: Array.from({ length: 32 }, (_, i) => `10.${i}.0.0/16`),
+        clientAddressSource: "x-forwarded-for",
+        trustedProxies: Array.from({ length: 32 }, (_, i) => `172.16.${i}.0/24`),
+        rateLimitApiRequests: 1_000_000,
+        rateLimitPeriodSeconds: 3600,
+        rateLimitConnections: 100_000,
+      }),
+      fleets(2, 2),
+    ],
+    [
+      "PROXY protocol on a pair, TLS",
+      settings({ tlsCertPath: "/x.pem", clientAddressSource: "proxy-protocol", trustedProxies: ["192.0.2.0/24"] }),
+      fleets(2, 2),
+      PEERS,
+    ],
     [
       "api fleet empty, fallbacks",
       settings({ backendApiFallbackServers: ["10.0.0.5:8080"] }),
@@ -363,11 +475,24 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     ],
   ];
 
-  test.each(variants)("%s", (_label, variantSettings, variantFleets) => {
-    const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets), pem);
-    expect(verdict.output).toContain("Configuration file is valid");
-    expect(verdict.status).toBe(0);
-    expect(verdict.warnings).toEqual([]);
+  // A pair's file is checked as each of its nodes loads it: under that node's name.
+  // Rows of one length: jest hands a shorter row's test a `done` callback in the missing place.
+  test.each(variants.map(([label, s, f, peers]) => [label, s, f, peers ?? []] as const))(
+    "%s",
+    (_label, variantSettings, variantFleets, peers) => {
+      for (const node of peers.length > 0 ? peers.map((peer) => peer.name) : [undefined]) {
+        const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets, peers), pem, node);
+        expect(verdict.output).toContain("Configuration file is valid");
+        expect(verdict.status).toBe(0);
+        expect(verdict.warnings).toEqual([]);
+      }
+    },
+  );
+
+  test("a pair's file refuses to load on a node that is not one of its peers, whose counts would go unshared", () => {
+    const verdict = haproxyCheck(renderHaproxyConfig(settings(), fleets(1, 1), PEERS), undefined, "lab-haproxy-3");
+    expect(verdict.status).not.toBe(0);
+    expect(verdict.output).toContain("this node (lab-haproxy-3) is not a peer of the pair: its rate-limit counts would not be shared");
   });
 
   test("a fallback host that does not resolve disables that server instead of stopping HAProxy", () => {

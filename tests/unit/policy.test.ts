@@ -86,11 +86,26 @@ describe("the rules", () => {
     expect(withCount("lab", 1)).toEqual({});
   });
 
+  test("rate-limits-outside-lab: limits off, or a program without them, outside lab and bench", () => {
+    const message = "one client can take as much of the edge as it likes and every backend pays for it";
+    expect(violations(facts("prod", { ...PROD_TLS, rateLimitEnabled: false }))).toEqual({
+      "rate-limits-outside-lab": [`veza-infra:rateLimitEnabled is false: ${message}`],
+    });
+    const older = facts("prod", PROD_TLS);
+    delete older.settings?.rateLimitEnabled;
+    expect(violations(older)).toEqual({
+      "rate-limits-outside-lab": [`veza-infra:rateLimitEnabled is unset (a program without edge protection): ${message}`],
+    });
+    expect(violations(facts("lab", { rateLimitEnabled: false }))).toEqual({});
+    expect(violations(facts("bench", { rateLimitEnabled: false }))).toEqual({});
+  });
+
   test("a stack whose settings are not visible fails the rules that need them instead of passing", () => {
     expect(Object.keys(violations({ ...facts("prod"), settings: undefined }))).toEqual([
       "tls-outside-lab",
       "health-check-fall",
       "slow-start",
+      "rate-limits-outside-lab",
     ]);
     expect(violations({ ...facts("lab"), settings: undefined })["health-check-fall"]).toEqual([
       "veza-infra:healthCheckFall: the stack exports no `settings` output (an older program?), so it cannot be checked",
@@ -104,6 +119,7 @@ describe("the rules", () => {
       "slow-start": "advisory",
       "stats-on-loopback": "mandatory",
       "two-haproxy-nodes": "advisory",
+      "rate-limits-outside-lab": "advisory",
     });
   });
 });
@@ -148,7 +164,7 @@ describe("waivers", () => {
       problems = (error as SettingsError).problems;
     }
     expect(problems).toEqual([
-      `veza-infra:policyWaivers[1] must be "<rule>: <reason>" with <rule> one of tls-outside-lab, health-check-fall, slow-start, stats-on-loopback, two-haproxy-nodes and a reason of 1 to 200 letters, digits, spaces and .,;:()/'#_+- (got "tls-everywhere: typo")`,
+      `veza-infra:policyWaivers[1] must be "<rule>: <reason>" with <rule> one of tls-outside-lab, health-check-fall, slow-start, stats-on-loopback, two-haproxy-nodes, rate-limits-outside-lab and a reason of 1 to 200 letters, digits, spaces and .,;:()/'#_+- (got "tls-everywhere: typo")`,
     ]);
   });
 });

@@ -25,6 +25,9 @@ interface ProgramRun {
   reached: string[];
 }
 
+// Each run imports the whole program afresh: seconds on a busy 2-core host, more than jest's 5 s default.
+jest.setTimeout(120_000);
+
 const COMMAND = "command:local:Command";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
@@ -79,8 +82,13 @@ async function runProgram(
     run.outputs = await new Promise((resolve) =>
       pulumi.all(program as unknown as Record<string, PulumiModule.Input<unknown>>).apply((values) => resolve(values)),
     );
-    // The mock monitor keeps every URN; its type part is `<parent type>$<type>`.
+    // The mock monitor keeps every URN; its type part is `<parent type>$<type>`. Steps no output
+    // depends on (the fleets' rollouts) may register after the outputs resolve: wait until none does.
     const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
+    for (let seen = -1; seen !== monitor.resources.size;) {
+      seen = monitor.resources.size;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     for (const urn of monitor.resources.keys()) {
       const [, , typeChain, name] = urn.split("::");
       const chain = typeChain.split("$");
@@ -171,6 +179,39 @@ describe("index.ts under mocks", () => {
       expect(JSON.stringify(r.inputs)).not.toContain("f".repeat(40));
     }
     expect(byName(lab, "haproxy-setup").inputs.create).not.toContain("f".repeat(40));
+  });
+
+  test("each fleet rolls behind the edge in a step of its own, after the deploys", () => {
+    expect(lab.resources.filter((r) => r.type === "veza:infra:FleetRollout").map((r) => r.name)).toEqual([
+      "backend-api-rollout",
+      "stream-server-rollout",
+    ]);
+    expect(byName(lab, "backend-api-rollout-step").inputs.create).toBe("rollout of backend-api");
+    expect(environment(lab, "stream-server-rollout-step").VEZA_BACKEND).toBe("stream_pool");
+  });
+
+  test("what runs differs from what the state records: the steps concerned say what, and only they", async () => {
+    const running = (files: Record<string, string>, units: Record<string, string>) => ({ status: "running", files, recorded: {}, units });
+    const drifted = await runProgram(
+      { namePrefix: "lab-" },
+      {},
+      new Map([
+        ["lab-backend-api-1", running({ "/opt/veza/backend-api/standin.js": "0".repeat(64) }, { "veza-backend-api": "active" })],
+        ["lab-stream-server-2", { status: "absent", files: {}, recorded: {}, units: {} }],
+        ["lab-haproxy", running({ "/etc/haproxy/haproxy.cfg": "1".repeat(64) }, { haproxy: "active" })],
+      ]),
+    );
+    const live = (name: string) => environment(drifted, name).VEZA_LIVE ?? "";
+    expect(live("backend-api-1-deploy")).toMatch(
+      /^\/opt\/veza\/backend-api\/standin\.js differs \(sha256 000000000000, expected [0-9a-f]{12}\) \(seen /,
+    );
+    expect(live("backend-api-rollout-step")).toMatch(/^backend-api-1 runs another release \(seen /);
+    expect(live("stream-server-2-launch")).toMatch(/^the container is missing/);
+    expect(live("stream-server-2-deploy")).toMatch(/^the container is missing/);
+    expect(live("haproxy-config")).toMatch(/^\/etc\/haproxy\/haproxy\.cfg was changed by hand/);
+    // What was not observed, or agrees, carries no drift.
+    for (const name of ["backend-api-2-deploy", "stream-server-rollout-step", "haproxy-setup", "backend-api-1-launch"])
+      expect(live(name)).toBe("");
   });
 
   test("a settings change reaches only the HAProxy config step: no container is replaced or touched", async () => {

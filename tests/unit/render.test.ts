@@ -34,6 +34,11 @@ describe("npm run render", () => {
     expect(lab.stdout).toContain("\n    server backend-api-2 10.77.0.12:8080 cookie backend-api-2\n");
     expect(lab.stdout).toMatch(/\n {4}server stream-server-1 10\.77\.0\.13:8082 id \d+ weight 256\n/);
     expect(lab.stdout).toContain("\n    bind :80\n");
+    // Pulumi.lab.yaml is the pair: its nodes share the limits' counts, as deployed.
+    expect(lab.stdout.split("\n")[1]).toBe(
+      "# render: sample addresses of the pair's nodes (10.77.0.5, 10.77.0.6), named as their containers.",
+    );
+    expect(lab.stdout).toContain("\npeers veza_edge\n    peer lab-haproxy 10.77.0.5:10000\n    peer lab-haproxy-2 10.77.0.6:10000\n");
   });
 
   test("--settings with upstreams and fallbacks renders them, no sample note", () => {
@@ -84,8 +89,8 @@ describe("npm run render", () => {
   });
 
   describeWithTools([HAPROXY, OPENSSL])("output accepted by the real haproxy -c", () => {
-    test("--stack lab", () => {
-      const verdict = haproxyCheck(lab.stdout);
+    test("--stack lab, as its first node loads it", () => {
+      const verdict = haproxyCheck(lab.stdout, undefined, "lab-haproxy");
       expect(verdict.status).toBe(0);
       expect(verdict.warnings).toEqual([]);
     });

@@ -51,6 +51,26 @@ const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not star
 const VIRTUAL_IP_RULE = "an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased";
 
 const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
+  [
+    "a rollout that would restart the whole fleet",
+    { backendApiMaxUnavailable: 2 },
+    "veza-infra:backendApiMaxUnavailable must be below veza-infra:backendApiCount (2), so that a rollout never restarts the whole fleet (got 2)",
+  ],
+  [
+    "a canary error bound of text",
+    { streamServerCanaryMaxErrors: "few" },
+    'veza-infra:streamServerCanaryMaxErrors must be an integer from 0 to 1000000 (got "few")',
+  ],
+  [
+    "a start time-out of zero",
+    { backendApiStartTimeoutSeconds: 0 },
+    "veza-infra:backendApiStartTimeoutSeconds must be an integer from 1 to 3600 (got 0)",
+  ],
+  [
+    "a negative drain time-out",
+    { streamServerDrainTimeoutSeconds: -1 },
+    "veza-infra:streamServerDrainTimeoutSeconds must be an integer from 0 to 3600 (got -1)",
+  ],
   ["fall of zero", { healthCheckFall: 0 }, "veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)"],
   ["fractional rise", { healthCheckRise: 1.5 }, "veza-infra:healthCheckRise must be an integer from 1 to 100 (got 1.5)"],
   ["port that is not a number", { httpPort: "80a" }, 'veza-infra:httpPort must be an integer from 1 to 65535 (got "80a")'],
@@ -391,6 +411,65 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     `veza-infra:${key} must be empty (the pool's default size) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least 1024MiB (got ${JSON.stringify(value)})`,
   ]),
   ["memory limit of the wrong type", { haproxyLimitsMemory: 256 }, "veza-infra:haproxyLimitsMemory must be a string (got 256)"],
+  // Edge protection (issue 22).
+  ["a limits switch that is not a boolean", { rateLimitEnabled: "on" }, 'veza-infra:rateLimitEnabled must be true or false (got "on")'],
+  ["no API request allowed", { rateLimitApiRequests: 0 }, "veza-infra:rateLimitApiRequests must be an integer from 1 to 1000000 (got 0)"],
+  [
+    "API requests as a rate",
+    { rateLimitApiRequests: "30/s" },
+    'veza-infra:rateLimitApiRequests must be an integer from 1 to 1000000 (got "30/s")',
+  ],
+  [
+    "a period of a day",
+    { rateLimitPeriodSeconds: 86400 },
+    "veza-infra:rateLimitPeriodSeconds must be an integer from 1 to 3600 (got 86400)",
+  ],
+  ["a fractional period", { rateLimitPeriodSeconds: 0.5 }, "veza-infra:rateLimitPeriodSeconds must be an integer from 1 to 3600 (got 0.5)"],
+  ["no connection allowed", { rateLimitConnections: 0 }, "veza-infra:rateLimitConnections must be an integer from 1 to 100000 (got 0)"],
+  [
+    "exempt sources as one string",
+    { rateLimitExemptSources: "10.77.0.0/24" },
+    'veza-infra:rateLimitExemptSources must be a list of strings (got "10.77.0.0/24")',
+  ],
+  [
+    "too many exempt sources",
+    { rateLimitExemptSources: Array.from({ length: 33 }, (_, i) => `10.0.${i}.0/24`) },
+    "veza-infra:rateLimitExemptSources must list at most 32 networks (got 33)",
+  ],
+  ...(["rateLimitExemptSources", "trustedProxies"] as const).flatMap((key) =>
+    ["10.77.0.5/24", "10.77.0.0", "fd00::/8", "0/0", "10.0.0.0/8 10.1.0.0/16"].map(
+      (source): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+        `${key} item ${source}`,
+        { [key]: ["127.0.0.0/8", source], ...(key === "trustedProxies" ? { clientAddressSource: "proxy-protocol" } : {}) },
+        `veza-infra:${key}[1] must be an IPv4 network in CIDR notation with no host bits set, e.g. 10.77.0.0/24 or 192.0.2.7/32 (got ${JSON.stringify(source)})`,
+      ],
+    ),
+  ),
+  [
+    "an unknown client address source",
+    { clientAddressSource: "forwarded" },
+    'veza-infra:clientAddressSource must be one of "connection", "proxy-protocol", "x-forwarded-for" (got "forwarded")',
+  ],
+  [
+    "a client address source in capitals",
+    { clientAddressSource: "X-Forwarded-For", trustedProxies: ["10.1.0.0/16"] },
+    'veza-infra:clientAddressSource must be one of "connection", "proxy-protocol", "x-forwarded-for" (got "X-Forwarded-For")',
+  ],
+  ...(["proxy-protocol", "x-forwarded-for"] as const).map((source): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
+    `${source} without a trusted proxy`,
+    { clientAddressSource: source },
+    `veza-infra:trustedProxies must list at least one IPv4 network, the only sources whose ${source} address is believed, while veza-infra:clientAddressSource is "${source}" (got [])`,
+  ]),
+  [
+    "trusted proxies nobody reads",
+    { trustedProxies: ["10.1.0.0/16"] },
+    'veza-infra:trustedProxies must be empty while veza-infra:clientAddressSource is "connection": no proxy\'s word is read for the client\'s address then (got ["10.1.0.0/16"])',
+  ],
+  [
+    "a pair's listener on the peers port",
+    { haproxyCount: 2, virtualIp: "10.77.0.200", metricsPort: 10000 },
+    "veza-infra:metricsPort must differ from 10000, where the pair's nodes share their rate-limit counters (got 10000)",
+  ],
 ];
 
 describe("validateSettings", () => {
@@ -411,6 +490,20 @@ describe("validateSettings", () => {
       streamPathPrefixes: ["/hls/", "/v1/live:1/"],
     });
     expect(problemsOf(settings)).toEqual([]);
+  });
+
+  test("accepts edge protection off, every client limited, the bounds, and each way of reading the client's address", () => {
+    expect(
+      problemsOf({ rateLimitEnabled: false, rateLimitApiRequests: 1, rateLimitPeriodSeconds: 3600, rateLimitConnections: 100000 }),
+    ).toEqual([]);
+    expect(
+      problemsOf({ rateLimitExemptSources: [], rateLimitApiRequests: 1000000, rateLimitPeriodSeconds: 1, rateLimitConnections: 1 }),
+    ).toEqual([]);
+    for (const clientAddressSource of ["proxy-protocol", "x-forwarded-for"])
+      expect(problemsOf({ clientAddressSource, trustedProxies: ["10.1.0.0/16", "192.0.2.7/32"] })).toEqual([]);
+    // The peers port is free for a listener when nothing is shared: one node, or the limits off.
+    expect(problemsOf({ metricsPort: 10000 })).toEqual([]);
+    expect(problemsOf({ haproxyCount: 2, virtualIp: "10.77.0.200", metricsPort: 10000, rateLimitEnabled: false })).toEqual([]);
   });
 
   test.each(["10.77.0.200", "10.77.0.254"])("accepts a pair behind the virtual IP %s, with the VRRP bounds", (virtualIp) => {
@@ -438,13 +531,21 @@ describe("validateSettings", () => {
       streamPathPrefixes: '["/hls/"]',
       drainServers: '["stream-server-1"]',
       logEveryRequest: "true",
+      rateLimitEnabled: "false",
+      rateLimitExemptSources: '["10.0.0.0/8"]',
     };
     expect(
       validateSettings(
         settingsFromConfig((key) => given[key]),
         files,
       ),
-    ).toMatchObject({ retries: 0, streamPathPrefixes: ["/hls/"], logEveryRequest: true });
+    ).toMatchObject({
+      retries: 0,
+      streamPathPrefixes: ["/hls/"],
+      logEveryRequest: true,
+      rateLimitEnabled: false,
+      rateLimitExemptSources: ["10.0.0.0/8"],
+    });
   });
 
   test("accepts limits of every form: counts, no limit, MiB and GiB, the pool's default disk", () => {
@@ -570,8 +671,8 @@ describe("the injection class: every string key and list item refuses each value
   ];
 
   test("covers every key that holds text", () => {
-    expect(STRING_KEYS).toHaveLength(19);
-    expect(LIST_KEYS).toHaveLength(6);
+    expect(STRING_KEYS).toHaveLength(20);
+    expect(LIST_KEYS).toHaveLength(8);
   });
 
   test.each(cases)("%s refuses %s", (_key, _label, overrides, named) => {

@@ -155,7 +155,6 @@ while read -r server ref _; do
   if [ -e "$file" ]; then echo staged; exit 0; fi
 done' sh "$VEZA_SERVICE" "$VEZA_PROGRAM_FILE" < /dev/null)" = staged ]; then staged+=("$server $ref"); fi
 done <<< "$VEZA_INSTANCES"
-if [ "${#staged[@]}" = 0 ]; then echo "nothing to roll"; exit 0; fi
 
 rolled=()
 for ((next = 0; next < ${#staged[@]}; )); do
@@ -185,4 +184,19 @@ for ((next = 0; next < ${#staged[@]}; )); do
     exit 1
   fi
 done
-echo "rolled ${rolled[*]}"
+
+# `up` returns once the edge serves with what it applied: every instance, new ones (a scale-out)
+# included, UP on every HAProxy node, all instances at once.
+pids=() servers=()
+while read -r server _; do
+  [ -n "$server" ] || continue
+  on_nodes "$VEZA_BACKEND" "$server" "up=$VEZA_START_TIMEOUT" > "$work/up-$server" & pids+=($!) servers+=("$server")
+done <<< "$VEZA_INSTANCES"
+down=()
+for i in "${!pids[@]}"; do wait "${pids[$i]}" || down+=("${servers[$i]}"); done
+if [ "${#down[@]}" -gt 0 ]; then
+  printf 'Not UP on every HAProxy node, so the edge does not serve with all of %s:\n' "$VEZA_SERVICE" >&2
+  for server in "${down[@]}"; do sed "s|^|  $server on |" "$work/up-$server" >&2; done
+  exit 1
+fi
+if [ "${#rolled[@]}" = 0 ]; then echo "nothing to roll"; else echo "rolled ${rolled[*]}"; fi

@@ -57,13 +57,18 @@ const NO_STATE_FILE = `Can't open global server state file '${SERVER_STATE_FILE}
 
 /**
  * Runs `haproxy -c` on a rendered config, with the certificate path pointed at `pem` (the real
- * one lives in the container). Returns HAProxy's verdict and every warning but the expected one.
+ * one lives in the container) and, for a pair's file, HAProxy's own name `localPeer` (a node's
+ * host name in its container). Returns HAProxy's verdict and every warning but the expected one.
  */
-export function haproxyCheck(config: string, pem?: string): { status: number | null; output: string; warnings: string[] } {
+export function haproxyCheck(
+  config: string,
+  pem?: string,
+  localPeer?: string,
+): { status: number | null; output: string; warnings: string[] } {
   const dir = tempDir("check");
   const file = path.join(dir, "haproxy.cfg");
   fs.writeFileSync(file, pem ? config.split(TLS_PEM_PATH).join(pem) : config);
-  const run = spawnSync("haproxy", ["-c", "-f", file], {
+  const run = spawnSync("haproxy", ["-c", ...(localPeer ? ["-L", localPeer] : []), "-f", file], {
     encoding: "utf8",
     env: { ...process.env, [STATS_PASSWORD_ENV]: TEST_STATS_PASSWORD },
   });
