@@ -8,6 +8,7 @@ import { HaproxyPair, PAIR_WATCH } from "./components/haproxyPair";
 import { stackOwner } from "./components/incusContainer";
 import { incusRef, placementFromSettings } from "./components/incusScripts";
 import { ProbeRequest, observeContainers } from "./components/liveState";
+import { checkIncusReachable } from "./components/incusReach";
 import { ownedPlacement } from "./components/ownership";
 import { limitsFromSettings } from "./components/instanceLimits";
 import { rolloutFromSettings } from "./components/rollout";
@@ -40,6 +41,7 @@ function stackSettings(): Settings {
 export const settings = stackSettings();
 
 const names = fleetNames(settings);
+checkIncusReachable(settings.incusRemote);
 
 // Checked once for every container at preview, before any is registered: a stack whose prefix
 // collides with another's fails there, naming the owners, instead of at `up` halfway through.
@@ -136,15 +138,16 @@ const defaultPort = scheme === "https" ? 443 : 80;
 const edgeAddress = pair ? pair.virtualIp : haproxy.address;
 export const lbUrl = pulumi.interpolate`${scheme}://${edgeAddress}${publicPort === defaultPort ? "" : `:${publicPort}`}/`;
 export const virtualIp = pair ? pair.virtualIp : "";
-export const haproxyContainers = haproxyNodes.map((node) => node.containerName);
+// Containers as the incus CLI names them (`remote:name` on a remote), ready to paste.
+export const haproxyContainers = haproxyNodes.map((node) => node.container.ref);
 export const haproxyAddresses = haproxyNodes.map((node) => node.address);
-export const haproxyContainer = haproxy.containerName;
+export const haproxyContainer = haproxy.container.ref;
 export const haproxyAddress = haproxy.address;
-export const backendApiContainers = backendApi.map((instance) => instance.containerName);
+export const backendApiContainers = backendApi.map((instance) => instance.container.ref);
 export const backendApiAddresses = backendApi.map((instance) => instance.address);
-export const streamServerContainers = streamServer.map((instance) => instance.containerName);
+export const streamServerContainers = streamServer.map((instance) => instance.container.ref);
 export const streamServerAddresses = streamServer.map((instance) => instance.address);
 export const statsPassword = haproxy.statsPassword;
-export const statsAccess = pulumi.interpolate`incus exec ${haproxy.containerName} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
+export const statsAccess = pulumi.interpolate`incus exec ${haproxy.container.ref} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
 export const haproxyConfigHash = pair ? pair.configHash : haproxy.configHash;
 export const metricsUrl = pulumi.interpolate`http://${haproxy.address}:${settings.metricsPort}/metrics`;

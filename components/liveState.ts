@@ -19,6 +19,7 @@
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { defaultRemote, incusFailureMessage } from "./incusReach";
 import { shellQuote } from "./shell";
 
 /** sha256 of a text, as the probe prints a file's. */
@@ -120,6 +121,9 @@ export function probeEnvironment(remote: string, requests: readonly ProbeRequest
   };
 }
 
+/** How long the whole probe may take: it reads every container, on a busy host. */
+const PROBE_TIMEOUT_MS = 60_000;
+
 /**
  * Reads every container of `requests` now (see the module's comment for why synchronously). A
  * probe that cannot run at all fails the program with Incus' own message: the ownership check
@@ -130,13 +134,21 @@ export function observeContainers(remote: string, requests: readonly ProbeReques
     const stdout = execFileSync("/bin/bash", ["-euo", "pipefail", "-c", PROBE_SCRIPT], {
       env: { ...process.env, ...probeEnvironment(remote, requests) },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: PROBE_TIMEOUT_MS,
       stdio: ["ignore", "pipe", "pipe"],
     });
     return parseProbe(stdout);
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
-    throw new pulumi.RunError(`could not read what is live in the Incus containers: ${stderr || (error as Error).message}`);
+    const failed = error as Error & { status?: number | null; stderr?: unknown };
+    throw new pulumi.RunError(
+      incusFailureMessage("read what is live in the Incus containers (incus list, incus exec)", {
+        remote: remote || defaultRemote(),
+        // No status: the time ran out and the probe was killed.
+        status: failed.status ?? 124,
+        output: String(failed.stderr ?? "") || failed.message,
+        limitSeconds: PROBE_TIMEOUT_MS / 1000,
+      }),
+    );
   }
 }
 

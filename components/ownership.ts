@@ -7,14 +7,18 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, IncusPlacement, OWNER_KEY } from "./incusScripts";
+import { INCUS_TIMEOUT_SECONDS, PRINT_FAILURE, incusFailureMessage, parseFailure } from "./incusReach";
 import { configKey } from "./settings";
 
 /**
- * Every instance of the remote in VEZA_REMOTE (empty: the local daemon), with its config, as JSON;
- * or Incus' error, on stdout too, for {@link ownerConflicts} to quote: a failed invoke would reach
+ * Every instance of the remote in VEZA_REMOTE (empty: the client's default), with its config, as
+ * JSON; or, when Incus cannot be reached within VEZA_TIMEOUT_SECONDS, what failed, on stdout too
+ * (incusReach's PRINT_FAILURE), for {@link ownerConflicts} to explain: a failed invoke would reach
  * the operator wrapped in a stack trace.
  */
-export const LIST_INSTANCES_SCRIPT = `incus query "\${VEZA_REMOTE:+$VEZA_REMOTE:}/1.0/instances?recursion=1" 2>&1 || true`;
+export const LIST_INSTANCES_SCRIPT = `status=0
+out=$(timeout -k 5 "$VEZA_TIMEOUT_SECONDS" incus query "\${VEZA_REMOTE:+$VEZA_REMOTE:}/1.0/instances?recursion=1" 2>&1) || status=$?
+if [ "$status" = 0 ]; then printf '%s\\n' "$out"; else ${PRINT_FAILURE}; fi`;
 
 /**
  * A refusal, or a check that could not be made: a RunError, which Pulumi prints as its message alone. Raised inside an apply, it
@@ -32,6 +36,8 @@ export class OwnershipError extends pulumi.RunError {
   }
 }
 
+const LISTING = "list the Incus containers to check who owns them (incus query)";
+
 /** A container this stack would create or adopt that another stack owns. */
 export interface OwnerConflict {
   container: string;
@@ -44,16 +50,15 @@ export interface OwnerConflict {
  * hand, or by an interrupted `up` before the key was set), is no conflict: this stack may adopt it.
  */
 export function ownerConflicts(instancesJson: string, names: readonly string[], owner: string): OwnerConflict[] {
+  const failure = parseFailure(instancesJson);
+  if (failure) throw new OwnershipError(incusFailureMessage(LISTING, failure));
   let instances: unknown;
   try {
     instances = JSON.parse(instancesJson);
   } catch {
     instances = undefined;
   }
-  if (!Array.isArray(instances))
-    throw new OwnershipError(
-      `could not list the Incus containers to check who owns them (incus query): ${instancesJson.trim().slice(0, 500)}`,
-    );
+  if (!Array.isArray(instances)) throw new OwnershipError(`could not ${LISTING}: ${instancesJson.trim().slice(0, 500)}`);
   const owners = new Map<string, string>();
   for (const instance of instances as { name?: unknown; config?: Record<string, unknown> }[]) {
     const found = instance?.config?.[OWNER_KEY];
@@ -95,7 +100,7 @@ export function ownedPlacement(placement: IncusPlacement, names: readonly string
   const instances = command.local.runOutput({
     command: LIST_INSTANCES_SCRIPT,
     interpreter: BASH,
-    environment: { VEZA_REMOTE: placement.remote },
+    environment: { VEZA_REMOTE: placement.remote, VEZA_TIMEOUT_SECONDS: String(INCUS_TIMEOUT_SECONDS) },
     logging: "none",
   });
   return instances.stdout.apply((stdout) => checkedPlacement(stdout, placement, names, owner));

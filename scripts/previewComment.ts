@@ -1,7 +1,7 @@
 /**
  * The Markdown of a pull-request comment about a stack's preview, as pure functions: resource
  * changes (from `pulumi preview --json`), stack-config changes, the policy verdict and the diff of
- * the haproxy.cfg that would go live against the live one (from `pulumi stack export`). No secret
+ * the haproxy.cfg that would go live against the one each HAProxy container serves. No secret
  * may reach the comment: values Pulumi marks secret, and values of keys named like one, are
  * redacted wherever they would appear. scripts/previewPr.ts runs the commands around it.
  */
@@ -38,6 +38,33 @@ export interface ConfigChange {
 export interface PolicyVerdict {
   passed: boolean;
   report: string;
+  /** Why the pack judged nothing (it could not load, the preview failed before it ran); then `passed` is false and `report` is what Pulumi said. */
+  notRun?: string;
+}
+
+/** A section of Pulumi's text output (`Policies:`, `Diagnostics:`): its lines up to the next section. */
+function outputSection(output: string, title: string): string {
+  const lines = output.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(`${title}:`));
+  if (start < 0) return "";
+  const end = lines.findIndex((line, i) => i > start && /^\S/.test(line));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
+}
+
+/**
+ * The verdict of `pulumi preview --policy-pack` from its exit status and output. A pack that
+ * could not load (its dependencies not installed, a type error) fails the preview as a broken
+ * mandatory rule does, but reports no rule: then Pulumi's diagnostics and errors say why.
+ */
+export function policyVerdict(run: { status: number; stdout: string; stderr: string }): PolicyVerdict {
+  const report = outputSection(run.stdout, "Policies");
+  if (run.status === 0 || report.includes("[mandatory]")) return { passed: run.status === 0, report };
+  const said = [outputSection(run.stdout, "Diagnostics"), run.stderr].map((text) => text.trim()).filter((text) => text !== "");
+  return {
+    passed: false,
+    report: (said.length > 0 ? said.join("\n") : run.stdout.trim()).slice(0, 2000),
+    notRun: `The pack could not load or run (pulumi exited with status ${run.status}); Pulumi said:`,
+  };
 }
 
 /** Pulumi's marker of a secret value in serialized state (`"4dabf18193072939515e22adc298388d": "1b47..."`). */
@@ -88,6 +115,11 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return secrets.reduce((result, secret) => result.split(secret).join(REDACTED), text);
 }
 
+/** Every secret of a preview and the state it would change, longest first (so none is half-replaced). */
+export function previewSecrets(preview: PreviewDigest, state: StateExport): string[] {
+  return [...new Set([...secretStrings(preview), ...secretStrings(state)])].sort((a, b) => b.length - a.length);
+}
+
 /** The `config:` map of a Pulumi.<stack>.yaml text; an absent file has none. */
 export function stackConfig(yamlText: string | undefined): Record<string, unknown> {
   if (yamlText === undefined) return {};
@@ -119,23 +151,36 @@ const urn2type = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop() ??
 /** The steps of a preview that change something, replacements counted once. */
 const COUNTED = ["create", "update", "replace", "delete"] as const;
 
-/** haproxy.cfg live now: VEZA_CONFIG of the `haproxy-config` step in the stack's state. */
-export function liveHaproxyConfig(state: StateExport): string | undefined {
-  const resource = state.deployment?.resources?.find((r) => r.urn.endsWith("::haproxy-config"));
-  const environment = resource?.outputs?.environment;
-  if (isSecret(environment)) return undefined;
-  const config = (environment as Record<string, unknown> | undefined)?.VEZA_CONFIG;
-  return typeof config === "string" ? config : undefined;
+/** A step that applies haproxy.cfg: a single node's `<node>-config`, or a pair's `<pair>-config`. */
+const HAPROXY_CONFIG_STEP = /veza:infra:Haproxy(Node|Pair)\$command:local:Command::[^:]+-config$/;
+
+/** One haproxy.cfg the update would apply, and the containers it goes to. */
+export interface PlannedHaproxyConfig {
+  /** Name of the step that applies it, e.g. `haproxy-pair-config`. */
+  step: string;
+  /** The containers, as `incus` names them (`remote:name` on a remote); none while not known. */
+  refs: string[];
+  /** The file; "unknown" while it depends on containers not made yet. */
+  config: string | "unknown";
 }
 
-/** haproxy.cfg the update would apply: "unknown" while it depends on containers not made yet. */
-export function plannedHaproxyConfig(preview: PreviewDigest): string | "unknown" | undefined {
-  const step = preview.steps?.find((s) => s.urn.endsWith("::haproxy-config") && s.op !== "delete");
-  const environment = step?.newState?.inputs?.environment;
-  if (environment === UNKNOWN || isSecret(environment)) return "unknown";
-  const config = (environment as Record<string, unknown> | undefined)?.VEZA_CONFIG;
-  if (config === UNKNOWN) return "unknown";
-  return typeof config === "string" ? config : undefined;
+/** Every haproxy.cfg the update would apply, one per config step: one for a node, one for a pair. */
+export function plannedHaproxyConfigs(preview: PreviewDigest): PlannedHaproxyConfig[] {
+  const steps = new Map<string, PreviewStep>();
+  for (const s of preview.steps ?? []) {
+    if (HAPROXY_CONFIG_STEP.test(s.urn) && !s.op.startsWith("delete") && !steps.has(s.urn)) steps.set(s.urn, s);
+  }
+  return [...steps.values()].map((s) => {
+    const environment = s.newState?.inputs?.environment;
+    const known = environment !== UNKNOWN && !isSecret(environment) ? (environment as Record<string, unknown> | undefined) : undefined;
+    const targets = known?.VEZA_REFS ?? known?.VEZA_REF;
+    const config = known?.VEZA_CONFIG;
+    return {
+      step: nameOf(s.urn),
+      refs: typeof targets === "string" && targets !== UNKNOWN ? targets.split(" ") : [],
+      config: typeof config === "string" && config !== UNKNOWN ? config : "unknown",
+    };
+  });
 }
 
 /** A unified diff (3 lines of context) of two texts, line by line; empty when they are equal. */
@@ -177,24 +222,73 @@ export function unifiedDiff(before: string, after: string, beforeLabel: string, 
   return [`--- ${beforeLabel}`, `+++ ${afterLabel}`, ...body].join("\n");
 }
 
+/**
+ * The preview's error messages, each once: an error raised where every resource's inputs wait
+ * (the ownership check: Incus unreachable) reaches Pulumi once per resource, in the same words.
+ */
+export function previewErrors(preview: PreviewDigest): string[] {
+  return [...new Set((preview.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim()))];
+}
+
 /** What changes in a step, as its property names. */
 function reasons(step: PreviewStep): string {
   const keys = step.op === "replace" ? step.replaceReasons : step.diffReasons;
-  return keys && keys.length > 0 ? ` (${keys.map((k) => `\`${k}\``).join(", ")})` : "";
+  return keys && keys.length > 0
+    ? ` (${[...keys]
+        .sort()
+        .map((k) => `\`${k}\``)
+        .join(", ")})`
+    : "";
 }
 
 /**
+ * One config step's part of the comment: the diff of the file against what each of its nodes
+ * serves now, once for all the nodes that serve the same file (both nodes of a healthy pair).
+ */
+function haproxyConfigSection(step: string, refs: string[], config: string, live: LiveHaproxyConfigs): string[] {
+  const head = `\`${step}\`${refs.length > 0 ? ` (${refs.map((ref) => `\`${ref}\``).join(", ")})` : ""}:`;
+  if (config === "unknown") return [head, "", "Not known before the update: it depends on containers the update creates.", ""];
+  const groups = new Map<string | undefined, string[]>();
+  for (const ref of refs) groups.set(live.get(ref), [...(groups.get(live.get(ref)) ?? []), ref]);
+  return [head, ""].concat(
+    [...groups].flatMap(([now, nodes]) => {
+      const on = nodes.join(", ");
+      const diff = unifiedDiff(
+        now ?? "",
+        config,
+        now === undefined ? `/dev/null (no haproxy.cfg on ${on})` : `live haproxy.cfg on ${on}`,
+        "haproxy.cfg after this change",
+      );
+      return [diff ? ["```diff", diff, "```"].join("\n") : `Unchanged on ${on}.`, ""];
+    }),
+  );
+}
+
+/** haproxy.cfg as each HAProxy container serves it now, by its `incus` name; undefined where it has none yet. */
+export type LiveHaproxyConfigs = ReadonlyMap<string, string | undefined>;
+
+/**
  * The comment for `stack`: a pure function of the preview, the state it would change, the
- * stack-config changes and the policy verdict (none when the repository has no policy pack).
+ * stack-config changes, the policy verdict (none when the repository has no policy pack) and the
+ * haproxy.cfg live on the containers the preview's config steps go to.
  */
 export function renderComment(
   stack: string,
   preview: PreviewDigest,
   state: StateExport,
   config: ConfigChange[],
-  policy?: PolicyVerdict,
+  policy: PolicyVerdict | undefined,
+  live: LiveHaproxyConfigs,
 ): string {
-  const steps = (preview.steps ?? []).filter((s) => (COUNTED as readonly string[]).includes(s.op));
+  // Pulumi lists steps, and a step's reasons, in the order its workers finish them, which differs
+  // between two previews of the same change: sorted, a sticky comment changes only with the change.
+  const steps = (preview.steps ?? [])
+    .filter((s) => (COUNTED as readonly string[]).includes(s.op))
+    .sort(
+      (a, b) =>
+        COUNTED.indexOf(a.op as (typeof COUNTED)[number]) - COUNTED.indexOf(b.op as (typeof COUNTED)[number]) ||
+        nameOf(a.urn).localeCompare(nameOf(b.urn)),
+    );
   const counts = COUNTED.map((op) => `${steps.filter((s) => s.op === op).length} to ${op}`).join(", ");
   const containers = steps.filter((s) => (s.op === "replace" || s.op === "delete") && nameOf(s.urn).endsWith("-launch"));
   const out: string[] = [`## \`pulumi preview\` of stack \`${stack}\``, ""];
@@ -210,8 +304,8 @@ export function renderComment(
   out.push(`### Resources: ${counts}`, "");
   if (steps.length === 0) out.push("No resource changes.");
   for (const s of steps) out.push(`- **${s.op}** \`${nameOf(s.urn)}\` (${typeOf(s)})${reasons(s)}`);
-  const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error" && d.message);
-  if (errors.length > 0) out.push("", "Errors:", "", "```", ...errors.map((d) => d.message!.trim()), "```");
+  const errors = previewErrors(preview);
+  if (errors.length > 0) out.push("", "Errors:", "", "```", ...errors, "```");
 
   out.push("", `### Stack config (\`Pulumi.${stack}.yaml\`)`, "");
   if (config.length === 0) out.push("No config changes.");
@@ -223,25 +317,17 @@ export function renderComment(
     );
 
   if (policy) {
-    out.push("", `### Policy pack: ${policy.passed ? "passed" : "**FAILED** (a mandatory rule is broken)"}`, "");
+    const verdict = policy.notRun !== undefined ? "**did not run**" : policy.passed ? "passed" : "**FAILED** (a mandatory rule is broken)";
+    out.push("", `### Policy pack: ${verdict}`, "");
     const report = policy.report.replace(/^\s*\n|\s+$/g, "");
-    out.push(report ? ["```", report, "```"].join("\n") : "No violations.");
+    if (policy.notRun !== undefined) out.push(policy.notRun, ...(report ? [""] : []));
+    if (report) out.push(["```", report, "```"].join("\n"));
+    else if (policy.notRun === undefined) out.push("No violations.");
   }
 
   out.push("", "### haproxy.cfg", "");
-  const live = liveHaproxyConfig(state);
-  const planned = plannedHaproxyConfig(preview);
-  if (planned === "unknown") out.push("Not known before the update: it depends on containers the update creates.");
-  else if (planned === undefined) out.push("The preview has no HAProxy config step.");
-  else {
-    const diff = unifiedDiff(
-      live ?? "",
-      planned,
-      live === undefined ? "/dev/null (no live config)" : "live haproxy.cfg",
-      "haproxy.cfg after this change",
-    );
-    out.push(diff ? ["```diff", diff, "```"].join("\n") : "Unchanged.");
-  }
-  const secrets = [...new Set([...secretStrings(preview), ...secretStrings(state)])].sort((a, b) => b.length - a.length);
-  return `${scrub(out.join("\n"), secrets)}\n`;
+  const planned = plannedHaproxyConfigs(preview);
+  if (planned.length === 0) out.push("The preview has no HAProxy config step.");
+  for (const { step, refs, config } of planned) out.push(...haproxyConfigSection(step, refs, config, live));
+  return `${scrub(out.join("\n").trimEnd(), previewSecrets(preview, state))}\n`;
 }

@@ -5,14 +5,27 @@
  *
  * Runs the real `pulumi preview --json`, then, when policy/ holds a policy pack, the preview again
  * with it (the JSON preview leaves policy results out); compares Pulumi.NAME.yaml at REF (default
- * HEAD) with the working tree's, and the live haproxy.cfg from `pulumi stack export`. Prints the
- * Markdown, or writes it to FILE; exits 1 when the preview or the policy pack fails, after writing.
- * Needs the pinned pulumi on PATH with the stack's backend (`source scripts/env.sh`).
+ * HEAD) with the working tree's, and the haproxy.cfg each HAProxy container serves (read through
+ * the `incus` client, local or remote as the stack places them) with the one the update applies.
+ * Prints the Markdown, or writes it to FILE; exits 1 when the preview or the policy pack fails,
+ * after writing. Needs the pinned pulumi on PATH with the stack's backend (`source scripts/env.sh`),
+ * and an `incus` client that reaches the stack's Incus (docs/pr-checks.md).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { configChanges, renderComment, stackConfig } from "./previewComment";
+import { LIVE_CONFIG } from "../components/haproxyScripts";
+import { INCUS_TIMEOUT_SECONDS, defaultRemote, incusFailureMessage } from "../components/incusReach";
+import {
+  configChanges,
+  plannedHaproxyConfigs,
+  policyVerdict,
+  previewErrors,
+  previewSecrets,
+  renderComment,
+  scrub,
+  stackConfig,
+} from "./previewComment";
 
 const REPO = path.resolve(__dirname, "..");
 const POLICY_PACK = path.join(REPO, "policy");
@@ -35,13 +48,16 @@ function parseArgs(args: string[]): { stack: string; out?: string; base: string 
   return { stack: options.stack, out: options.out, base: options.base ?? "HEAD" };
 }
 
-/** The policy section of Pulumi's text output: from `Policies:` to the next section. */
-function policyReport(output: string): string {
-  const lines = output.split("\n");
-  const start = lines.findIndex((line) => line.startsWith("Policies:"));
-  if (start < 0) return "";
-  const end = lines.findIndex((line, i) => i > start && /^\S/.test(line));
-  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
+/**
+ * haproxy.cfg as the container `ref` (`remote:name`, or a name on the client's default remote)
+ * serves it; undefined when the container, or its haproxy.cfg, is not there yet.
+ */
+function liveConfig(ref: string): string | undefined {
+  const read = run("timeout", ["-k", "5", String(INCUS_TIMEOUT_SECONDS), "incus", "file", "pull", `${ref}${LIVE_CONFIG}`, "-"]);
+  if (read.status === 0) return read.stdout;
+  if (/not found/i.test(read.stderr)) return undefined;
+  const remote = ref.includes(":") ? ref.slice(0, ref.indexOf(":")) : defaultRemote();
+  throw new Error(incusFailureMessage(`read ${ref}'s haproxy.cfg (incus file pull)`, { remote, status: read.status, output: read.stderr }));
 }
 
 function main(): number {
@@ -65,20 +81,29 @@ function main(): number {
 
   let policy;
   if (fs.existsSync(path.join(POLICY_PACK, "PulumiPolicy.yaml"))) {
-    const checked = run("pulumi", [
-      "preview",
-      "--stack",
-      stack,
-      "--non-interactive",
-      "--color",
-      "never",
-      "--policy-pack",
-      path.relative(REPO, POLICY_PACK),
-    ]);
-    policy = { passed: checked.status === 0, report: policyReport(checked.stdout) };
+    // A preview that failed fails again with the pack, which then judges nothing: one run is enough.
+    policy =
+      preview.status === 0
+        ? policyVerdict(
+            run("pulumi", [
+              "preview",
+              "--stack",
+              stack,
+              "--non-interactive",
+              "--color",
+              "never",
+              "--policy-pack",
+              path.relative(REPO, POLICY_PACK),
+            ]),
+          )
+        : { passed: false, report: "", notRun: "The preview failed before the pack could judge the stack: see Errors above." };
   }
+  const refs = plannedHaproxyConfigs(digest).flatMap(({ refs, config }) => (config === "unknown" ? [] : refs));
+  const live = new Map(refs.map((ref) => [ref, liveConfig(ref)]));
 
-  const markdown = renderComment(stack, digest, state, changes, policy);
+  const markdown = renderComment(stack, digest, state, changes, policy, live);
+  // The job's log says why too, not only the comment.
+  for (const message of previewErrors(digest)) process.stderr.write(`${scrub(message, previewSecrets(digest, state))}\n`);
   if (out) fs.writeFileSync(out, markdown);
   else process.stdout.write(markdown);
   return preview.status === 0 && (policy?.passed ?? true) ? 0 : 1;

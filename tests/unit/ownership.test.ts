@@ -3,7 +3,13 @@
  * `incus query` lists, and the one message that names them all.
  */
 import { OWNER_KEY } from "../../components/incusScripts";
-import { OwnershipError, checkedPlacement, ownerConflicts, ownershipMessage } from "../../components/ownership";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { INCUS_SETUP_DOC, parseFailure } from "../../components/incusReach";
+import { BASH } from "../../components/incusScripts";
+import { LIST_INSTANCES_SCRIPT, OwnershipError, checkedPlacement, ownerConflicts, ownershipMessage } from "../../components/ownership";
 
 const NAMES = ["twin-haproxy", "twin-backend-api-1", "twin-backend-api-2"];
 const SELF = "veza-infra/twin";
@@ -44,11 +50,17 @@ describe("ownerConflicts", () => {
     expect(ownerConflicts(listing({ "twin-haproxy": "veza-infra/twin-2" }), NAMES, SELF)).toHaveLength(1);
   });
 
-  test("when Incus does not answer with its list, the check fails cleanly, quoting what it said", () => {
-    const failed = 'Error: The remote "nosuch" doesn\'t exist\n';
+  test("when Incus cannot be reached, the check fails with the one message that says why and where to read", () => {
+    const failed = 'veza: incus failed\n1\nnosuch\nError: The remote "nosuch" doesn\'t exist\n';
     expect(() => ownerConflicts(failed, NAMES, SELF)).toThrow(OwnershipError);
-    expect(() => ownerConflicts(failed, NAMES, SELF)).toThrow(`check who owns them (incus query): ${failed.trim()}`);
-    expect(() => ownerConflicts("{}", NAMES, SELF)).toThrow(OwnershipError);
+    expect(() => ownerConflicts(failed, NAMES, SELF)).toThrow(
+      [
+        'cannot list the Incus containers to check who owns them (incus query) on Incus remote "nosuch": unknown remote: the client has no remote of that name (incus remote list)',
+        'incus said: Error: The remote "nosuch" doesn\'t exist',
+        `How to give this machine access: ${INCUS_SETUP_DOC}`,
+      ].join("\n"),
+    );
+    expect(() => ownerConflicts("{}", NAMES, SELF)).toThrow("could not list the Incus containers to check who owns them (incus query): {}");
   });
 });
 
@@ -84,5 +96,37 @@ describe("the refusal", () => {
     (error as Error).message = `error serializing property "environment": ${(error as Error).message}`;
     expect(error?.message).toBe(message);
     expect(error?.stack).toBe(message);
+  });
+});
+
+describe("the list-instances script, with a stand-in incus first on PATH", () => {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "veza-incus-"));
+  afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
+
+  /** Runs the script as the ownership check does, with `incus` doing `body`. */
+  const list = (body: string, remote = "") => {
+    fs.writeFileSync(path.join(bin, "incus"), `#!/bin/sh\n[ "$1 $2" = "remote get-default" ] && { echo veza-lab; exit 0; }\n${body}\n`, {
+      mode: 0o755,
+    });
+    const [interpreter, ...flags] = BASH;
+    return execFileSync(interpreter, [...flags, LIST_INSTANCES_SCRIPT], {
+      encoding: "utf8",
+      env: { PATH: `${bin}:${process.env.PATH}`, VEZA_REMOTE: remote, VEZA_TIMEOUT_SECONDS: "1" },
+    });
+  };
+
+  test("passes Incus' answer through", () => expect(list("echo '[]'")).toBe("[]\n"));
+
+  test("reports a refusal with its status, the remote tried (the client's default when none is set) and Incus' words", () => {
+    expect(parseFailure(list("echo 'Error: not authorized' >&2; exit 1"))).toEqual({
+      status: 1,
+      remote: "veza-lab",
+      output: "Error: not authorized\n",
+    });
+    expect(parseFailure(list("exit 1", "edge"))?.remote).toBe("edge");
+  });
+
+  test("gives up on a client that never returns, after VEZA_TIMEOUT_SECONDS", () => {
+    expect(parseFailure(list("exec sleep 60"))?.status).toBe(124);
   });
 });

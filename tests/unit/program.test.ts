@@ -21,6 +21,8 @@ interface ProgramRun {
   outputs: Record<string, unknown>;
   /** Inputs of each invoke the program made. */
   invokes: Record<string, unknown>[];
+  /** The remotes the program checked it reaches before anything else (incusReach.ts; the lab tier checks for real). */
+  reached: string[];
 }
 
 // Each run imports the whole program afresh: seconds on a busy 2-core host, more than jest's 5 s default.
@@ -42,9 +44,13 @@ async function runProgram(
   instances: Instances = {},
   live: Map<string, LiveContainer> = new Map(),
 ): Promise<ProgramRun> {
-  const run: ProgramRun = { resources: [], outputs: {}, invokes: [] };
+  const run: ProgramRun = { resources: [], outputs: {}, invokes: [], reached: [] };
   const invokes = run.invokes;
   await jest.isolateModulesAsync(async () => {
+    jest.doMock("../../components/incusReach", () => ({
+      ...jest.requireActual("../../components/incusReach"),
+      checkIncusReachable: (remote: string) => run.reached.push(remote),
+    }));
     jest.doMock("../../components/liveState", () => ({
       ...jest.requireActual("../../components/liveState"),
       observeContainers: () => live,
@@ -122,7 +128,9 @@ describe("index.ts under mocks", () => {
 
   test("one incus query lists the instances; containers of this stack or of none are adopted (refusals: the lab tier)", () => {
     // A refusal under mocks cannot be awaited here: the runtime's rejections fail the jest test.
-    expect(lab.invokes).toEqual([{ command: LIST_INSTANCES_SCRIPT, interpreter: BASH, environment: { VEZA_REMOTE: "" }, logging: "none" }]);
+    expect(lab.invokes).toEqual([
+      { command: LIST_INSTANCES_SCRIPT, interpreter: BASH, environment: { VEZA_REMOTE: "", VEZA_TIMEOUT_SECONDS: "20" }, logging: "none" },
+    ]);
     expect(commands(lab).filter((r) => r.name.endsWith("-launch"))).toHaveLength(5);
   });
 
@@ -297,5 +305,23 @@ describe("index.ts with the HAProxy pair under mocks", () => {
     expect(first).toContain(`unicast_src_ip ${addresses[0]}`);
     expect(second).toContain(`unicast_src_ip ${addresses[1]}`);
     expect(first).toContain("10.77.0.200/24 dev eth0");
+  });
+});
+
+describe("index.ts with the pair on an Incus remote under mocks", () => {
+  let remote: ProgramRun;
+  beforeAll(async () => {
+    remote = await runProgram({ namePrefix: "lab-", haproxyCount: "2", virtualIp: "10.77.0.200", incusRemote: "edge" });
+  });
+
+  test("the ownership check, every step and every output naming a container go to remote:container", () => {
+    expect(remote.reached).toEqual(["edge"]);
+    expect((remote.invokes[0].environment as Record<string, string>).VEZA_REMOTE).toBe("edge");
+    expect(environment(remote, "haproxy-pair-config").VEZA_REFS).toBe("edge:lab-haproxy edge:lab-haproxy-2");
+    expect(remote.outputs.haproxyContainers).toEqual(["edge:lab-haproxy", "edge:lab-haproxy-2"]);
+    expect(remote.outputs.haproxyContainer).toBe("edge:lab-haproxy");
+    expect(remote.outputs.backendApiContainers).toEqual(["edge:lab-backend-api-1", "edge:lab-backend-api-2"]);
+    expect(remote.outputs.streamServerContainers).toEqual(["edge:lab-stream-server-1", "edge:lab-stream-server-2"]);
+    expect(remote.outputs.statsAccess).toMatch(/^incus exec edge:lab-haproxy -- curl /);
   });
 });
