@@ -268,6 +268,15 @@ function haproxyConfigSection(step: string, refs: string[], config: string, live
 export type LiveHaproxyConfigs = ReadonlyMap<string, string | undefined>;
 
 /**
+ * What each fleet's rollout will restart, in order and with which settings: the line FleetRollout
+ * logs at preview (components/fleetRollout.ts), sorted so the comment does not move between runs.
+ */
+export function rolloutPlans(preview: PreviewDigest): string[] {
+  const plans = (preview.diagnostics ?? []).filter((d) => d.severity === "info" && d.urn?.includes("veza:infra:FleetRollout") && d.message);
+  return [...new Set(plans.map((d) => d.message!.trim()))].sort();
+}
+
+/**
  * The comment for `stack`: a pure function of the preview, the state it would change, the
  * stack-config changes, the policy verdict (none when the repository has no policy pack) and the
  * haproxy.cfg live on the containers the preview's config steps go to.
@@ -306,6 +315,11 @@ export function renderComment(
   for (const s of steps) out.push(`- **${s.op}** \`${nameOf(s.urn)}\` (${typeOf(s)})${reasons(s)}`);
   const errors = previewErrors(preview);
   if (errors.length > 0) out.push("", "Errors:", "", "```", ...errors, "```");
+
+  out.push("", "### Service restarts", "");
+  const plans = rolloutPlans(preview);
+  if (plans.length === 0) out.push("No instance restarts: no fleet rolls.");
+  for (const plan of plans) out.push(`- ${plan}`);
 
   out.push("", `### Stack config (\`Pulumi.${stack}.yaml\`)`, "");
   if (config.length === 0) out.push("No config changes.");

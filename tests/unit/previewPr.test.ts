@@ -202,6 +202,35 @@ const LOAD_FAILURE = {
   stderr: "error: policy pack not started: could not read policy pack port: io: read/write on closed pipe\n",
 };
 
+describe("the service restarts section", () => {
+  const rollout = (service: string) => `urn:pulumi:lab::veza-infra::veza:infra:FleetRollout::${service}-rollout`;
+  test("names what each fleet rolls, in order, from the rollout's own line; nothing else counts", () => {
+    const text = renderComment(
+      "lab",
+      {
+        steps: [],
+        diagnostics: [
+          { urn: rollout("stream-server"), severity: "info", message: "stream-server rolls 1 instance: stream-server-2 first ...\n" },
+          { urn: rollout("backend-api"), severity: "info", message: "backend-api rolls 2 instances: backend-api-1 first ..." },
+          { urn: "urn:pulumi:lab::veza-infra::pulumi:pulumi:Stack::veza-infra-lab", severity: "info", message: "something else" },
+        ],
+      },
+      {},
+      [],
+      undefined,
+      new Map(),
+    );
+    expect(text).toContain(
+      "### Service restarts\n\n- backend-api rolls 2 instances: backend-api-1 first ...\n- stream-server rolls 1 instance: stream-server-2 first ...\n",
+    );
+    expect(text).not.toContain("something else");
+  });
+
+  test("says so when no fleet rolls", () => {
+    expect(renderComment("lab", { steps: [] }, {}, [], undefined, new Map())).toContain("No instance restarts: no fleet rolls.");
+  });
+});
+
 describe("the policy verdict", () => {
   const render = (policy: ReturnType<typeof policyVerdict>) => {
     const text = renderComment("lab", { steps: [] }, {}, [], policy, new Map());
