@@ -11,6 +11,7 @@ import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { AS_DEPLOYED, BISECT_LOAD, BisectRun, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
 import { PREVIEW_TARGET_RATIO, PreviewCost, PreviewSeries } from "./scenarios/previewCost";
 import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
+import { RolloutResult, Variant, VariantRun } from "./scenarios/rollout";
 import { HaproxyProcess, RELOAD_EVERY_MS, RESTART_EVERY_MS, SoakResult } from "./scenarios/soak";
 import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
 import { TimelinePanel, timelineSvg } from "./svg";
@@ -41,6 +42,7 @@ export interface Results {
   preview?: PreviewCost;
   soak?: SoakResult;
   limits?: EdgeLimitsRun;
+  rollout?: RolloutResult;
   finalDestroyMs?: number;
   restores: RestoreCheck[];
   anchorFiles: Record<string, string>;
@@ -578,5 +580,74 @@ ${table}
 ![failover timeline](timeline-backend-dies.svg)
 
 ![LB node dies timeline](timeline-lb-node-dies.svg)
-${r.soak ? "\n![soak](soak.svg)\n" : ""}`;
+${r.soak ? "\n![soak](soak.svg)\n" : ""}${r.rollout ? `\n${rolloutSection(r.rollout, r)}` : ""}`;
+}
+
+/** The issue's bound on the project's rollout: each instance within this many times its floor. */
+export const ROLLOUT_RATIO_TARGET = 1.5;
+const ROLLOUT_BEGIN = "<!-- version rollout: begin -->";
+const ROLLOUT_END = "<!-- version rollout: end -->";
+const VARIANT_LABELS: Record<Variant, string> = {
+  project: "project: `pulumi up`, FleetRollout",
+  allAtOnce: "all at once (before the rollout): swap + restart every instance together",
+  runbook: "seed's runbook by a script: drain, 30 s, restart, ready; one at a time",
+};
+
+/**
+ * Scenario 11's own section of bench/LATEST.md, between markers so that a run of that scenario
+ * alone (`--only rollout`) replaces it and leaves the rest of the file as the last full run wrote it.
+ */
+export function rolloutSection(o: RolloutResult, r: Pick<Results, "startedAt" | "host" | "files">): string {
+  const rows: string[] = [];
+  for (const size of o.sizes) {
+    for (const [variant, run] of Object.entries(size.variants) as [Variant, VariantRun][]) {
+      const target = variant === "project" ? `0; <= ${ROLLOUT_RATIO_TARGET}` : "";
+      const meets = variant === "project" ? verdict(run.failed === 0 && run.medianRatio <= ROLLOUT_RATIO_TARGET) : "";
+      const total = `${seconds(run.actionMs)}${run.canaryMs ? ` (of which the canary's watch ${seconds(run.canaryMs)})` : ""}`;
+      const instances = run.instances
+        .map((i) => `${i.server} ${seconds(i.ms)} / ${seconds(i.floorMs)} (drain ${seconds(i.drainMs)})`)
+        .join("; ");
+      const answered = run.answeredAfter.join(", ") === run.to ? run.to : `${run.answeredAfter.join(", ")} (expected ${run.to})`;
+      rows.push(
+        `| ${[size.backends, VARIANT_LABELS[variant], `${run.from} -> ${answered}`, failures(run), total, run.medianRatio.toFixed(2), instances, target, meets].join(" | ")} |`,
+      );
+    }
+  }
+  const floors = o.sizes
+    .map((s) => `${s.backends} backends ${seconds(s.stopStartMs)} (runs: ${s.stopStartRunsMs.map((ms) => seconds(ms)).join(", ")})`)
+    .join("; ");
+  const json = r.files.find((f) => f.endsWith(".json")) ?? "n/a";
+  return `${ROLLOUT_BEGIN}
+## 11 version rollout
+
+\`npm run bench -- --only rollout\` on ${r.host.nproc} cores, ${r.startedAt} (commit ${String(r.host.commit).slice(0, 7)}), results
+\`${json}\`. backend-api gets a new release (the Go fixture, tests/fixtures/service: 1 s to start, graceful
+stop on SIGTERM) under ${LOAD_RATE} req/s open-loop keep-alive GETs through the load balancer, three ways, on 2 then 6
+backends, each from every server UP at full weight; the load runs 2 s before and after each. The project's rollout runs
+with every setting at its default: drain time-out ${o.drainTimeoutSeconds} s, maxUnavailable 1, canary watched
+${o.canarySeconds} s (a fixed cost once per rollout, included in its duration: it is the time the canary serves alone
+before the others follow). All at once: the new program pushed beside the old in every container, then in parallel
+moved in place and \`systemctl restart\`; then the stack is told (config set, \`pulumi up\` finds nothing to roll).
+The runbook (the seed's Operations section): \`state drain\` on every node, ${seconds(o.runbookDrainMs)}, push,
+\`systemctl restart veza-backend-api\`, \`state ready\` at once, as the seed writes it.
+
+Per instance: measured / floor, the floor being the instance's drain wait + the fixture's stop and start (a
+\`systemctl restart\` until its health check answers, measured in a container held in maintenance: ${floors}) + rise checks
+(healthCheckRise x healthCheckIntervalMs = ${seconds(o.riseMs)}). Measured is, for the project, the rollout's own line
+(drain to UP on every node, then ready); all at once, the restart command to UP on every node; the runbook, drain to
+\`ready\` returned (it does not wait for the service nor the checks, so it can come under its floor). The ratio is the
+median over the instances.
+
+| backends | variant | releases (after: answered by) | failed requests | rollout duration | per instance: median ratio to the floor | per instance: measured / floor | project's target: failed; ratio | meets |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join("\n")}
+${ROLLOUT_END}`;
+}
+
+/** `existing` (bench/LATEST.md) with its version-rollout section replaced by `section`, or `section` appended. */
+export function withRolloutSection(existing: string, section: string): string {
+  const begin = existing.indexOf(ROLLOUT_BEGIN);
+  const end = existing.indexOf(ROLLOUT_END);
+  if (begin < 0 || end < begin) return `${existing.replace(/\n*$/, "")}\n\n${section}\n`;
+  return existing.slice(0, begin) + section + existing.slice(end + ROLLOUT_END.length);
 }

@@ -7,7 +7,8 @@
  *   npm run bench                       everything, then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
  *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, lbnode, speed,
- *                                                 preview, soak, limits; a partial run leaves bench/LATEST.md as it was)
+ *                                                 preview, soak, limits, rollout; a partial run leaves bench/LATEST.md
+ *                                                 as it was, but for the version rollout's own section when it ran)
  *   npm run bench -- --only soak --soak-minutes 2   a shorter soak (default 10 minutes)
  *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
  *                                                 touched, the stack (default bench) is only previewed
@@ -25,7 +26,7 @@ import { incus } from "../tests/lab/harness";
 import { ANCHOR_SETTINGS } from "./anchor";
 import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
 import { BASE, CONFIGS, Lb } from "./lb";
-import { Results, failoverSvg, latestMarkdown, lbNodeSvg, markdownTable, tableRows } from "./report";
+import { Results, failoverSvg, latestMarkdown, lbNodeSvg, markdownTable, rolloutSection, tableRows, withRolloutSection } from "./report";
 import { EDGE_LIMITS_KEYS, edgeLimits } from "./scenarios/edgeLimits";
 import { FailureKind, failover } from "./scenarios/failover";
 import { LB_NODE_KEYS, lbNode } from "./scenarios/lbNode";
@@ -33,14 +34,15 @@ import { locality } from "./scenarios/locality";
 import { overhead, overheadBisect } from "./scenarios/overhead";
 import { previewCost } from "./scenarios/previewCost";
 import { reconfiguration } from "./scenarios/reconfig";
+import { ROLLOUT_KEYS, versionRollout } from "./scenarios/rollout";
 import { SOAK_DEFAULT_MINUTES, soak } from "./scenarios/soak";
 import { soakSvg } from "./soakSvg";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak", "limits"] as const;
+const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak", "limits", "rollout"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
-const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS, ...EDGE_LIMITS_KEYS];
+const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS, ...EDGE_LIMITS_KEYS, ...ROLLOUT_KEYS];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
 const FAST_INTERVAL_MS = 100;
 
@@ -206,6 +208,12 @@ async function main(): Promise<void> {
         results.soak = await soak(lb, soakMinutes);
       });
     }
+    // Last: it ships new programs to backend-api, which the other scenarios assume is the stand-in.
+    if (only.has("rollout")) {
+      await phase("11 version rollout: project, all at once, the seed's runbook; 2 then 6 backends", async () => {
+        results.rollout = await versionRollout(lb, (message) => log(started, message));
+      });
+    }
   } finally {
     if (fleet) {
       await lb.use("project", BASE).catch((e) => results.errors.push(`restoring the project's config: ${e}`));
@@ -262,7 +270,13 @@ function writeOutputs(results: Results, complete: boolean): void {
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
   const table = complete ? writeLatest(results) : markdownTable(tableRows(results));
   process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_DIR, json)}\n`);
-  if (!complete) process.stdout.write("a partial run (--only): bench/LATEST.md is left as it was\n");
+  if (results.rollout) process.stdout.write(`\n${rolloutSection(results.rollout, results)}\n`);
+  if (!complete && results.rollout) {
+    // The version rollout's section stands apart from the table, so a run of it alone refreshes it.
+    const latest = path.join(BENCH_DIR, "LATEST.md");
+    fs.writeFileSync(latest, withRolloutSection(fs.readFileSync(latest, "utf8"), rolloutSection(results.rollout, results)));
+    process.stdout.write("a partial run (--only): of bench/LATEST.md, only the version rollout's section was refreshed\n");
+  } else if (!complete) process.stdout.write("a partial run (--only): bench/LATEST.md is left as it was\n");
   if (results.errors.length > 0) process.stdout.write(`errors:\n${results.errors.map((e) => `  - ${e}`).join("\n")}\n`);
 }
 

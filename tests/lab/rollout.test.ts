@@ -5,12 +5,12 @@
  * goes back, the rest never run it, `up` fails with one message), the way back by putting the
  * config back, and drift: a container deleted by hand, haproxy.cfg edited by hand.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as nodePath from "path";
 import type { LoadSample } from "../../bench/load";
-import { REPO, LabOutputs, PinnedSocket, incus, openSocket, outputs, pulumi, run, steadyLoad, waitAllUp, waitFor } from "./harness";
+import { buildServiceFixture } from "../fixtures/service/build";
+import { LabOutputs, PinnedSocket, incus, openSocket, outputs, pulumi, run, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(20 * 60_000);
 
@@ -20,14 +20,7 @@ let lab: LabOutputs;
 let builds: string;
 
 /** Builds the fixture as `version`; `mode` crash exits at once, as a program missing a setting does. */
-function fixture(version: string, mode: "serve" | "crash" = "serve"): string {
-  const out = nodePath.join(builds, `${version}-${mode}`);
-  execFileSync("go", ["build", "-trimpath", "-ldflags", `-X main.version=${version} -X main.mode=${mode}`, "-o", out, "."], {
-    cwd: nodePath.join(REPO, "tests", "fixtures", "service"),
-    env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=mod" },
-  });
-  return out;
-}
+const fixture = (version: string, mode: "serve" | "crash" = "serve") => buildServiceFixture(builds, version, mode);
 
 const config = (key: string, value: string) => pulumi("config", "set", `veza-infra:${key}`, value);
 const unset = (key: string) => pulumi("config", "rm", `veza-infra:${key}`);

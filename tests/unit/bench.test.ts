@@ -1,6 +1,8 @@
 import { LoadSample } from "../../bench/load";
 import { lbNodeFigures } from "../../bench/scenarios/lbNode";
 import { BISECT_VARIANTS } from "../../bench/scenarios/overhead";
+import { RISE_MS, RolloutResult, instanceTiming, median, parseRolledLines, projectTimings } from "../../bench/scenarios/rollout";
+import { rolloutSection, withRolloutSection } from "../../bench/report";
 import { renderHaproxyConfig } from "../../components/haproxyConfig";
 import { DEFAULTS } from "../../components/settings";
 
@@ -56,4 +58,93 @@ test("no answer after the stop: no first answer, every later failure counted whi
   expect(figures.firstAnswerMs).toBeNull();
   expect(figures.failedWhileDown).toBe(2);
   expect(figures.failedAfterAnswer).toBe(0);
+});
+
+describe("scenario 11, version rollout", () => {
+  // As `pulumi up` prints the rollout step's stderr (components/rolloutScripts.ts), diagnostics prefix and all.
+  const output = [
+    "    command:local:Command (backend-api-rollout-step):",
+    "      backend-api-1: rolled in 3.4 s (drain 0.2 s, stop and start 1.6 s, UP on every node 1.6 s)",
+    "      backend-api-1: canary healthy for 10 s",
+    "      backend-api-2: rolled in 4.0 s (drain 0.3 s, stop and start 1.7 s, UP on every node 2.0 s)",
+    "  backend-api-2: rolled in 4.0 s (drain 0.3 s, stop and start 1.7 s, UP on every node 2.0 s)",
+  ].join("\n");
+
+  test("the rollout's line per instance is read once per instance, in seconds", () => {
+    expect(parseRolledLines(output)).toEqual([
+      { server: "backend-api-1", rolledS: 3.4, drainS: 0.2, stopStartS: 1.6, upS: 1.6 },
+      { server: "backend-api-2", rolledS: 4.0, drainS: 0.3, stopStartS: 1.7, upS: 2.0 },
+    ]);
+    expect(parseRolledLines("nothing to roll")).toEqual([]);
+  });
+
+  test("each instance is set against its own drain wait + the fixture's stop and start + the rise checks", () => {
+    const [first, second] = projectTimings(output, 1_200, RISE_MS);
+    expect(RISE_MS).toBe(DEFAULTS.healthCheckRise * DEFAULTS.healthCheckIntervalMs);
+    expect(first.floorMs).toBe(200 + 1_200 + RISE_MS);
+    expect(first.ratio).toBeCloseTo(3_400 / first.floorMs);
+    expect(second).toMatchObject({ server: "backend-api-2", ms: 4_000, drainMs: 300 });
+    expect(instanceTiming("backend-api-3", 33_000, 30_000, 1_000, 1_000)).toEqual({
+      server: "backend-api-3",
+      ms: 33_000,
+      drainMs: 30_000,
+      floorMs: 32_000,
+      ratio: 33_000 / 32_000,
+    });
+  });
+
+  test("median: the middle value, the mean of the two middle ones for an even count, NaN for none", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([NaN, 5])).toBe(5);
+    expect(median([])).toBeNaN();
+  });
+
+  test("a run of the scenario alone replaces its own section of LATEST.md and nothing else", () => {
+    const result: RolloutResult = {
+      riseMs: 1_000,
+      runbookDrainMs: 30_000,
+      canarySeconds: 10,
+      drainTimeoutSeconds: 10,
+      sizes: [
+        {
+          backends: 2,
+          stopStartRunsMs: [1_100, 1_200, 1_300],
+          stopStartMs: 1_200,
+          variants: {
+            project: {
+              ok: 1_000,
+              failed: 0,
+              outcomes: { "200": 1_000 },
+              slow: 0,
+              p50Ms: 2,
+              p99Ms: 9,
+              maxMs: 20,
+              from: "v1",
+              to: "v2",
+              actionMs: 30_000,
+              instances: projectTimings(output, 1_200, 1_000),
+              medianRatio: 1.3,
+              answeredAfter: ["v2"],
+              canaryMs: 10_000,
+            },
+          },
+        },
+      ],
+    };
+    const section = rolloutSection(result, {
+      startedAt: "2026-12-06T06:00:00.000Z",
+      host: { nproc: 2, commit: "abcdef0123" },
+      files: ["x.json"],
+    });
+    expect(section).toContain(
+      "| 2 | project: `pulumi up`, FleetRollout | v1 -> v2 | 0 of 1000 | 30.00 s (of which the canary's watch 10.00 s) | 1.30 |",
+    );
+    const latest = "# Bench: latest run\n\n| table |\n\n![soak](soak.svg)\n";
+    const once = withRolloutSection(latest, section);
+    expect(once.startsWith(latest.trimEnd())).toBe(true);
+    expect(once).toContain(section);
+    const again = withRolloutSection(once, section.replace("1.30", "1.40"));
+    expect(again).toBe(once.replace("1.30", "1.40"));
+  });
 });
