@@ -594,7 +594,7 @@ const VARIANT_LABELS: Record<Variant, string> = {
 };
 
 /**
- * Scenario 11's own section of bench/LATEST.md, between markers so that a run of that scenario
+ * Scenario 12's own section of bench/LATEST.md, between markers so that a run of that scenario
  * alone (`--only rollout`) replaces it and leaves the rest of the file as the last full run wrote it.
  */
 export function rolloutSection(o: RolloutResult, r: Pick<Results, "startedAt" | "host" | "files">): string {
@@ -618,7 +618,7 @@ export function rolloutSection(o: RolloutResult, r: Pick<Results, "startedAt" | 
     .join("; ");
   const json = r.files.find((f) => f.endsWith(".json")) ?? "n/a";
   return `${ROLLOUT_BEGIN}
-## 11 version rollout
+## 12 version rollout
 
 \`npm run bench -- --only rollout\` on ${r.host.nproc} cores, ${r.startedAt} (commit ${String(r.host.commit).slice(0, 7)}), results
 \`${json}\`. backend-api gets a new release (the Go fixture, tests/fixtures/service: 1 s to start, graceful

@@ -1,5 +1,5 @@
 /**
- * Scenario 11: a new version of backend-api shipped under a steady load, three ways side by side in
+ * Scenario 12: a new version of backend-api shipped under a steady load, three ways side by side in
  * one run, on 2 and then 6 backends, each from the same starting point (every server UP at full
  * weight, one release everywhere) and each to a release of its own (the Go fixture,
  * tests/fixtures/service, built as v1, v2, ...):
@@ -298,7 +298,7 @@ async function runSize(lb: Lb, backends: number, release: (version: string) => s
   return { size, current: to };
 }
 
-/** Scenario 11 on the project's config (`pulumi up`s change the stack); leaves the stack on the program's defaults. */
+/** Scenario 12 on the project's config (`pulumi up`s change the stack); leaves the stack on the program's defaults. */
 export async function versionRollout(lb: Lb, log: (message: string) => void = () => undefined): Promise<RolloutResult> {
   const builds = fs.mkdtempSync(path.join(os.tmpdir(), "veza-bench-fixture-"));
   let n = 0;
