@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as nodePath from "path";
 import type { LoadSample } from "../../bench/load";
-import { buildServiceFixture } from "../fixtures/service/build";
+import { FixtureMode, buildServiceFixture } from "../fixtures/service/build";
 import { LabOutputs, PinnedSocket, incus, openSocket, outputs, pulumi, run, steadyLoad, waitAllUp, waitFor } from "./harness";
 
 jest.setTimeout(20 * 60_000);
@@ -20,7 +20,7 @@ let lab: LabOutputs;
 let builds: string;
 
 /** Builds the fixture as `version`; `mode` crash exits at once, as a program missing a setting does. */
-const fixture = (version: string, mode: "serve" | "crash" = "serve") => buildServiceFixture(builds, version, mode);
+const fixture = (version: string, mode: FixtureMode = "serve") => buildServiceFixture(builds, version, mode);
 
 const config = (key: string, value: string) => pulumi("config", "set", `veza-infra:${key}`, value);
 const unset = (key: string) => pulumi("config", "rm", `veza-infra:${key}`);
@@ -186,38 +186,60 @@ test("stream-server rolls v1 -> v2 -> v3 under load; only the rolled server's sh
   }
 });
 
-test("a release that cannot start stops at the canary: no request fails, the fleet keeps its release, one clear message", async () => {
-  const good = (await pulumi("config", "get", "veza-infra:backendApiBinaryPath")).trim();
-  await config("backendApiBinaryPath", fixture("broken", "crash"));
-  try {
-    await brokenRelease();
-  } finally {
-    // The way back: the config as it was, and one `up`; then nothing left to change.
-    await config("backendApiBinaryPath", good);
-  }
-  await up();
-  await pulumi("preview", "--expect-no-changes");
-});
+/**
+ * Two ways a release cannot serve: it exits at start (a missing setting), or it runs and never
+ * answers its health check (a dependency it cannot reach; the start time-out is 10 s here).
+ */
+test.each([
+  [
+    "exits at start",
+    "crash",
+    /veza-backend-api exited \d+ times since it was started: it cannot start/,
+    "journal: fatal: VEZA_DATABASE_URL is not set",
+  ],
+  [
+    "never answers its health check",
+    "unhealthy",
+    /veza-backend-api did not answer \/api\/v1\/health on port 8080 within 10 s/,
+    "journal: listening 8080 version broken",
+  ],
+] as const)(
+  "a release that %s stops at the canary: no request fails, the fleet keeps its release, one clear message",
+  async (what, mode, reason, evidence) => {
+    const good = (await pulumi("config", "get", "veza-infra:backendApiBinaryPath")).trim();
+    await config("backendApiBinaryPath", fixture("broken", mode));
+    if (mode === "unhealthy") await config("backendApiStartTimeoutSeconds", "10");
+    try {
+      await brokenRelease(what, reason, evidence);
+    } finally {
+      // The way back: the config as it was, and one `up`; then nothing left to change.
+      await config("backendApiBinaryPath", good);
+      await unset("backendApiStartTimeoutSeconds");
+    }
+    await up();
+    await pulumi("preview", "--expect-no-changes");
+  },
+);
 
-async function brokenRelease(): Promise<void> {
+async function brokenRelease(what: string, reason: RegExp, evidence: string): Promise<void> {
   const load = steadyLoad(url("/api/v1/items"), 20);
   const failure = await up().then(
     () => "",
     (error: Error) => error.message,
   );
   const { failures, tally } = await load.stop();
-  figures["broken release under 20 req/s, ok/failed"] = tally;
+  figures[`release that ${what}, under 20 req/s, ok/failed`] = tally;
   expect(failure).toContain('running "rollout of backend-api"');
   expect(failure).toContain("The rollout of backend-api stopped.");
   expect(failure).toContain("backend-api-1: the new release did not start:");
-  expect(failure).toContain("journal: fatal: VEZA_DATABASE_URL is not set");
-  expect(failure).toMatch(/veza-backend-api exited \d+ times since it was started: it cannot start/);
+  expect(failure).toContain(evidence);
+  expect(failure).toMatch(reason);
   expect(failure).toContain("backend-api-1 is back on its previous release and serving.");
   expect(failure).toContain("Never ran it: backend-api-2.");
   // No script text in the message: the label stands where the provider would quote the script.
   const diagnostics = failure.slice(failure.indexOf("command:local:Command (backend-api-rollout-step):"), failure.indexOf("Outputs:"));
   expect(diagnostics).not.toMatch(/on_nodes|\$VEZA_|incus exec/);
-  figures["broken release: the rollout step's error"] = `${diagnostics.split("\n").length} lines`;
+  figures[`release that ${what}: the rollout step's error`] = `${diagnostics.split("\n").length} lines`;
   expect(failures).toEqual([]);
   await waitAllUp(lab, 60_000);
   const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(url("/api/v1/items")).then((r) => r.headers.get("x-version"))));
