@@ -1,21 +1,21 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
-import { BackendApiInstance } from "./components/backendApiInstance";
-import { haproxyArgsFromSettings } from "./components/haproxyArgs";
-import { FleetRollout } from "./components/fleetRollout";
-import { HAPROXY_WATCH, HaproxyNode } from "./components/haproxyNode";
-import { HaproxyPair, PAIR_WATCH } from "./components/haproxyPair";
-import { stackOwner } from "./components/incusContainer";
-import { incusRef, placementFromSettings } from "./components/incusScripts";
-import { ProbeRequest, observeContainers } from "./components/liveState";
-import { checkIncusReachable } from "./components/incusReach";
-import { ownedPlacement } from "./components/ownership";
-import { limitsFromSettings } from "./components/instanceLimits";
-import { rolloutFromSettings } from "./components/rollout";
-import { serviceArgsFromSettings, serviceWatch } from "./components/serviceInstance";
-import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./components/settings";
-import { StreamServerInstance } from "./components/streamServerInstance";
-import { LOCAL_FILES, SettingsError, validateSettings } from "./components/validation";
+import { BackendApiInstance } from "./components/services/backendApiInstance";
+import { haproxyArgsFromSettings } from "./components/haproxy/haproxyArgs";
+import { FleetRollout } from "./components/services/fleetRollout";
+import { HAPROXY_WATCH, HaproxyNode } from "./components/haproxy/haproxyNode";
+import { HaproxyPair, PAIR_WATCH } from "./components/haproxy/haproxyPair";
+import { stackOwner } from "./components/incus/incusContainer";
+import { incusRef, placementFromSettings } from "./components/incus/incusScripts";
+import { ProbeRequest, observeContainers } from "./components/incus/liveState";
+import { checkIncusReachable } from "./components/incus/incusReach";
+import { ownedPlacement } from "./components/incus/ownership";
+import { limitsFromSettings } from "./components/incus/instanceLimits";
+import { rolloutFromSettings } from "./components/services/rollout";
+import { serviceArgsFromSettings, serviceWatch } from "./components/services/serviceInstance";
+import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./stack/settings";
+import { StreamServerInstance } from "./components/services/streamServerInstance";
+import { LOCAL_FILES, SettingsError, validateSettings } from "./stack/validation";
 
 /**
  * Validation throws one message naming every bad stack-config key, mistyped keys included, before

@@ -1,12 +1,12 @@
 /**
  * The anchor the project is measured against: bench/anchor.cfg.mustache rendered from the same
- * fleet addresses with the seed's defaults table (components/settings.ts SEED_DEFAULTS). Pure.
+ * fleet addresses with the seed's defaults table (stack/settings.ts SEED_DEFAULTS). Pure.
  */
 import * as fs from "fs";
 import * as path from "path";
 import Mustache from "mustache";
-import { ADMIN_SOCKET, Fleets } from "../components/haproxyConfig";
-import { DEFAULTS, SEED_DEFAULTS } from "../components/settings";
+import { ADMIN_SOCKET, Fleets } from "../components/haproxy/haproxyConfig";
+import { DEFAULTS, SEED_DEFAULTS } from "../stack/settings";
 
 const TEMPLATE = path.join(__dirname, "anchor.cfg.mustache");
 

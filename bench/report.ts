@@ -16,7 +16,7 @@ import { HaproxyProcess, RELOAD_EVERY_MS, RESTART_EVERY_MS, SoakResult } from ".
 import { ColdStart, ScaleSpeed, Timed } from "./scenarios/toolSpeed";
 import { TimelinePanel, timelineSvg } from "./svg";
 
-/** The project's values the targets and bounds are derived from (components/settings.ts DEFAULTS). */
+/** The project's values the targets and bounds are derived from (stack/settings.ts DEFAULTS). */
 export interface ProjectTimings {
   healthCheckIntervalMs: number;
   healthCheckTimeoutMs: number;

@@ -21,7 +21,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULTS } from "../components/settings";
+import { DEFAULTS } from "../stack/settings";
 import { incus } from "../tests/lab/harness";
 import { ANCHOR_SETTINGS } from "./anchor";
 import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";

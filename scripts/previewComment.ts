@@ -269,7 +269,7 @@ export type LiveHaproxyConfigs = ReadonlyMap<string, string | undefined>;
 
 /**
  * What each fleet's rollout will restart, in order and with which settings: the line FleetRollout
- * logs at preview (components/fleetRollout.ts), sorted so the comment does not move between runs.
+ * logs at preview (components/services/fleetRollout.ts), sorted so the comment does not move between runs.
  */
 export function rolloutPlans(preview: PreviewDigest): string[] {
   const plans = (preview.diagnostics ?? []).filter((d) => d.severity === "info" && d.urn?.includes("veza:infra:FleetRollout") && d.message);

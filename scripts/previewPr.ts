@@ -14,8 +14,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LIVE_CONFIG } from "../components/haproxyScripts";
-import { INCUS_TIMEOUT_SECONDS, defaultRemote, incusFailureMessage } from "../components/incusReach";
+import { LIVE_CONFIG } from "../components/haproxy/haproxyScripts";
+import { INCUS_TIMEOUT_SECONDS, defaultRemote, incusFailureMessage } from "../components/incus/incusReach";
 import {
   configChanges,
   plannedHaproxyConfigs,

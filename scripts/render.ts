@@ -10,9 +10,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
-import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxyConfig";
-import { CONFIG_NAMESPACE, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "../components/settings";
-import { LOCAL_FILES, validateSettings } from "../components/validation";
+import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxy/haproxyConfig";
+import { CONFIG_NAMESPACE, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "../stack/settings";
+import { LOCAL_FILES, validateSettings } from "../stack/validation";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const parseYaml: (text: string) => unknown = load;

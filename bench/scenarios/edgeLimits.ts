@@ -8,7 +8,7 @@
  * median of each round's own ratio, its two sides measured back to back, so the drift of this
  * shared host's load from one round to the next cancels out.
  */
-import { LIMIT_API_REQUESTS, LIMIT_CONNECTIONS, LIMIT_THROTTLED } from "../../components/haproxyConfig";
+import { LIMIT_API_REQUESTS, LIMIT_CONNECTIONS, LIMIT_THROTTLED } from "../../components/haproxy/haproxyConfig";
 import { pulumi } from "../env";
 import { BASE, Lb } from "../lb";
 import { Row } from "../report";

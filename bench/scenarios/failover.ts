@@ -4,7 +4,7 @@
  * come back on the survivor with that stale cookie. Then the victim is brought back and the run
  * waits for it to be UP at full weight (slow start over) so the next run starts from the same state.
  */
-import { API_POOL } from "../../components/haproxyConfig";
+import { API_POOL } from "../../components/haproxy/haproxyConfig";
 import { PinnedSocket, get, incus, openSocket, serverStats, waitFor } from "../../tests/lab/harness";
 import { incusOn, sleep } from "../env";
 import { LoadSample, REQUEST_TIMEOUT_MS, openLoad } from "../load";

@@ -5,7 +5,7 @@
  * each against the anchor, all through the LB on the same containers.
  */
 import autocannon from "autocannon";
-import { DEFAULTS } from "../../components/settings";
+import { DEFAULTS } from "../../stack/settings";
 import { BASE, CONFIGS, ConfigName, Lb } from "../lb";
 
 const CONNECTIONS = 20;

@@ -26,7 +26,7 @@ export const PREVIEW_ROUNDS = 5;
 export const PREVIEW_TARGET_RATIO = 1.3;
 export const TRIVIAL_DIR = path.join(REPO_DIR, "bench", "fixtures", "trivial");
 export const TRIVIAL_STACK = "bench-trivial";
-/** The refused value: validation (components/validation.ts) accepts 1..100. */
+/** The refused value: validation (stack/validation.ts) accepts 1..100. */
 export const REFUSED_KEY = "veza-infra:healthCheckFall";
 
 export interface PreviewSeries {

@@ -21,9 +21,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { API_POOL } from "../../components/haproxyConfig";
-import { servicePaths } from "../../components/serviceInstance";
-import { DEFAULTS, SEED_DEFAULTS } from "../../components/settings";
+import { API_POOL } from "../../components/haproxy/haproxyConfig";
+import { servicePaths } from "../../components/services/serviceInstance";
+import { DEFAULTS, SEED_DEFAULTS } from "../../stack/settings";
 import { buildServiceFixture } from "../../tests/fixtures/service/build";
 import { admin, incus, statusOnEveryNode, waitFor } from "../../tests/lab/harness";
 import { ours, pulumi, serverName, sleep } from "../env";
@@ -87,7 +87,7 @@ export interface RolloutResult {
   sizes: SizeRun[];
 }
 
-/** The rollout script's line per instance (components/rolloutScripts.ts), in seconds. */
+/** The rollout script's line per instance (components/services/rolloutScripts.ts), in seconds. */
 export interface RolledLine {
   server: string;
   rolledS: number;

@@ -5,8 +5,8 @@
  * piles up shows: failed requests by kind, HAProxy's processes sampled over time (old workers a
  * reload leaves behind), and the master's and workers' RSS and open fds at the start and the end.
  */
-import { API_POOL } from "../../components/haproxyConfig";
-import { DEFAULTS } from "../../components/settings";
+import { API_POOL } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS } from "../../stack/settings";
 import { incus, serverStatus, waitFor } from "../../tests/lab/harness";
 import { incusOn, pulumi, serverName, sleep, timed } from "../env";
 import { openLoad } from "../load";

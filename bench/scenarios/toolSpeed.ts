@@ -2,7 +2,7 @@
  * Scenario 6: how fast the tool is, each figure beside the raw `incus launch` of the same number of
  * containers in parallel (deleted right after), as a ratio. The launches are bench-raw-N containers.
  */
-import { DEFAULTS } from "../../components/settings";
+import { DEFAULTS } from "../../stack/settings";
 import { incus, run } from "../../tests/lab/harness";
 import { BENCH_PREFIX, ours, pulumi, sleep, timed } from "../env";
 import { BASE, Lb } from "../lb";

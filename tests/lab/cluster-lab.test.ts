@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as net from "net";
-import { ROLE_CONFIG_KEY, renderPlacementScriptlet } from "../../components/placement";
+import { ROLE_CONFIG_KEY, renderPlacementScriptlet } from "../../components/incus/placement";
 import { run, waitFor } from "./harness";
 
 jest.setTimeout(20 * 60_000);
@@ -76,7 +76,7 @@ const startWhoami = (container: string) => {
 
 /**
  * keepalived.conf of one node: VRRPv3 unicast with the program's timings, without its HAProxy
- * check. Not the program's renderer (components/keepalivedConfig.ts): it accepts only addresses of
+ * check. Not the program's renderer (components/haproxy/keepalivedConfig.ts): it accepts only addresses of
  * the one-host lab's subnet for now.
  */
 function keepalivedConf(self: string, peer: string, priority: number): string {

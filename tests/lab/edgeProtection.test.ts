@@ -13,9 +13,9 @@
 import * as http from "http";
 import { LoadSample } from "../../bench/load";
 import { percentile } from "../../bench/measure";
-import { LIMIT_API_REQUESTS, LIMIT_THROTTLED } from "../../components/haproxyConfig";
-import { LAB_NETWORK } from "../../components/labNetwork";
-import { DEFAULTS } from "../../components/settings";
+import { LIMIT_API_REQUESTS, LIMIT_THROTTLED } from "../../components/haproxy/haproxyConfig";
+import { LAB_NETWORK } from "../../components/incus/labNetwork";
+import { DEFAULTS } from "../../stack/settings";
 import {
   LabOutputs,
   admin,

@@ -6,7 +6,7 @@
  * prints its figures; the lab is left as it was found.
  */
 import * as fs from "fs";
-import { BASH, DELETE_SCRIPT, OWNER_KEY } from "../../components/incusScripts";
+import { BASH, DELETE_SCRIPT, OWNER_KEY } from "../../components/incus/incusScripts";
 import {
   LabOutputs,
   admin,

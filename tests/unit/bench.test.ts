@@ -3,8 +3,8 @@ import { lbNodeFigures } from "../../bench/scenarios/lbNode";
 import { BISECT_VARIANTS } from "../../bench/scenarios/overhead";
 import { RISE_MS, RolloutResult, instanceTiming, median, parseRolledLines, projectTimings } from "../../bench/scenarios/rollout";
 import { rolloutSection, withRolloutSection } from "../../bench/report";
-import { renderHaproxyConfig } from "../../components/haproxyConfig";
-import { DEFAULTS } from "../../components/settings";
+import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS } from "../../stack/settings";
 
 const deployed = renderHaproxyConfig(DEFAULTS, {
   backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }],
@@ -61,7 +61,7 @@ test("no answer after the stop: no first answer, every later failure counted whi
 });
 
 describe("scenario 11, version rollout", () => {
-  // As `pulumi up` prints the rollout step's stderr (components/rolloutScripts.ts), diagnostics prefix and all.
+  // As `pulumi up` prints the rollout step's stderr (components/services/rolloutScripts.ts), diagnostics prefix and all.
   const output = [
     "    command:local:Command (backend-api-rollout-step):",
     "      backend-api-1: rolled in 3.4 s (drain 0.2 s, stop and start 1.6 s, UP on every node 1.6 s)",

@@ -4,18 +4,15 @@
  * with a ResourceError naming the argument. index.ts and its validation are not involved.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { BackendApiInstance, FleetRollout, HaproxyNode, StreamServerInstance } from "../../components";
 import {
-  BackendApiInstance,
-  FleetRollout,
   HAPROXY_FIELDS,
-  HaproxyNode,
-  StreamServerInstance,
   completeHaproxyArgs,
   haproxyArgsFromSettings,
   settingsFromHaproxyArgs,
-} from "../../components";
-import { configEnvironment } from "../../components/haproxyNode";
-import { DEFAULTS } from "../../components/settings";
+} from "../../components/haproxy/haproxyArgs";
+import { configEnvironment } from "../../components/haproxy/haproxyNode";
+import { DEFAULTS } from "../../stack/settings";
 
 interface Registered {
   type: string;

@@ -11,8 +11,8 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { load } from "js-yaml";
-import { LIMIT_THROTTLED, renderHaproxyConfig } from "../../components/haproxyConfig";
-import { DEFAULTS, Settings } from "../../components/settings";
+import { LIMIT_THROTTLED, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS, Settings } from "../../stack/settings";
 import { freePort, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 

@@ -11,8 +11,8 @@ import {
   renderHaproxyConfig,
   serverHashId,
   serverNames,
-} from "../../components/haproxyConfig";
-import { DEFAULTS, Settings } from "../../components/settings";
+} from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS, Settings } from "../../stack/settings";
 import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "./helpers/tools";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden");

@@ -5,8 +5,8 @@
  */
 import { ChildProcess } from "child_process";
 import * as http from "http";
-import { Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
-import { DEFAULTS } from "../../components/settings";
+import { Upstream, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS } from "../../stack/settings";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { INCUS_SETUP_DOC, checkIncusReachable, incusFailureMessage, parseFailure } from "../../components/incusReach";
+import { INCUS_SETUP_DOC, checkIncusReachable, incusFailureMessage, parseFailure } from "../../components/incus/incusReach";
 
 const PURPOSE = "list the Incus containers to check who owns them (incus query)";
 const cause = (status: number, output: string) => incusFailureMessage(PURPOSE, { remote: "veza-lab", status, output }).split("\n")[0];

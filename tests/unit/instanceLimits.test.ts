@@ -6,9 +6,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BASH } from "../../components/incusScripts";
-import { LIMITS_SCRIPT, completeLimits, limitsEnvironment, limitsFromSettings } from "../../components/instanceLimits";
-import { DEFAULTS } from "../../components/settings";
+import { BASH } from "../../components/incus/incusScripts";
+import { LIMITS_SCRIPT, completeLimits, limitsEnvironment, limitsFromSettings } from "../../components/incus/instanceLimits";
+import { DEFAULTS } from "../../stack/settings";
 
 /** `incus config [device] get|set|unset REF …` over files in $FAKE_STATE, refusing to unset what is not set, as Incus does. */
 const FAKE_INCUS = `#!/bin/sh

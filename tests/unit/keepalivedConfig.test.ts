@@ -2,9 +2,9 @@ import { ChildProcess, execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { ALIVE_URI, Upstream, renderHaproxyConfig } from "../../components/haproxyConfig";
-import { KeepalivedSettings, renderKeepalivedConfig, rolloutOrder } from "../../components/keepalivedConfig";
-import { DEFAULTS } from "../../components/settings";
+import { ALIVE_URI, Upstream, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { KeepalivedSettings, renderKeepalivedConfig, rolloutOrder } from "../../components/haproxy/keepalivedConfig";
+import { DEFAULTS } from "../../stack/settings";
 import { freePort, startHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, KEEPALIVED, describeWithTools, keepalivedCheck, tempDir } from "./helpers/tools";
 

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { LAB_NETWORK, LAB_STATIC_RANGE, LAB_SUBNET, ipv4ToNumber, virtualIpConflict } from "../../components/labNetwork";
+import { LAB_NETWORK, LAB_STATIC_RANGE, LAB_SUBNET, ipv4ToNumber, virtualIpConflict } from "../../components/incus/labNetwork";
 
 const labHost = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "lab-host.sh"), "utf8");
 /** The value of a plain `name=value` assignment of lab-host.sh. */

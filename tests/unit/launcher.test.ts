@@ -85,8 +85,8 @@ describe("pulumi-main.js", () => {
     const files = built.inputs.map((input) => input.file);
     for (const file of [
       "index.ts",
-      "components/templates.ts",
-      "components/haproxyNode.ts",
+      "components/common/templates.ts",
+      "components/haproxy/haproxyNode.ts",
       "policy/rules.ts",
       "tsconfig.build.json",
       "package-lock.json",
@@ -94,7 +94,7 @@ describe("pulumi-main.js", () => {
       expect(files).toContain(file);
     expect(files.filter((file) => file.includes("node_modules"))).toEqual([]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled module, as pulumi-main.js loads it
-    const templates = require(path.join(REPO, "bin", "components", "templates.js")) as {
+    const templates = require(path.join(REPO, "bin", "components", "common", "templates.js")) as {
       renderTemplate: (file: string, view: object) => string;
     };
     expect(templates.renderTemplate("service.service.mustache", {})).toContain("[Service]");

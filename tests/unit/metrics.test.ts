@@ -3,8 +3,8 @@
  * Prometheus exporter, any other source is refused, and nothing else is served there.
  */
 import { ChildProcess } from "child_process";
-import { renderHaproxyConfig } from "../../components/haproxyConfig";
-import { DEFAULTS, Settings } from "../../components/settings";
+import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS, Settings } from "../../stack/settings";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 

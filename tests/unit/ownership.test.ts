@@ -2,14 +2,20 @@
  * The preview-time ownership check: which containers another stack owns, judged purely from what
  * `incus query` lists, and the one message that names them all.
  */
-import { OWNER_KEY } from "../../components/incusScripts";
+import { OWNER_KEY } from "../../components/incus/incusScripts";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { INCUS_SETUP_DOC, parseFailure } from "../../components/incusReach";
-import { BASH } from "../../components/incusScripts";
-import { LIST_INSTANCES_SCRIPT, OwnershipError, checkedPlacement, ownerConflicts, ownershipMessage } from "../../components/ownership";
+import { INCUS_SETUP_DOC, parseFailure } from "../../components/incus/incusReach";
+import { BASH } from "../../components/incus/incusScripts";
+import {
+  LIST_INSTANCES_SCRIPT,
+  OwnershipError,
+  checkedPlacement,
+  ownerConflicts,
+  ownershipMessage,
+} from "../../components/incus/ownership";
 
 const NAMES = ["twin-haproxy", "twin-backend-api-1", "twin-backend-api-2"];
 const SELF = "veza-infra/twin";

@@ -1,5 +1,5 @@
 /**
- * components/placement.ts: the spread rule on worked examples, then as properties over many
+ * components/incus/placement.ts: the spread rule on worked examples, then as properties over many
  * generated clusters (seeded, so a failure names the case that reproduces it): every role evenly
  * spread, the HAProxy pair apart, the answer independent of listing order, and members added or
  * removed moving exactly the containers the rule forces and no others.
@@ -11,7 +11,7 @@ import {
   RoleContainers,
   placeContainers,
   renderPlacementScriptlet,
-} from "../../components/placement";
+} from "../../components/incus/placement";
 
 const fleet = (role: string, count: number): RoleContainers => ({
   role,

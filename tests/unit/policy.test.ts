@@ -2,9 +2,9 @@
  * The policy pack's rules (policy/rules.ts) as pure functions: each fires on a stack that breaks
  * it and is quiet on the lab's defaults; waivers turn a rule into a warning that names its reason.
  */
-import { renderHaproxyConfig } from "../../components/haproxyConfig";
-import { DEFAULTS, Settings } from "../../components/settings";
-import { SettingsError, validateSettings } from "../../components/validation";
+import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { DEFAULTS, Settings } from "../../stack/settings";
+import { SettingsError, validateSettings } from "../../stack/validation";
 import { RULES, ResourceView, StackFacts, evaluate, parseWaiver, stackFacts, stackOf } from "../../policy/rules";
 
 const FLEETS = {

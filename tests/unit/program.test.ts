@@ -4,9 +4,9 @@
  * before any resource exists. The real engine and real containers are the lab tier's job.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
-import { BASH } from "../../components/incusScripts";
-import type { LiveContainer } from "../../components/liveState";
-import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
+import { BASH } from "../../components/incus/incusScripts";
+import type { LiveContainer } from "../../components/incus/liveState";
+import { LIST_INSTANCES_SCRIPT } from "../../components/incus/ownership";
 
 interface Registered {
   type: string;
@@ -47,12 +47,12 @@ async function runProgram(
   const run: ProgramRun = { resources: [], outputs: {}, invokes: [], reached: [] };
   const invokes = run.invokes;
   await jest.isolateModulesAsync(async () => {
-    jest.doMock("../../components/incusReach", () => ({
-      ...jest.requireActual("../../components/incusReach"),
+    jest.doMock("../../components/incus/incusReach", () => ({
+      ...jest.requireActual("../../components/incus/incusReach"),
       checkIncusReachable: (remote: string) => run.reached.push(remote),
     }));
-    jest.doMock("../../components/liveState", () => ({
-      ...jest.requireActual("../../components/liveState"),
+    jest.doMock("../../components/incus/liveState", () => ({
+      ...jest.requireActual("../../components/incus/liveState"),
       observeContainers: () => live,
     }));
     const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
@@ -78,7 +78,7 @@ async function runProgram(
       false,
     );
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [`veza-infra:${key}`, value])));
-    const program = await import("../../index");
+    const program = await import("../..");
     run.outputs = await new Promise((resolve) =>
       pulumi.all(program as unknown as Record<string, PulumiModule.Input<unknown>>).apply((values) => resolve(values)),
     );

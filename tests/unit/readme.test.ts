@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
-import { configFeeds } from "../../components/configFeeds";
+import { configFeeds } from "../../stack/configFeeds";
 
 const root = path.join(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");

@@ -3,9 +3,9 @@
  * differ, the environment that keeps a repaired step from running twice, and the rollout's plan
  * and environment. The scripts themselves run on the lab (tests/lab/rollout.test.ts).
  */
-import { driftOf, driftOption, parseProbe, probeEnvironment, sha256 } from "../../components/liveState";
-import { rolloutEnvironment, rolloutFromSettings, rolloutPlan } from "../../components/rollout";
-import { DEFAULTS } from "../../components/settings";
+import { driftOf, driftOption, parseProbe, probeEnvironment, sha256 } from "../../components/incus/liveState";
+import { rolloutEnvironment, rolloutFromSettings, rolloutPlan } from "../../components/services/rollout";
+import { DEFAULTS } from "../../stack/settings";
 
 const PROGRAM = "/opt/veza/backend-api/backend-api";
 const UNIT = "/etc/systemd/system/veza-backend-api.service";

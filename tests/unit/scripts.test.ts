@@ -14,8 +14,8 @@ import {
   SETUP_SCRIPT,
   SET_SERVER_STATES,
   SWAP_AND_RELOAD,
-} from "../../components/haproxyScripts";
-import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/pairScripts";
+} from "../../components/haproxy/haproxyScripts";
+import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
 import {
   BASH,
   DELETE_SCRIPT,
@@ -24,12 +24,12 @@ import {
   WAIT_FOR_ADDRESS,
   WRITE_FILE,
   containerEnvironment,
-} from "../../components/incusScripts";
-import { LIST_INSTANCES_SCRIPT } from "../../components/ownership";
-import { LIMITS_SCRIPT } from "../../components/instanceLimits";
-import { PROBE_IN_CONTAINER, PROBE_SCRIPT } from "../../components/liveState";
-import { NODE_OPS, ROLLOUT_FLEET_SCRIPT } from "../../components/rolloutScripts";
-import { DEPLOY_SCRIPT, LAYOUT, ROLL_INSTANCE, STAGED, STAGE_OR_START } from "../../components/serviceScripts";
+} from "../../components/incus/incusScripts";
+import { LIST_INSTANCES_SCRIPT } from "../../components/incus/ownership";
+import { LIMITS_SCRIPT } from "../../components/incus/instanceLimits";
+import { PROBE_IN_CONTAINER, PROBE_SCRIPT } from "../../components/incus/liveState";
+import { NODE_OPS, ROLLOUT_FLEET_SCRIPT } from "../../components/services/rolloutScripts";
+import { DEPLOY_SCRIPT, LAYOUT, ROLL_INSTANCE, STAGED, STAGE_OR_START } from "../../components/services/serviceScripts";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden", "scripts");
 

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
-import { DEFAULTS, SEED_DEFAULTS, Settings, containerName, fleetNames, settingsFromConfig } from "../../components/settings";
+import { DEFAULTS, SEED_DEFAULTS, Settings, containerName, fleetNames, settingsFromConfig } from "../../stack/settings";
 
 interface Declaration {
   type: "integer" | "string" | "array" | "boolean";

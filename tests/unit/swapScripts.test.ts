@@ -9,12 +9,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxyConfig";
-import { APPLY_CONFIG_SCRIPT } from "../../components/haproxyScripts";
-import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/pairScripts";
-import { BASH } from "../../components/incusScripts";
-import { KEEPALIVED_CONF_PATH } from "../../components/keepalivedConfig";
-import { sha256 } from "../../components/liveState";
+import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxy/haproxyConfig";
+import { APPLY_CONFIG_SCRIPT } from "../../components/haproxy/haproxyScripts";
+import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
+import { BASH } from "../../components/incus/incusScripts";
+import { KEEPALIVED_CONF_PATH } from "../../components/haproxy/keepalivedConfig";
+import { sha256 } from "../../components/incus/liveState";
 
 const LIVE = "/etc/haproxy/haproxy.cfg";
 const STATE_FILE = "/var/lib/haproxy/server-state-0123456789ab";

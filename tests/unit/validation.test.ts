@@ -1,4 +1,4 @@
-import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../components/settings";
+import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../stack/settings";
 import {
   FileAccess,
   LOCAL_FILES,
@@ -8,7 +8,7 @@ import {
   parseHostPort,
   unknownKeyProblems,
   validateSettings,
-} from "../../components/validation";
+} from "../../stack/validation";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { ADMIN_SOCKET, SERVER_STATE_FILE, STATS_PASSWORD_ENV } from "../../../components/haproxyConfig";
+import { ADMIN_SOCKET, SERVER_STATE_FILE, STATS_PASSWORD_ENV } from "../../../components/haproxy/haproxyConfig";
 import { TEST_STATS_PASSWORD } from "./tools";
 
 /** A TCP port free on loopback right now. */

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SERVER_STATE_FILE, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../../components/haproxyConfig";
+import { SERVER_STATE_FILE, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../../components/haproxy/haproxyConfig";
 
 /** Stands in for the generated stats password wherever HAProxy has to read a config. */
 export const TEST_STATS_PASSWORD = "unitTestStatsPassword0";

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef, labelledStep } from "./incusScripts";
 import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsConfig, limitsEnvironment } from "./instanceLimits";
 import { LiveContainer, driftOf, driftOption } from "./liveState";
-import { INCUS_NAME_RULE, isIncusName } from "./validation";
+import { INCUS_NAME_RULE, isIncusName } from "../../stack/validation";
 
 /** Arguments of an {@link IncusContainer}. */
 export interface IncusContainerArgs {

@@ -4,19 +4,9 @@
  */
 import * as fs from "fs";
 import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
-import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "./labNetwork";
-import {
-  CLIENT_ADDRESS_SOURCES,
-  CONFIG_NAMESPACE,
-  DEFAULTS,
-  PEERS_PORT,
-  RawSettings,
-  Settings,
-  configKey,
-  containerName,
-  fleetNames,
-  haproxyNames,
-} from "./settings";
+import { CLIENT_ADDRESS_SOURCES, PEERS_PORT } from "../components/haproxy/haproxyOptions";
+import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "../components/incus/labNetwork";
+import { CONFIG_NAMESPACE, DEFAULTS, RawSettings, Settings, configKey, containerName, fleetNames, haproxyNames } from "./settings";
 
 /** Thrown by {@link validateSettings}; the message lists every problem, one per line. */
 export class SettingsError extends Error {

@@ -1,15 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { API_POOL, API_WS, STREAM_POOL } from "./haproxyConfig";
-import { HaproxyNode } from "./haproxyNode";
-import { HaproxyPair } from "./haproxyPair";
-import { labelledStep } from "./incusScripts";
-import { driftOption } from "./liveState";
-import { DEFAULTS } from "./settings";
+import { API_POOL, API_WS, STREAM_POOL } from "../haproxy/haproxyConfig";
+import { HaproxyNode } from "../haproxy/haproxyNode";
+import { HaproxyPair } from "../haproxy/haproxyPair";
+import { labelledStep } from "../incus/incusScripts";
+import { driftOption } from "../incus/liveState";
+import { DEFAULTS } from "../../stack/settings";
 import { ROLLOUT_FIELDS, RolloutOptions, rolloutEnvironment, rolloutFromSettings, rolloutPlan } from "./rollout";
 import { ROLLOUT_FLEET_SCRIPT } from "./rolloutScripts";
 import type { ServiceInstance } from "./serviceInstance";
-import { argumentProblems } from "./validation";
+import { argumentProblems } from "../../stack/validation";
 
 /** Arguments of a {@link FleetRollout}. */
 export interface FleetRolloutArgs {

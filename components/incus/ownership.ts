@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, IncusPlacement, OWNER_KEY } from "./incusScripts";
 import { INCUS_TIMEOUT_SECONDS, PRINT_FAILURE, incusFailureMessage, parseFailure } from "./incusReach";
-import { configKey } from "./settings";
+import { configKey } from "../../stack/settings";
 
 /**
  * Every instance of the remote in VEZA_REMOTE (empty: the client's default), with its config, as

@@ -14,10 +14,10 @@
  * address stays where it is.
  */
 import { ALIVE_URI, Upstream } from "./haproxyConfig";
-import { LAB_NETWORK, virtualIpConflict } from "./labNetwork";
-import { Settings, configKey } from "./settings";
-import { renderTemplate } from "./templates";
-import { isIPv4, isIncusName } from "./validation";
+import { LAB_NETWORK, virtualIpConflict } from "../incus/labNetwork";
+import { Settings, configKey } from "../../stack/settings";
+import { renderTemplate } from "../common/templates";
+import { isIPv4, isIncusName } from "../../stack/validation";
 
 /** The settings keepalived needs; a full {@link Settings} fits. */
 export type KeepalivedSettings = Pick<Settings, "virtualIp" | "vrrpAdvertIntervalMs" | "vrrpRouterId" | "statsPort">;

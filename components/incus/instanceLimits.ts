@@ -4,8 +4,8 @@
  * ({@link LIMITS_SCRIPT}) beside the container's launch: changing one updates that step, never
  * the container.
  */
-import { DEFAULTS, Settings } from "./settings";
-import { argumentProblems } from "./validation";
+import { DEFAULTS, Settings } from "../../stack/settings";
+import { argumentProblems } from "../../stack/validation";
 
 /** A container's share of the host. Every field left out takes its role's default. */
 export interface InstanceLimits {

@@ -3,10 +3,10 @@
  * haproxy.cfg rolled out to both nodes. Constant text, values through the environment only.
  */
 import { APPLY_TO_NODE } from "./haproxyScripts";
-import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
+import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "../incus/incusScripts";
 import { KEEPALIVED_CONF_PATH } from "./keepalivedConfig";
-import { recordSha256 } from "./liveState";
-import { shellQuote } from "./shell";
+import { recordSha256 } from "../incus/liveState";
+import { shellQuote } from "../common/shell";
 
 /**
  * Inside a node: checks the keepalived.conf written beside the live one with keepalived's own

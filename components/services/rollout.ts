@@ -2,7 +2,7 @@
  * How a fleet takes a new release: the options of a rolling restart, what they trade, and the
  * environment and plan of the fleet's rollout step (pure; the step is {@link FleetRollout}).
  */
-import type { Settings } from "./settings";
+import type { Settings } from "../../stack/settings";
 
 /**
  * Rolling restart of one fleet, applied to every change that restarts its service (program, unit,

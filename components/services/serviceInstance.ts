@@ -1,16 +1,16 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { Upstream } from "./haproxyConfig";
-import { IncusContainer, checkedContainer } from "./incusContainer";
-import { fileDigest } from "./fileDigest";
-import { IncusPlacement, labelledStep } from "./incusScripts";
-import { LiveContainer, driftOf, driftOption, sha256 } from "./liveState";
+import type { Upstream } from "../haproxy/haproxyConfig";
+import { IncusContainer, checkedContainer } from "../incus/incusContainer";
+import { fileDigest } from "../common/fileDigest";
+import { IncusPlacement, labelledStep } from "../incus/incusScripts";
+import { LiveContainer, driftOf, driftOption, sha256 } from "../incus/liveState";
 import type { RolloutInstance } from "./rollout";
-import { InstanceLimits } from "./instanceLimits";
-import { DEFAULTS, Settings } from "./settings";
+import { InstanceLimits } from "../incus/instanceLimits";
+import { DEFAULTS, Settings } from "../../stack/settings";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
-import { renderTemplate } from "./templates";
-import { argumentProblems } from "./validation";
+import { renderTemplate } from "../common/templates";
+import { argumentProblems } from "../../stack/validation";
 
 /**
  * The lab stand-in that serves when no real binary is configured. Relative to the project

@@ -3,9 +3,9 @@
  * constant text, every value through the environment or quoted arguments. What they do, and why
  * in this order, is said once on {@link ROLLOUT_FLEET_SCRIPT}.
  */
-import { ADMIN_SOCKET } from "./haproxyConfig";
+import { ADMIN_SOCKET } from "../haproxy/haproxyConfig";
 import { ROLL_INSTANCE, STAGED } from "./serviceScripts";
-import { shellQuote } from "./shell";
+import { shellQuote } from "../common/shell";
 
 /**
  * Inside an HAProxy node, with arguments backend and server, then operations done in order (one

@@ -4,9 +4,10 @@
  */
 import * as crypto from "crypto";
 import { HaproxyConfigArgs, HaproxySettings, haproxyArgsFromSettings } from "./haproxyArgs";
-import { PEERS_PORT, configKey } from "./settings";
-import { renderTemplate } from "./templates";
-import { isIPv4, isIncusName, parseHostPort } from "./validation";
+import { configKey } from "../../stack/settings";
+import { PEERS_PORT } from "./haproxyOptions";
+import { renderTemplate } from "../common/templates";
+import { isIPv4, isIncusName, parseHostPort } from "../../stack/validation";
 
 /** One upstream container as the fleet reports it. */
 export interface Upstream {

@@ -4,7 +4,7 @@
  * and, inside a container, as quoted arguments of `sh -c`. A value is never spliced into script
  * text, so whatever validation let through can only ever be data, never code.
  */
-import { shellQuote } from "./shell";
+import { shellQuote } from "../common/shell";
 
 /** Interpreter of every host-side step: bash, failing on any error, unset variable or broken pipe. */
 export const BASH = ["/bin/bash", "-euo", "pipefail", "-c"];

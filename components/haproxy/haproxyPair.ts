@@ -2,11 +2,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { completeHaproxyArgs } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
-import { HaproxyNode, HaproxyOptions, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
+import { HaproxyNode, HaproxyPoolArgs, configEnvironment, upstreams } from "./haproxyNode";
+import { HaproxyOptions } from "./haproxyOptions";
 import { LIVE_CONFIG } from "./haproxyScripts";
-import { labelledStep } from "./incusScripts";
+import { labelledStep } from "../incus/incusScripts";
 import { KEEPALIVED_CONF_PATH, KeepalivedSettings, renderKeepalivedConfig } from "./keepalivedConfig";
-import { driftOf, driftOption } from "./liveState";
+import { driftOf, driftOption } from "../incus/liveState";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
 
 /** The files and units of a pair's node that its probe reads besides {@link HAPROXY_WATCH}'s. */

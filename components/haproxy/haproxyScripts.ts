@@ -5,9 +5,9 @@
  */
 import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "./haproxyConfig";
-import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
-import { recordSha256 } from "./liveState";
-import { shellQuote } from "./shell";
+import { FILES_ROOT, INSTALL_NEXT, WRITE_FILE } from "../incus/incusScripts";
+import { recordSha256 } from "../incus/liveState";
+import { shellQuote } from "../common/shell";
 
 /** Environment file the stats password reaches HAProxy through, so it never stands in haproxy.cfg or in state. */
 const SECRETS_ENV = "/etc/haproxy/veza-secrets.env";

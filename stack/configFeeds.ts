@@ -2,11 +2,11 @@
  * What each stack-config key feeds: a component argument, or the program itself. The README's
  * configuration table shows this column, and a unit test holds the two together.
  */
-import { HAPROXY_FIELDS } from "./haproxyArgs";
-import { PLACEMENT_FIELDS } from "./incusScripts";
-import { LIMITS_FIELDS } from "./instanceLimits";
-import { ROLLOUT_FIELDS } from "./rollout";
-import { SERVICE_FIELDS } from "./serviceInstance";
+import { HAPROXY_FIELDS } from "../components/haproxy/haproxyArgs";
+import { PLACEMENT_FIELDS } from "../components/incus/incusScripts";
+import { LIMITS_FIELDS } from "../components/incus/instanceLimits";
+import { ROLLOUT_FIELDS } from "../components/services/rollout";
+import { SERVICE_FIELDS } from "../components/services/serviceInstance";
 import { Settings } from "./settings";
 
 /** Keys no component takes (yet): they shape the program, the policy pack or the HAProxy pair. */

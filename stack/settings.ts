@@ -1,3 +1,5 @@
+import type { ClientAddressSource } from "../components/haproxy/haproxyOptions";
+
 /**
  * The stack's tunables: one field per `veza-infra:<key>` of Pulumi.yaml, with the defaults the
  * program applies when a stack leaves a key unset. Pure: reading pulumi.Config is the caller's job.
@@ -75,14 +77,6 @@ export interface Settings {
   streamServerCanarySeconds: number;
   streamServerCanaryMaxErrors: number;
 }
-
-/**
- * Where HAProxy takes a client's address from: the TCP connection itself, the PROXY protocol
- * header, or the last X-Forwarded-For entry; the last two only on connections from
- * veza-infra:trustedProxies.
- */
-export const CLIENT_ADDRESS_SOURCES = ["connection", "proxy-protocol", "x-forwarded-for"] as const;
-export type ClientAddressSource = (typeof CLIENT_ADDRESS_SOURCES)[number];
 
 /** Settings as read, before validation: every key present, any value. */
 export type RawSettings = { [K in keyof Settings]: unknown };
@@ -162,7 +156,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   logEveryRequest: false,
   backendApiStartTimeoutSeconds: 30,
   streamServerStartTimeoutSeconds: 30,
-  // Rolling restarts (components/rollout.ts says what each trades): one instance at a time, the
+  // Rolling restarts (components/services/rollout.ts says what each trades): one instance at a time, the
   // first watched 10 s; a drain waits for requests up to twice HAProxy's server time-out.
   backendApiMaxUnavailable: 1,
   backendApiDrainTimeoutSeconds: 10,
@@ -229,13 +223,6 @@ export function settingsFromConfig(get: (key: string) => unknown): RawSettings {
   });
   return Object.fromEntries(entries) as RawSettings;
 }
-
-/**
- * Port of the pair's `peers` section, on each node's own address: the nodes push their stick
- * tables to each other there (edge protection, issue 22). Not a setting: only the two nodes use
- * it, and validation keeps the listeners off it.
- */
-export const PEERS_PORT = 10000;
 
 /** Name of the HAProxy container before the stack's prefix. */
 export const HAPROXY_NAME = "haproxy";

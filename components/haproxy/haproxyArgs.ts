@@ -4,8 +4,8 @@
  * group field each key feeds, and {@link haproxyArgsFromSettings} is the one mapping between them.
  * Every default is the one in DEFAULTS (settings.ts), reached through that mapping.
  */
-import type { HaproxyOptions } from "./haproxyNode";
-import { DEFAULTS, Settings } from "./settings";
+import type { HaproxyOptions } from "./haproxyOptions";
+import { DEFAULTS, Settings } from "../../stack/settings";
 
 /** Every field required, down the groups; lists stay lists. */
 type Complete<T> = {

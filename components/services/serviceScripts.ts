@@ -2,8 +2,8 @@
  * The scripts that deploy a service into its container (bash on the Pulumi host, sh inside):
  * constant text, every value through the environment or quoted arguments.
  */
-import { INSTALL_NEXT, WRITE_FILE } from "./incusScripts";
-import { shellQuote } from "./shell";
+import { INSTALL_NEXT, WRITE_FILE } from "../incus/incusScripts";
+import { shellQuote } from "../common/shell";
 
 /**
  * Inside the container, with arguments service and user: the seed's backend_api layout — system

@@ -20,7 +20,7 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultRemote, incusFailureMessage } from "./incusReach";
-import { shellQuote } from "./shell";
+import { shellQuote } from "../common/shell";
 
 /** sha256 of a text, as the probe prints a file's. */
 export function sha256(text: string): string {

@@ -1,0 +1,15 @@
+/**
+ * Incus plumbing: a container created and deleted through the `incus` CLI, its limits, where it
+ * goes (remote, cluster member, image, network, pool), who owns it, and what runs in it now.
+ */
+export { IncusContainer, stackOwner } from "./incusContainer";
+export type { IncusContainerArgs } from "./incusContainer";
+export { incusRef } from "./incusScripts";
+export type { IncusPlacement } from "./incusScripts";
+export type { InstanceLimits, InstanceRole } from "./instanceLimits";
+export { checkIncusReachable } from "./incusReach";
+export { observeContainers } from "./liveState";
+export type { LiveContainer, ProbeRequest } from "./liveState";
+export { OwnershipError, ownedPlacement } from "./ownership";
+export { placeContainers, renderPlacementScriptlet } from "./placement";
+export type { Placement, PlacementMember, PlacementRequest } from "./placement";
