@@ -96,27 +96,18 @@ const pools = {
   backendApi: { ...options.pools.backendApi, servers: backendApi },
   streamServer: { ...options.pools.streamServer, servers: streamServer },
 };
-const paired = settings.haproxyCount === 2;
-const haproxyNodes: HaproxyNode[] = [];
-for (const name of haproxyNames(settings.haproxyCount)) {
-  haproxyNodes.push(
-    new HaproxyNode(name, {
-      ...options,
-      containerName: containerName(settings.namePrefix, name),
-      placement,
-      pools,
-      limits: limitsFromSettings(settings, "haproxy"),
-      live: live.get(refOf(name)),
-      applyConfig: !paired,
-      // One stats password for the pair: the first node's.
-      statsPassword: haproxyNodes[0]?.statsPassword,
-    }),
-  );
-}
-const [haproxy] = haproxyNodes;
-const pair = paired
-  ? new HaproxyPair(`${HAPROXY_NAME}-pair`, { ...options, pools, nodes: [haproxyNodes[0], haproxyNodes[1]], keepalived: settings })
+const haproxyOf = (name: string) => ({ name, containerName: containerName(settings.namePrefix, name), live: live.get(refOf(name)) });
+const edgeOptions = { ...options, placement, pools, limits: limitsFromSettings(settings, "haproxy") };
+const [firstName, secondName] = haproxyNames(settings.haproxyCount);
+const pair = secondName
+  ? new HaproxyPair(`${HAPROXY_NAME}-pair`, {
+      ...edgeOptions,
+      nodes: [haproxyOf(firstName), haproxyOf(secondName)],
+      vrrp: { virtualIp: settings.virtualIp, advertIntervalMs: settings.vrrpAdvertIntervalMs, routerId: settings.vrrpRouterId },
+    })
   : undefined;
+const haproxyNodes: readonly HaproxyNode[] = pair ? pair.nodes : [new HaproxyNode(firstName, { ...edgeOptions, ...haproxyOf(firstName) })];
+const [haproxy] = haproxyNodes;
 
 // Each fleet rolls behind the whole edge, one instance at a time by default, canary first.
 const edge = pair ?? haproxy;
@@ -141,8 +132,6 @@ export const virtualIp = pair ? pair.virtualIp : "";
 // Containers as the incus CLI names them (`remote:name` on a remote), ready to paste.
 export const haproxyContainers = haproxyNodes.map((node) => node.container.ref);
 export const haproxyAddresses = haproxyNodes.map((node) => node.address);
-export const haproxyContainer = haproxy.container.ref;
-export const haproxyAddress = haproxy.address;
 export const backendApiContainers = backendApi.map((instance) => instance.container.ref);
 export const backendApiAddresses = backendApi.map((instance) => instance.address);
 export const streamServerContainers = streamServer.map((instance) => instance.container.ref);
@@ -150,4 +139,5 @@ export const streamServerAddresses = streamServer.map((instance) => instance.add
 export const statsPassword = haproxy.statsPassword;
 export const statsAccess = pulumi.interpolate`incus exec ${haproxy.container.ref} -- curl -su admin:"$(pulumi stack output statsPassword --show-secrets)" http://127.0.0.1:${settings.statsPort}/stats`;
 export const haproxyConfigHash = pair ? pair.configHash : haproxy.configHash;
-export const metricsUrl = pulumi.interpolate`http://${haproxy.address}:${settings.metricsPort}/metrics`;
+/** Each node's Prometheus exporter, in node order: scrape every one, each counts only its own traffic. */
+export const metricsUrls = haproxyNodes.map((node) => pulumi.interpolate`http://${node.address}:${settings.metricsPort}/metrics`);

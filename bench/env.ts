@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { LabOutputs, REPO, incus, run } from "../tests/lab/harness";
+import { LabOutputs, REPO, StackOutputs, incus, run, withFirstNode } from "../tests/lab/harness";
 
 export const BENCH_STACK = "bench";
 /** Prefix of every container the bench stack makes (Pulumi.bench.yaml) and of the raw ones it launches. */
@@ -38,7 +38,9 @@ export function pulumi(...args: string[]): Promise<string> {
 }
 
 export async function benchOutputs(): Promise<BenchOutputs> {
-  return JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as BenchOutputs;
+  return withFirstNode(
+    JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as StackOutputs & { haproxyConfigHash: string },
+  );
 }
 
 /** Creates the bench stack in the state backend when it is missing (Pulumi.bench.yaml keeps its salt). */

@@ -1,4 +1,4 @@
-import type { ClientAddressSource } from "../components/haproxy/haproxyOptions";
+import { ClientAddressSource, VRRP_DEFAULTS } from "../components/haproxy/haproxyOptions";
 
 /**
  * The stack's tunables: one field per `veza-infra:<key>` of Pulumi.yaml, with the defaults the
@@ -151,8 +151,8 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   policyWaivers: [],
   haproxyCount: 1,
   virtualIp: "",
-  vrrpAdvertIntervalMs: 200,
-  vrrpRouterId: 51,
+  vrrpAdvertIntervalMs: VRRP_DEFAULTS.advertIntervalMs,
+  vrrpRouterId: VRRP_DEFAULTS.routerId,
   logEveryRequest: false,
   backendApiStartTimeoutSeconds: 30,
   streamServerStartTimeoutSeconds: 30,

@@ -32,11 +32,6 @@ export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
   containerName: string;
   /** Remote, cluster target, image, network and pool of the container. Required. */
   placement: pulumi.Input<IncusPlacement>;
-  /**
-   * Whether this node applies haproxy.cfg itself. An {@link HaproxyPair} sets it false and rolls
-   * the config out to its two nodes in turn. Defaults to true.
-   */
-  applyConfig?: boolean;
   /** Password of the stats page (user `admin`), e.g. the first node's for the second of a pair. Defaults to a generated one. */
   statsPassword?: pulumi.Input<string>;
   /** The container's CPU, memory and root disk limits, changed in place. Each field defaults as {@link InstanceLimits} says. */
@@ -47,6 +42,18 @@ export interface HaproxyNodeArgs extends HaproxyOptions<HaproxyPoolArgs> {
    * says so and `up` repairs it. Left out, nothing is compared.
    */
   live?: LiveContainer;
+}
+
+/**
+ * Marks the arguments of a node an {@link HaproxyPair} builds: the pair rolls haproxy.cfg out to
+ * its two nodes in turn, so such a node has no config step of its own. A symbol the package's
+ * index does not export, so only the pair can build a node that way.
+ */
+export const PAIRED = Symbol("HaproxyPair's node");
+
+/** What an {@link HaproxyPair} gives each of its nodes. */
+export interface PairedNodeArgs extends HaproxyNodeArgs {
+  [PAIRED]: true;
 }
 
 /** The files and units a node's probe reads (liveState.ts), for `observeContainers`. */
@@ -107,7 +114,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
   public readonly address: pulumi.Output<string>;
   /** Generated password of the stats page (user `admin`); a secret. */
   public readonly statsPassword: pulumi.Output<string>;
-  /** sha256 of the haproxy.cfg now live; empty when a pair applies it ({@link HaproxyNodeArgs.applyConfig}). */
+  /** sha256 of the haproxy.cfg now live; empty for a pair's node (the pair's `configHash` is the one). */
   public readonly configHash: pulumi.Output<string>;
   /** Logical name, e.g. `haproxy` or `haproxy-2`: the component's name, without the stack's prefix. */
   public readonly nodeName: string;
@@ -156,7 +163,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     this.nodeName = name;
     this.container = container;
     this.setup = setup;
-    if (args.applyConfig !== false) {
+    if (!(args as Partial<PairedNodeArgs>)[PAIRED]) {
       const configLive = driftOption(driftOf(args.live, { recorded: [LIVE_CONFIG] }), new Date());
       const configStep = labelledStep(["apply haproxy.cfg", APPLY_CONFIG_SCRIPT]);
       const environment = pulumi

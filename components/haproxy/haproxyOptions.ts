@@ -216,3 +216,25 @@ export interface HaproxyOptions<P = HaproxyPool> {
   /** Where the client's address comes from. */
   clientAddress?: HaproxyClientAddress;
 }
+
+/**
+ * The pair's VRRP (keepalived, VRRPv3 unicast, nopreempt): the address clients use and how fast
+ * it moves to the other node.
+ */
+export interface HaproxyVrrp {
+  /**
+   * The virtual IP the pair holds: an IPv4 address of the nodes' subnet that no container is
+   * leased (the lab: 10.77.0.200-10.77.0.254). Required.
+   */
+  virtualIp: string;
+  /**
+   * Advertisement interval in ms (100..1000, a multiple of 10: VRRPv3 counts centiseconds). The
+   * survivor takes the address about 3.6 intervals after the holder falls silent. Defaults to 200.
+   */
+  advertIntervalMs?: number;
+  /** VRRP router id (1..255), unique among the pairs on one L2 segment. Defaults to 51. */
+  routerId?: number;
+}
+
+/** The VRRP fields a pair leaves out, as {@link HaproxyVrrp} documents them. */
+export const VRRP_DEFAULTS = Object.freeze({ advertIntervalMs: 200, routerId: 51 });

@@ -5,7 +5,7 @@
 export { HAPROXY_WATCH, HaproxyNode } from "./haproxyNode";
 export type { HaproxyNodeArgs, HaproxyPoolArgs, UpstreamSource } from "./haproxyNode";
 export { HaproxyPair, PAIR_WATCH } from "./haproxyPair";
-export type { HaproxyPairArgs } from "./haproxyPair";
+export type { HaproxyPairArgs, HaproxyPairNode } from "./haproxyPair";
 export * from "./haproxyOptions";
 export { renderHaproxyConfig, configHash } from "./haproxyConfig";
 export type { Fleets, Upstream } from "./haproxyConfig";

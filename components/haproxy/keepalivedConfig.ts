@@ -5,7 +5,7 @@
  * templates/keepalived.conf.mustache; every decision is computed here.
  *
  * Rolling out a new haproxy.cfg to the pair: one node after the other, the node without the
- * address first ({@link rolloutOrder}), each through the single node's apply step (the candidate
+ * address first (pairScripts.ts's ROLLOUT_SCRIPT), each through the single node's apply step (the candidate
  * checked by that node's own `haproxy -c`, then a hitless reload). A config HAProxy rejects on
  * the first node fails the step before the second is touched: it goes live on neither, and the
  * holder never stopped serving the old one. Both nodes run the same image, so a config the first
@@ -15,12 +15,16 @@
  */
 import { ALIVE_URI, Upstream } from "./haproxyConfig";
 import { LAB_NETWORK, virtualIpConflict } from "../incus/labNetwork";
-import { Settings, configKey } from "../../stack/settings";
+import { HaproxyVrrp } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
 import { isIPv4, isIncusName } from "../../stack/validation";
 
-/** The settings keepalived needs; a full {@link Settings} fits. */
-export type KeepalivedSettings = Pick<Settings, "virtualIp" | "vrrpAdvertIntervalMs" | "vrrpRouterId" | "statsPort">;
+/** What keepalived.conf is rendered from: the pair's VRRP, every field given, and the port its check asks HAProxy on. */
+export interface KeepalivedArgs {
+  vrrp: Required<HaproxyVrrp>;
+  /** HAProxy's stats listener, where the monitor URI answers on loopback. */
+  statsPort: number;
+}
 
 /** Where the rendered file goes in each HAProxy container (the path keepalived.service reads). */
 export const KEEPALIVED_CONF_PATH = "/etc/keepalived/keepalived.conf";
@@ -43,9 +47,9 @@ const GARP_REFRESH_SECONDS = 10;
 /**
  * keepalived.conf of the node named `self`, one of `pair` (in the order of their priorities:
  * the first is preferred when neither holds the address). Throws when the pair is not two nodes
- * with distinct names and IPv4 addresses, or the settings' virtual IP is not one they can share.
+ * with distinct names and IPv4 addresses, or the virtual IP is not one they can share.
  */
-export function renderKeepalivedConfig(settings: KeepalivedSettings, pair: readonly Upstream[], self: string): string {
+export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upstream[], self: string): string {
   const problems: string[] = [];
   if (pair.length !== PRIORITIES.length) problems.push(`a pair is ${PRIORITIES.length} nodes (got ${pair.length})`);
   for (const node of pair) {
@@ -59,13 +63,11 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings, pair: reado
   }
   const index = pair.findIndex((node) => node.name === self);
   if (index < 0) problems.push(`${JSON.stringify(self)} is not a node of the pair`);
-  const vip = settings.virtualIp;
+  const vip = args.vrrp.virtualIp;
   const conflict = isIPv4(vip) ? virtualIpConflict(vip) : "not an IPv4 address";
   if (conflict)
-    problems.push(
-      `${configKey("virtualIp")} ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the settings first`,
-    );
-  if (pair.some((node) => node.address === vip)) problems.push(`${configKey("virtualIp")} ${vip} is a node's own address`);
+    problems.push(`vrrp.virtualIp ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the arguments first`);
+  if (pair.some((node) => node.address === vip)) problems.push(`vrrp.virtualIp ${vip} is a node's own address`);
   if (problems.length > 0) throw new Error(`keepalived pair: ${problems.join("; ")}`);
 
   const node = pair[index];
@@ -74,28 +76,15 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings, pair: reado
     address: node.address,
     peers: pair.filter((other) => other !== node).map((other) => other.address),
     priority: PRIORITIES[index],
-    routerId: settings.vrrpRouterId,
-    advertInterval: (settings.vrrpAdvertIntervalMs / 1000).toFixed(2),
+    routerId: args.vrrp.routerId,
+    advertInterval: (args.vrrp.advertIntervalMs / 1000).toFixed(2),
     virtualIp: vip,
     prefixLength: LAB_NETWORK.prefixLength,
     interface: INTERFACE,
-    statsPort: settings.statsPort,
+    statsPort: args.statsPort,
     aliveUri: ALIVE_URI,
     checkIntervalSeconds: CHECK_INTERVAL_SECONDS,
     checkDeadline: CHECK_DEADLINE_SECONDS,
     garpRefreshSeconds: GARP_REFRESH_SECONDS,
   });
-}
-
-/**
- * The order a new haproxy.cfg is applied in: every node but the one holding the virtual IP, in
- * their given order, then the holder. With no holder (`undefined` or "", e.g. both nodes down)
- * the given order stands. A holder that is not one of the nodes is refused, not guessed around.
- */
-export function rolloutOrder<T extends { name: string }>(nodes: readonly T[], vipHolder: string | undefined): T[] {
-  if (!vipHolder) return [...nodes];
-  const holder = nodes.find((node) => node.name === vipHolder);
-  if (!holder)
-    throw new Error(`the virtual IP holder ${JSON.stringify(vipHolder)} is not one of ${nodes.map((node) => node.name).join(", ")}`);
-  return [...nodes.filter((node) => node !== holder), holder];
 }

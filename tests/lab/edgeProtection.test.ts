@@ -52,8 +52,7 @@ const CHANGED = ["rateLimitApiRequests", "rateLimitPeriodSeconds", "rateLimitExe
 const figures: Record<string, string | number> = {};
 let lab: LabOutputs;
 const path = (p: string) => lab.lbUrl.replace(/\/$/, "") + p;
-const metricsOf = (container: string) =>
-  lab.metricsUrl.replace(lab.haproxyAddress, lab.haproxyAddresses[lab.haproxyContainers.indexOf(container)]);
+const metricsOf = (container: string) => lab.metricsUrls[lab.haproxyContainers.indexOf(container)];
 
 /** One GET on a connection of its own from `from`: status and Retry-After. */
 function getFrom(from: string, url: string): Promise<{ status: number; retryAfter: string }> {

@@ -35,12 +35,10 @@ export function run(
 export const pulumi = (...args: string[]) => run("pulumi", [...args, "--stack", STACK, "--non-interactive"]);
 export const incus = (...args: string[]) => run("incus", args);
 
-/** The lab stack's outputs, secrets shown. */
-export interface LabOutputs {
+/** What `pulumi stack output` prints for a stack of this program, secrets shown. */
+export interface StackOutputs {
   lbUrl: string;
-  haproxyContainer: string;
-  haproxyAddress: string;
-  /** Every HAProxy node, in order; `haproxyContainer` is the first. */
+  /** Every HAProxy node, in order. */
   haproxyContainers: string[];
   haproxyAddresses: string[];
   /** The pair's address ("" with one node), where `lbUrl` points. */
@@ -50,11 +48,24 @@ export interface LabOutputs {
   streamServerContainers: string[];
   streamServerAddresses: string[];
   statsPassword: string;
+  /** Each node's exporter, in node order. */
+  metricsUrls: string[];
+}
+
+/** The outputs, with the first node's container, address and exporter: the node most tests drive. */
+export interface LabOutputs extends StackOutputs {
+  haproxyContainer: string;
+  haproxyAddress: string;
   metricsUrl: string;
 }
 
+/** Adds the first node's fields to a stack's outputs. */
+export function withFirstNode<T extends StackOutputs>(raw: T): T & LabOutputs {
+  return { ...raw, haproxyContainer: raw.haproxyContainers[0], haproxyAddress: raw.haproxyAddresses[0], metricsUrl: raw.metricsUrls[0] };
+}
+
 export async function outputs(): Promise<LabOutputs> {
-  return JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as LabOutputs;
+  return withFirstNode(JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as StackOutputs);
 }
 
 /** Sends one command to HAProxy's runtime API inside an HAProxy container (by default the first). */

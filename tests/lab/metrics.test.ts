@@ -28,11 +28,11 @@ beforeAll(async () => {
   lab = await outputs();
   await waitAllUp(lab, 120_000);
   const node = await servingNode(lab);
-  metricsUrl = lab.metricsUrl.replace(lab.haproxyAddress, lab.haproxyAddresses[lab.haproxyContainers.indexOf(node)]);
+  metricsUrl = lab.metricsUrls[lab.haproxyContainers.indexOf(node)];
 });
 
-test("metricsUrl answers the host and lists every server", async () => {
-  expect(lab.metricsUrl).toBe(`http://${lab.haproxyAddress}:9101/metrics`);
+test("metricsUrls answer the host and list every server", async () => {
+  expect(lab.metricsUrls).toEqual(lab.haproxyAddresses.map((address) => `http://${address}:9101/metrics`));
   for (const server of ["backend-api-1", "backend-api-2"]) expect(await state(server)).toBe("UP");
 });
 

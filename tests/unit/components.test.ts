@@ -4,7 +4,7 @@
  * with a ResourceError naming the argument. index.ts and its validation are not involved.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BackendApiInstance, FleetRollout, HaproxyNode, StreamServerInstance } from "../../components";
+import { BackendApiInstance, FleetRollout, HaproxyNode, HaproxyPair, StreamServerInstance } from "../../components";
 import {
   HAPROXY_FIELDS,
   completeHaproxyArgs,
@@ -244,7 +244,16 @@ describe("FleetRollout on its own", () => {
   test("bad arguments: a ResourceError naming each", () => {
     const api = new BackendApiInstance("rb-1", { containerName: "t-rb-1", placement });
     const other = new StreamServerInstance("rb-s", { containerName: "t-rb-s", placement });
-    const pairNode = new HaproxyNode("rb-edge", { containerName: "t-rb-edge", placement, applyConfig: false });
+    const pair = new HaproxyPair("rb-pair", {
+      placement,
+      nodes: [
+        { name: "rb-edge", containerName: "t-rb-edge" },
+        { name: "rb-edge-2", containerName: "t-rb-edge-2" },
+      ],
+      vrrp: { virtualIp: "10.77.0.250" },
+      pools: { backendApi: { servers: [api] }, streamServer: { servers: [other] } },
+    });
+    const [pairNode] = pair.nodes;
     const build = () =>
       new FleetRollout("rb-rollout", { instances: [api, other], edge: pairNode, rollout: { maxUnavailable: 2, drainTimeoutSeconds: -1 } });
     expect(build).toThrow(pulumi.ResourceError);
@@ -252,5 +261,24 @@ describe("FleetRollout on its own", () => {
     expect(build).toThrow("maxUnavailable must be below the fleet's 2 instances");
     expect(build).toThrow("drainTimeoutSeconds must be an integer from 0 to 3600 (got -1)");
     expect(build).toThrow("edge rb-edge does not apply its own config (a node of a pair): pass the HaproxyPair");
+  });
+});
+
+describe("HaproxyPair", () => {
+  test("bad arguments: one ResourceError naming each, before any node is built", () => {
+    const build = () =>
+      new HaproxyPair("bad-pair", {
+        placement,
+        nodes: [
+          { name: "edge", containerName: "t-edge" },
+          { name: "edge", containerName: "t-edge;rm" },
+        ],
+        vrrp: { virtualIp: "10.77.0.20", advertIntervalMs: 105, routerId: 0 },
+      });
+    expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow('nodes[].name must differ between the two nodes (both are "edge")');
+    expect(build).toThrow('vrrp.virtualIp must be an IPv4 address no container is leased (got "10.77.0.20"');
+    expect(build).toThrow("vrrp.advertIntervalMs must be an integer from 100 to 1000, a multiple of 10 (got 105)");
+    expect(build).toThrow("vrrp.routerId must be an integer from 1 to 255 (got 0)");
   });
 });

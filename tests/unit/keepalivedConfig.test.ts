@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { ALIVE_URI, Upstream, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
-import { KeepalivedSettings, renderKeepalivedConfig, rolloutOrder } from "../../components/haproxy/keepalivedConfig";
+import { KeepalivedArgs, renderKeepalivedConfig } from "../../components/haproxy/keepalivedConfig";
+import { VRRP_DEFAULTS } from "../../components/haproxy/haproxyOptions";
 import { DEFAULTS } from "../../stack/settings";
 import { freePort, startHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, KEEPALIVED, describeWithTools, keepalivedCheck, tempDir } from "./helpers/tools";
@@ -14,10 +15,10 @@ const PAIR: Upstream[] = [
   { name: "haproxy", address: "10.77.0.11" },
   { name: "haproxy-2", address: "10.77.0.12" },
 ];
-const settings = (overrides: Partial<KeepalivedSettings> = {}): KeepalivedSettings => ({
-  ...DEFAULTS,
-  virtualIp: "10.77.0.200",
-  ...overrides,
+/** The lab pair's arguments (virtual IP 10.77.0.200, the stats port's default 9100), with `overrides`. */
+const settings = ({ statsPort = 9100, ...vrrp }: Partial<KeepalivedArgs["vrrp"]> & { statsPort?: number } = {}): KeepalivedArgs => ({
+  vrrp: { ...VRRP_DEFAULTS, virtualIp: "10.77.0.200", ...vrrp },
+  statsPort,
 });
 
 /** The value after `keyword` on its line, e.g. `priority 150` gives "150". */
@@ -60,7 +61,7 @@ describe("renderKeepalivedConfig", () => {
 
   test("runs VRRPv3 with the settings' router id, advert interval in seconds and the address on eth0", () => {
     const config = renderKeepalivedConfig(
-      settings({ vrrpRouterId: 7, vrrpAdvertIntervalMs: 250, virtualIp: "10.77.0.254" }),
+      settings({ routerId: 7, advertIntervalMs: 250, virtualIp: "10.77.0.254" }),
       PAIR,
       "haproxy",
     );
@@ -68,8 +69,8 @@ describe("renderKeepalivedConfig", () => {
     expect(value(config, "virtual_router_id")).toBe("7");
     expect(value(config, "advert_int")).toBe("0.25");
     expect(config).toContain("virtual_ipaddress {\n        10.77.0.254/24 dev eth0\n    }");
-    expect(value(renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100 }), PAIR, "haproxy"), "advert_int")).toBe("0.10");
-    expect(value(renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000 }), PAIR, "haproxy"), "advert_int")).toBe("1.00");
+    expect(value(renderKeepalivedConfig(settings({ advertIntervalMs: 100 }), PAIR, "haproxy"), "advert_int")).toBe("0.10");
+    expect(value(renderKeepalivedConfig(settings({ advertIntervalMs: 1000 }), PAIR, "haproxy"), "advert_int")).toBe("1.00");
   });
 
   test("checks the monitor URI that the rendered haproxy.cfg answers on its stats port", () => {
@@ -115,26 +116,7 @@ describe("renderKeepalivedConfig", () => {
 
   test("refuses a virtual IP that is a node's own address", () => {
     const pair = [PAIR[0], { name: "haproxy-2", address: "10.77.0.200" }];
-    expect(() => renderKeepalivedConfig(settings(), pair, "haproxy")).toThrow("veza-infra:virtualIp 10.77.0.200 is a node's own address");
-  });
-});
-
-describe("rolloutOrder", () => {
-  test("puts the node holding the virtual IP last", () => {
-    expect(rolloutOrder(PAIR, "haproxy").map((n) => n.name)).toEqual(["haproxy-2", "haproxy"]);
-    expect(rolloutOrder(PAIR, "haproxy-2").map((n) => n.name)).toEqual(["haproxy", "haproxy-2"]);
-  });
-
-  test("keeps the given order when no node holds it", () => {
-    expect(rolloutOrder(PAIR, undefined)).toEqual(PAIR);
-    expect(rolloutOrder(PAIR, "")).toEqual(PAIR);
-  });
-
-  test("refuses a holder that is not one of the nodes, and never reorders its input", () => {
-    expect(() => rolloutOrder(PAIR, "haproxy-9")).toThrow('the virtual IP holder "haproxy-9" is not one of haproxy, haproxy-2');
-    const nodes = [...PAIR];
-    rolloutOrder(nodes, "haproxy");
-    expect(nodes).toEqual(PAIR);
+    expect(() => renderKeepalivedConfig(settings(), pair, "haproxy")).toThrow("vrrp.virtualIp 10.77.0.200 is a node's own address");
   });
 });
 
@@ -143,11 +125,11 @@ describeWithTools([KEEPALIVED])("the real keepalived -t accepts every variant", 
     ...Object.entries(GOLDEN),
     [
       "shortest advert interval, lowest router id",
-      renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 100, vrrpRouterId: 1 }), PAIR, "haproxy"),
+      renderKeepalivedConfig(settings({ advertIntervalMs: 100, routerId: 1 }), PAIR, "haproxy"),
     ],
     [
       "longest advert interval, highest router id",
-      renderKeepalivedConfig(settings({ vrrpAdvertIntervalMs: 1000, vrrpRouterId: 255 }), PAIR, "haproxy-2"),
+      renderKeepalivedConfig(settings({ advertIntervalMs: 1000, routerId: 255 }), PAIR, "haproxy-2"),
     ],
   ];
 

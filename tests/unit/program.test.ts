@@ -161,7 +161,7 @@ describe("index.ts under mocks", () => {
   test("containers carry the stack's prefix; HAProxy servers keep the service names", () => {
     expect(lab.outputs.backendApiContainers).toEqual(["lab-backend-api-1", "lab-backend-api-2"]);
     expect(lab.outputs.streamServerContainers).toEqual(["lab-stream-server-1", "lab-stream-server-2"]);
-    expect(lab.outputs.haproxyContainer).toBe("lab-haproxy");
+    expect(lab.outputs.haproxyContainers).toEqual(["lab-haproxy"]);
     expect(environment(lab, "backend-api-1-launch").VEZA_REF).toBe("lab-backend-api-1");
     expect(environment(lab, "backend-api-1-launch").VEZA_OWNER).toBe("veza-infra/lab");
     const config = environment(lab, "haproxy-config").VEZA_CONFIG;
@@ -172,7 +172,7 @@ describe("index.ts under mocks", () => {
   test("the outputs say where the LB is and how to reach the stats page; the password stays out of scripts", () => {
     expect(lab.outputs.lbUrl).toMatch(/^http:\/\/10\.77\.0\.\d+\/$/);
     expect(lab.outputs.statsAccess).toContain("http://127.0.0.1:9100/stats");
-    expect(lab.outputs.metricsUrl).toMatch(/^http:\/\/10\.77\.0\.\d+:9101\/metrics$/);
+    expect(lab.outputs.metricsUrls).toEqual([expect.stringMatching(/^http:\/\/10\.77\.0\.\d+:9101\/metrics$/)]);
     expect(lab.outputs.statsPassword).toBe("f".repeat(40));
     expect(environment(lab, "haproxy-setup").VEZA_STATS_PASSWORD).toBe("f".repeat(40));
     for (const r of lab.resources.filter((r) => r.name !== "haproxy-setup" && r.name !== "haproxy-stats-password")) {
@@ -283,6 +283,9 @@ describe("index.ts with the HAProxy pair under mocks", () => {
     for (const step of ["haproxy-pair-config", "haproxy-keepalived", "haproxy-2-keepalived"]) {
       expect(byName(pair, step).parentType).toBe("veza:infra:HaproxyPair");
     }
+    // The pair owns its nodes; they were once at the stack's root, which an alias keeps.
+    for (const node of ["haproxy", "haproxy-2"])
+      expect(byName(pair, node, "veza:infra:HaproxyNode").parentType).toBe("veza:infra:HaproxyPair");
     expect(commands(pair).map((r) => r.name)).not.toContain("haproxy-config");
     expect(commands(pair).map((r) => r.name)).not.toContain("haproxy-2-config");
     const rollout = environment(pair, "haproxy-pair-config");
@@ -319,7 +322,6 @@ describe("index.ts with the pair on an Incus remote under mocks", () => {
     expect((remote.invokes[0].environment as Record<string, string>).VEZA_REMOTE).toBe("edge");
     expect(environment(remote, "haproxy-pair-config").VEZA_REFS).toBe("edge:lab-haproxy edge:lab-haproxy-2");
     expect(remote.outputs.haproxyContainers).toEqual(["edge:lab-haproxy", "edge:lab-haproxy-2"]);
-    expect(remote.outputs.haproxyContainer).toBe("edge:lab-haproxy");
     expect(remote.outputs.backendApiContainers).toEqual(["edge:lab-backend-api-1", "edge:lab-backend-api-2"]);
     expect(remote.outputs.streamServerContainers).toEqual(["edge:lab-stream-server-1", "edge:lab-stream-server-2"]);
     expect(remote.outputs.statsAccess).toMatch(/^incus exec edge:lab-haproxy -- curl /);
