@@ -232,7 +232,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** bench/LATEST.md, which the README quotes, from the results of a run of every scenario; returns the table. */
+/** bench/LATEST.md, which the README and docs/ link to, from the results of a run of every scenario; returns the table. */
 function writeLatest(results: Results): string {
   const table = markdownTable(tableRows(results));
   const commit = `${String(results.host.commit).slice(0, 7)}${(results.host.uncommitted as string[]).length ? " + uncommitted changes" : ""}`;

@@ -1,6 +1,6 @@
 /**
- * What each stack-config key feeds: a component argument, or the program itself. The README's
- * configuration table shows this column, and a unit test holds the two together.
+ * What each stack-config key feeds: a component argument, or the program itself. The
+ * configuration table of docs/configuration.md shows this column, and a unit test holds the two together.
  */
 import { HAPROXY_FIELDS } from "../components/haproxy/haproxyArgs";
 import { PLACEMENT_FIELDS } from "../components/incus/incusScripts";
@@ -21,7 +21,7 @@ const PROGRAM_FEEDS = {
   vrrpRouterId: "HAProxy pair (keepalivedConfig.ts), not a HaproxyNode argument yet",
 } as const;
 
-/** The README's "feeds" cell of every key. */
+/** The "feeds" cell of every key in docs/configuration.md. */
 export function configFeeds(): Record<keyof Settings, string> {
   const entries = [
     ...Object.entries(HAPROXY_FIELDS).map(([key, field]) => [key, `HaproxyNode \`${field}\``]),

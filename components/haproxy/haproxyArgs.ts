@@ -64,8 +64,8 @@ type Leaves<T> = {
 
 /**
  * The group field each HAProxy setting feeds. A table rather than code, so the mapping, its
- * inverse (to validate a component's own arguments with the program's rules) and the README's
- * column cannot disagree.
+ * inverse (to validate a component's own arguments with the program's rules) and the "feeds"
+ * column of docs/configuration.md cannot disagree.
  */
 export const HAPROXY_FIELDS = {
   httpPort: "listeners.httpPort",

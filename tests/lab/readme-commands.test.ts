@@ -1,14 +1,14 @@
 /**
- * Every command the README's Configuration and Operations sections show, run as written against
- * the lab, in the README's order (tests/readmeCommands.ts finds them and says which are not run,
- * and why). Confirmations are skipped through PULUMI_SKIP_CONFIRMATIONS, which the CLI reads in
+ * Every command the README and docs/ show an operator, run as written against the lab, in the
+ * order of tests/readmeCommands.ts's PLAN and of each section (the PLAN says where they are shown,
+ * which are not run, and why). Confirmations are skipped through PULUMI_SKIP_CONFIRMATIONS, which the CLI reads in
  * place of a `--yes` typed at the prompt. The stack config is put back afterwards and the lab
  * brought back to it.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PLAN, Run, currentReadmeCommands } from "../readmeCommands";
+import { PLAN, Run, shownCommands } from "../readmeCommands";
 import { REPO, STACK, outputs, pulumi, waitAllUp } from "./harness";
 
 jest.setTimeout(15 * 60_000);
@@ -60,10 +60,12 @@ afterAll(async () => {
   expect(await containerList()).toEqual(containersBefore);
 });
 
-const commands = currentReadmeCommands().map((command) => [command, PLAN[command]] as const);
+const commands = PLAN.flatMap((source) =>
+  shownCommands(source).map((command) => [command, source.commands[command], source.file] as const),
+);
 
-test.each(commands)("%s", async (command, plan) => {
-  if (plan === undefined) throw new Error("not in tests/readmeCommands.ts PLAN");
+test.each(commands)("%s", async (command, plan, file) => {
+  if (plan === undefined) throw new Error(`shown in ${file}, not in tests/readmeCommands.ts PLAN`);
   if ("excluded" in plan) {
     console.log(`not run: ${command}\n  ${plan.excluded}`);
     return;

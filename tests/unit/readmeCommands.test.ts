@@ -1,8 +1,8 @@
 /**
- * The README's operator commands are all accounted for: tests/lab/readme-commands.test.ts runs
- * each one the plan says it runs, and the plan gives a reason for every other.
+ * The operator commands of the README and docs/ are all accounted for: tests/lab/readme-commands.test.ts
+ * runs each one the plan says it runs, and the plan gives a reason for every other.
  */
-import { PLAN, currentReadmeCommands, readmeCommands, stripComment } from "../readmeCommands";
+import { PLAN, commandsIn, shownCommands, stripComment } from "../readmeCommands";
 
 describe("how commands are found", () => {
   test("comments go from a # that starts a word outside quotes", () => {
@@ -11,9 +11,10 @@ describe("how commands are found", () => {
     expect(stripComment("# a heading")).toBe("");
   });
 
-  test("only bash blocks of Configuration and Operations; a for loop is one command over its lines", () => {
-    const readme = [
-      "## Configuration",
+  test("only the bash blocks of the section asked for; a for loop is one command over its lines", () => {
+    const markdown = [
+      "# Title",
+      "## Commands",
       "```bash",
       "# heading",
       "pulumi config set -s lab a 1   # why",
@@ -28,29 +29,41 @@ describe("how commands are found", () => {
       "```bash",
       "rm -rf /",
       "```",
-      "## Operations",
+      "## Commands",
       "```bash",
       "npm run build",
       "```",
     ].join("\n");
-    expect(readmeCommands(readme)).toEqual(["pulumi config set -s lab a 1", "for c in x y; do\n  echo $c; done", "npm run build"]);
+    expect(commandsIn(markdown, "Commands")).toEqual([
+      "pulumi config set -s lab a 1",
+      "for c in x y; do\n  echo $c; done",
+      "npm run build",
+    ]);
   });
 
   test("a command left open at the end of its block is an error", () => {
-    expect(() => readmeCommands("## Operations\n```bash\nfor c in x; do\n```\n")).toThrow("never ends");
+    expect(() => commandsIn("## Operations\n```bash\nfor c in x; do\n```\n", "Operations")).toThrow("never ends");
+  });
+
+  test("a section that is not there is an error, not zero commands", () => {
+    expect(() => commandsIn("## Operations\n```bash\nnpm run build\n```\n", "Commands")).toThrow('no "## Commands" section');
   });
 });
 
-describe("the README as it stands", () => {
-  const commands = currentReadmeCommands();
+describe.each(PLAN.map((source) => [`${source.file}, "${source.section}"`, source] as const))("%s as it stands", (_where, source) => {
+  const commands = shownCommands(source);
 
   test("every command is run by the lab tier or excluded with a reason", () => {
-    expect(commands.filter((c) => !(c in PLAN))).toEqual([]);
+    expect(commands.filter((c) => !(c in source.commands))).toEqual([]);
   });
 
-  test("the plan names no command the README no longer shows", () => {
-    expect(Object.keys(PLAN).filter((c) => !commands.includes(c))).toEqual([]);
+  test("the plan names no command the section no longer shows", () => {
+    expect(Object.keys(source.commands).filter((c) => !commands.includes(c))).toEqual([]);
   });
+});
+
+describe("the plan as a whole", () => {
+  const commands = PLAN.flatMap(shownCommands);
 
   test("the list-value commands use --path (a JSON list would be stored as a string)", () => {
     expect(commands.filter((c) => /drainServers/.test(c) && /set/.test(c) && !/--path/.test(c))).toEqual([]);
