@@ -1,21 +1,27 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance } from "./components/services/backendApiInstance";
-import { haproxyArgsFromSettings } from "./components/haproxy/haproxyArgs";
 import { FleetRollout } from "./components/services/fleetRollout";
 import { HAPROXY_WATCH, HaproxyNode } from "./components/haproxy/haproxyNode";
 import { HaproxyPair, PAIR_WATCH } from "./components/haproxy/haproxyPair";
 import { stackOwner } from "./components/incus/incusContainer";
-import { incusRef, placementFromSettings } from "./components/incus/incusScripts";
+import { incusRef } from "./components/incus/incusScripts";
 import { ProbeRequest, observeContainers } from "./components/incus/liveState";
 import { checkIncusReachable } from "./components/incus/incusReach";
 import { ownedPlacement } from "./components/incus/ownership";
-import { limitsFromSettings } from "./components/incus/instanceLimits";
-import { rolloutFromSettings } from "./components/services/rollout";
-import { serviceArgsFromSettings, serviceWatch } from "./components/services/serviceInstance";
-import { HAPROXY_NAME, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./stack/settings";
+import { serviceWatch } from "./components/services/serviceInstance";
+import { HAPROXY_NAME, NAME_PREFIX_WAY_OUT, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./stack/settings";
 import { StreamServerInstance } from "./components/services/streamServerInstance";
-import { LOCAL_FILES, SettingsError, validateSettings } from "./stack/validation";
+import { LOCAL_FILES } from "./components/common/rules";
+import { SettingsError, validateSettings } from "./stack/validation";
+import {
+  haproxyOptionsFromSettings,
+  limitsFromSettings,
+  placementFromSettings,
+  rolloutFromSettings,
+  serviceArgsFromSettings,
+  vrrpFromSettings,
+} from "./stack/componentArgs";
 
 /**
  * Validation throws one message naming every bad stack-config key, mistyped keys included, before
@@ -51,6 +57,7 @@ const placement = ownedPlacement(
     containerName(settings.namePrefix, name),
   ),
   stackOwner(),
+  NAME_PREFIX_WAY_OUT,
 );
 
 // What runs in every container now, read once before any resource is registered: each component
@@ -91,7 +98,7 @@ const streamServer = names.streamServer.map(
 
 // HAProxy server names are the service names (backend-api-1, ...), not the prefixed container names:
 // the sticky cookie and the admin-socket commands of the runbook keep meaning the same across stacks.
-const options = haproxyArgsFromSettings(settings);
+const options = haproxyOptionsFromSettings(settings);
 const pools = {
   backendApi: { ...options.pools.backendApi, servers: backendApi },
   streamServer: { ...options.pools.streamServer, servers: streamServer },
@@ -103,7 +110,7 @@ const pair = secondName
   ? new HaproxyPair(`${HAPROXY_NAME}-pair`, {
       ...edgeOptions,
       nodes: [haproxyOf(firstName), haproxyOf(secondName)],
-      vrrp: { virtualIp: settings.virtualIp, advertIntervalMs: settings.vrrpAdvertIntervalMs, routerId: settings.vrrpRouterId },
+      vrrp: vrrpFromSettings(settings),
     })
   : undefined;
 const haproxyNodes: readonly HaproxyNode[] = pair ? pair.nodes : [new HaproxyNode(firstName, { ...edgeOptions, ...haproxyOf(firstName) })];

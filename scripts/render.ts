@@ -10,9 +10,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { load } from "js-yaml";
-import { Fleets, STATS_PASSWORD_ENV, Upstream, renderHaproxyConfig } from "../components/haproxy/haproxyConfig";
+import { Fleets, STATS_PASSWORD_ENV, Upstream } from "../components/haproxy/haproxyConfig";
+import { LOCAL_FILES } from "../components/common/rules";
+import { stackHaproxyConfig } from "../stack/componentArgs";
 import { CONFIG_NAMESPACE, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "../stack/settings";
-import { LOCAL_FILES, validateSettings } from "../stack/validation";
+import { validateSettings } from "../stack/validation";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const parseYaml: (text: string) => unknown = load;
@@ -114,7 +116,7 @@ function renderFromArgs(args: string[]): string {
     ...(peers.length > 0 ? ["# render: sample addresses of the pair's nodes (10.77.0.5, 10.77.0.6), named as their containers."] : []),
     `# render: the stats password comes from $${STATS_PASSWORD_ENV}; set it to check this file with haproxy -c.`,
   ];
-  return `${notes.join("\n")}\n${renderHaproxyConfig(settings, fleets, peers)}`;
+  return `${notes.join("\n")}\n${stackHaproxyConfig(settings, fleets, peers)}`;
 }
 
 if (require.main === module) {

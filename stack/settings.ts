@@ -1,4 +1,5 @@
-import { ClientAddressSource, VRRP_DEFAULTS } from "../components/haproxy/haproxyOptions";
+import { ClientAddressSource } from "../components/haproxy/haproxyOptions";
+import { componentDefaults } from "./fields";
 
 /**
  * The stack's tunables: one field per `veza-infra:<key>` of Pulumi.yaml, with the defaults the
@@ -94,78 +95,14 @@ export function configKey(key: keyof Settings): string {
  * holds the two together) so `pulumi config` shows them too.
  */
 export const DEFAULTS: Readonly<Settings> = Object.freeze({
+  // What no component declares: the stack's own shape.
   backendApiCount: 2,
   streamServerCount: 2,
-  httpPort: 80,
-  httpsPort: 443,
-  tlsCertPath: "",
-  backendApiPort: 8080,
-  streamServerPort: 8082,
-  backendApiHealthPath: "/api/v1/health",
-  streamServerHealthPath: "/health",
-  streamPathPrefixes: ["/hls/", "/stream/"],
-  healthCheckIntervalMs: 500,
-  healthCheckTimeoutMs: 300,
-  healthCheckFall: 2,
-  healthCheckRise: 2,
-  gracefulDrainSeconds: 30,
-  stickyCookieName: "VEZA_SERVERID",
-  connectTimeoutMs: 250,
-  serverTimeoutMs: 5000,
-  tunnelTimeoutSeconds: 3600,
-  hardStopAfterSeconds: 300,
-  retries: 3,
-  drainServers: [],
-  backendApiFallbackServers: [],
-  streamServerFallbackServers: [],
-  backendApiBinaryPath: "",
-  streamServerBinaryPath: "",
-  statsPort: 9100,
-  metricsPort: 9101,
-  metricsAllowedSources: ["10.77.0.0/24"],
-  // Edge protection (issue 22); what each default trades is said on HaproxyRateLimits (haproxyNode.ts).
-  rateLimitEnabled: true,
-  rateLimitApiRequests: 300,
-  rateLimitPeriodSeconds: 10,
-  rateLimitConnections: 100,
-  rateLimitExemptSources: ["10.77.0.0/24"],
-  clientAddressSource: "connection",
-  trustedProxies: [],
-  // End of edge protection.
-  incusRemote: "",
-  incusTarget: "",
-  incusImage: "veza-lab/bookworm",
-  incusNetwork: "vezabr0",
-  incusStoragePool: "veza",
-  // One CPU each: five containers on a 2-core lab host leave it responsive to the others.
-  haproxyLimitsCpu: 1,
-  haproxyLimitsMemory: "256MiB",
-  haproxyRootSize: "",
-  backendApiLimitsCpu: 1,
-  backendApiLimitsMemory: "256MiB",
-  backendApiRootSize: "",
-  streamServerLimitsCpu: 1,
-  streamServerLimitsMemory: "256MiB",
-  streamServerRootSize: "",
   namePrefix: "",
   policyWaivers: [],
   haproxyCount: 1,
-  virtualIp: "",
-  vrrpAdvertIntervalMs: VRRP_DEFAULTS.advertIntervalMs,
-  vrrpRouterId: VRRP_DEFAULTS.routerId,
-  logEveryRequest: false,
-  backendApiStartTimeoutSeconds: 30,
-  streamServerStartTimeoutSeconds: 30,
-  // Rolling restarts (components/services/rollout.ts says what each trades): one instance at a time, the
-  // first watched 10 s; a drain waits for requests up to twice HAProxy's server time-out.
-  backendApiMaxUnavailable: 1,
-  backendApiDrainTimeoutSeconds: 10,
-  backendApiCanarySeconds: 10,
-  backendApiCanaryMaxErrors: 0,
-  streamServerMaxUnavailable: 1,
-  streamServerDrainTimeoutSeconds: 10,
-  streamServerCanarySeconds: 10,
-  streamServerCanaryMaxErrors: 0,
+  // Each component argument's default is declared once, with its rule (stack/fields.ts says which).
+  ...(componentDefaults() as Omit<Settings, "backendApiCount" | "streamServerCount" | "namePrefix" | "policyWaivers" | "haproxyCount">),
 });
 
 /**
@@ -223,6 +160,9 @@ export function settingsFromConfig(get: (key: string) => unknown): RawSettings {
   });
   return Object.fromEntries(entries) as RawSettings;
 }
+
+/** How a stack refused someone else's containers (ownership.ts) gets out: its own prefix. */
+export const NAME_PREFIX_WAY_OUT = `Give this stack a ${configKey("namePrefix")} no other stack uses, e.g. pulumi config set ${configKey("namePrefix")} <prefix>-`;
 
 /** Name of the HAProxy container before the stack's prefix. */
 export const HAPROXY_NAME = "haproxy";

@@ -1,13 +1,13 @@
 /**
- * haproxy.cfg for the edge: rendered from the option groups (declared in haproxyNode.ts, completed
- * in haproxyArgs.ts) and the fleets' addresses through templates/haproxy.cfg.mustache. Every decision is computed here; the template only lays it out.
+ * haproxy.cfg for the edge: rendered from the option groups (declared in haproxyOptions.ts,
+ * completed in haproxyArgs.ts) and the fleets' addresses through templates/haproxy.cfg.mustache.
+ * Every decision is computed here; the template only lays it out.
  */
 import * as crypto from "crypto";
-import { HaproxyConfigArgs, HaproxySettings, haproxyArgsFromSettings } from "./haproxyArgs";
-import { configKey } from "../../stack/settings";
+import { CompleteHaproxyOptions } from "./haproxyArgs";
 import { PEERS_PORT } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
-import { isIPv4, isIncusName, parseHostPort } from "../../stack/validation";
+import { isIPv4, isIncusName, parseHostPort } from "../common/checks";
 
 /** One upstream container as the fleet reports it. */
 export interface Upstream {
@@ -22,8 +22,6 @@ export interface Fleets {
   backendApi: Upstream[];
   streamServer: Upstream[];
 }
-
-export type { HaproxySettings } from "./haproxyArgs";
 
 /** Where the PEM (certificate then key) must be installed in the HAProxy container. */
 export const TLS_PEM_PATH = "/etc/haproxy/certs/veza.pem";
@@ -108,7 +106,7 @@ function poolServers(
   pool: string,
   fleet: Upstream[],
   port: number,
-  fallbackKey: "backendApiFallbackServers" | "streamServerFallbackServers",
+  fallbackPath: "pools.backendApi.fallbacks" | "pools.streamServer.fallbacks",
   fallbacks: string[],
 ): ServerLine[] {
   const problems = fleet.flatMap((u) => [
@@ -121,11 +119,10 @@ function poolServers(
   if (problems.length > 0) throw new Error(`${pool}: ${problems.join("; ")}`);
   if (fleet.length > 0) return fleet.map((u) => ({ name: u.name, address: u.address, port, fallback: false }));
 
-  if (fallbacks.length === 0) throw new Error(`${pool} would have no server: its fleet is empty and ${configKey(fallbackKey)} lists none`);
+  if (fallbacks.length === 0) throw new Error(`${pool} would have no server: its fleet is empty and ${fallbackPath} lists none`);
   return fallbacks.map((server, i) => {
     const parsed = parseHostPort(server);
-    if (!parsed)
-      throw new Error(`${configKey(fallbackKey)}[${i}] is not host:port (got ${JSON.stringify(server)}); validate the settings first`);
+    if (!parsed) throw new Error(`${fallbackPath}[${i}] is not host:port (got ${JSON.stringify(server)}); validate the settings first`);
     return { name: `fallback-${i + 1}`, address: parsed.host, port: parsed.port, fallback: true };
   });
 }
@@ -143,12 +140,12 @@ function withHashIds(servers: ServerLine[]): (ServerLine & { id: number })[] {
 }
 
 /** The servers of both pools, the fleets or their fallbacks, as HAProxy names them. */
-function pools(args: HaproxyConfigArgs, fleets: Fleets) {
+function pools(args: CompleteHaproxyOptions, fleets: Fleets) {
   const { backendApi, streamServer } = args.pools;
   return {
-    api: poolServers(API_POOL, fleets.backendApi, backendApi.port, "backendApiFallbackServers", backendApi.fallbacks),
+    api: poolServers(API_POOL, fleets.backendApi, backendApi.port, "pools.backendApi.fallbacks", backendApi.fallbacks),
     stream: withHashIds(
-      poolServers(STREAM_POOL, fleets.streamServer, streamServer.port, "streamServerFallbackServers", streamServer.fallbacks),
+      poolServers(STREAM_POOL, fleets.streamServer, streamServer.port, "pools.streamServer.fallbacks", streamServer.fallbacks),
     ),
   };
 }
@@ -157,7 +154,7 @@ function pools(args: HaproxyConfigArgs, fleets: Fleets) {
  * Every server HAProxy will have, with its backend, e.g. to set each one drain or ready through
  * the admin socket after a reload.
  */
-export function serverNamesFromArgs(args: HaproxyConfigArgs, fleets: Fleets): { backend: string; server: string }[] {
+export function serverNames(args: CompleteHaproxyOptions, fleets: Fleets): { backend: string; server: string }[] {
   const { api, stream } = pools(args, fleets);
   return [
     ...api.map((s) => ({ backend: API_POOL, server: s.name })),
@@ -182,7 +179,7 @@ function serverStateFile(servers: ServerLine[]): string {
  * address comes from, and (`peers`, the pair's two nodes, by container name, which is each node's
  * host name and so HAProxy's own name for itself) the peers section sharing the request counts.
  */
-function edgeProtection(args: HaproxyConfigArgs, peers: readonly Upstream[]) {
+function edgeProtection(args: CompleteHaproxyOptions, peers: readonly Upstream[]) {
   const { rateLimits: limits, clientAddress } = args;
   const problems = peers.flatMap((peer) => [
     ...(isIncusName(peer.name) ? [] : [`peer name ${JSON.stringify(peer.name)} is not letters, digits and hyphens`]),
@@ -234,7 +231,7 @@ function quoted(word: string): string {
  * `weight 0` (which on 2.6 keeps cookie-pinned clients exactly as drain does) would make every
  * drain a config change and reload, and a `set server ... state ready` could not undo it.
  */
-export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fleets, peers: readonly Upstream[] = []): string {
+export function renderHaproxyConfig(args: CompleteHaproxyOptions, fleets: Fleets, peers: readonly Upstream[] = []): string {
   const { api, stream } = pools(args, fleets);
   const { listeners, healthCheck, timeouts, metrics } = args;
   const prefixes = args.uriHash.pathPrefixes;
@@ -275,16 +272,6 @@ export function renderHaproxyConfigFromArgs(args: HaproxyConfigArgs, fleets: Fle
     streamServers: stream,
     streamWeight: STREAM_WEIGHT,
   });
-}
-
-/** {@link renderHaproxyConfigFromArgs} for flat, validated settings, as a stack's config gives them. */
-export function renderHaproxyConfig(settings: HaproxySettings, fleets: Fleets, peers: readonly Upstream[] = []): string {
-  return renderHaproxyConfigFromArgs(haproxyArgsFromSettings(settings), fleets, peers);
-}
-
-/** {@link serverNamesFromArgs} for flat, validated settings. */
-export function serverNames(settings: HaproxySettings, fleets: Fleets): { backend: string; server: string }[] {
-  return serverNamesFromArgs(haproxyArgsFromSettings(settings), fleets);
 }
 
 /** sha256 (hex) of a rendered config: changes exactly when the config does, so it triggers reloads. */

@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HAPROXY_FIELDS, HaproxyConfigArgs, completeHaproxyArgs, settingsFromHaproxyArgs } from "./haproxyArgs";
+import { CompleteHaproxyOptions, completeHaproxyOptions, haproxyProblems } from "./haproxyArgs";
 import { HaproxyOptions, HaproxyPool } from "./haproxyOptions";
-import { Fleets, Upstream, configHash, renderHaproxyConfigFromArgs, serverNamesFromArgs } from "./haproxyConfig";
+import { Fleets, Upstream, configHash, renderHaproxyConfig, serverNames } from "./haproxyConfig";
 import { APPLY_CONFIG_SCRIPT, LIVE_CONFIG, SETUP_SCRIPT, setupFiles } from "./haproxyScripts";
 import { fileDigest } from "../common/fileDigest";
 import { IncusContainer, checkedContainer } from "../incus/incusContainer";
@@ -11,7 +11,6 @@ import { InstanceLimits } from "../incus/instanceLimits";
 import { IncusPlacement, labelledStep } from "../incus/incusScripts";
 import { LiveContainer, driftOf, driftOption, sha256 } from "../incus/liveState";
 import { renderTemplate } from "../common/templates";
-import { argumentProblems, inArgumentTerms } from "../../stack/validation";
 
 /** A server of a pool: an instance component (its `upstream`), or a name and address. */
 export type UpstreamSource = { readonly upstream: pulumi.Input<Upstream> } | pulumi.Input<Upstream>;
@@ -77,30 +76,26 @@ export function upstreams(sources: UpstreamSource[] = []): pulumi.Output<Upstrea
  */
 export function configEnvironment(
   target: Record<string, string>,
-  options: HaproxyConfigArgs,
+  options: CompleteHaproxyOptions,
   fleets: Fleets,
   peers: readonly Upstream[] = [],
 ): Record<string, string> {
-  try {
-    const servers = serverNamesFromArgs(options, fleets);
-    const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
-    if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, a server of neither pool`);
-    const drained = new Set(options.drain.servers);
-    const config = renderHaproxyConfigFromArgs(options, fleets, peers);
-    const pem = options.listeners.tlsPemPath;
-    return {
-      ...target,
-      VEZA_CONFIG: config,
-      VEZA_CONFIG_SHA256: configHash(config),
-      VEZA_TLS_PEM: pem,
-      VEZA_TLS_PEM_SHA256: pem ? fileDigest(pem) : "",
-      VEZA_SERVER_STATES: servers
-        .map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`)
-        .join("; "),
-    };
-  } catch (error) {
-    throw new Error(inArgumentTerms((error as Error).message, HAPROXY_FIELDS));
-  }
+  const servers = serverNames(options, fleets);
+  const unknown = options.drain.servers.filter((drained) => !servers.some(({ server }) => server === drained));
+  if (unknown.length > 0) throw new Error(`drain.servers names ${unknown.join(", ")}, a server of neither pool`);
+  const drained = new Set(options.drain.servers);
+  const config = renderHaproxyConfig(options, fleets, peers);
+  const pem = options.listeners.tlsPemPath;
+  return {
+    ...target,
+    VEZA_CONFIG: config,
+    VEZA_CONFIG_SHA256: configHash(config),
+    VEZA_TLS_PEM: pem,
+    VEZA_TLS_PEM_SHA256: pem ? fileDigest(pem) : "",
+    VEZA_SERVER_STATES: servers
+      .map(({ backend, server }) => `set server ${backend}/${server} state ${drained.has(server) ? "drain" : "ready"}`)
+      .join("; "),
+  };
 }
 
 /**
@@ -129,10 +124,10 @@ export class HaproxyNode extends pulumi.ComponentResource {
 
   constructor(name: string, args: HaproxyNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("veza:infra:HaproxyNode", name, {}, opts);
-    const options = completeHaproxyArgs(args);
-    // The stack's own rules, so a program without index.ts's validation fails here, naming the
-    // argument, rather than in haproxy -c inside the container.
-    const container = checkedContainer(this, name, args, "haproxy", argumentProblems(settingsFromHaproxyArgs(options), HAPROXY_FIELDS));
+    const options = completeHaproxyOptions(args);
+    const paired = Boolean((args as Partial<PairedNodeArgs>)[PAIRED]);
+    // Checked here, naming the argument, rather than by haproxy -c inside the container.
+    const container = checkedContainer(this, name, args, haproxyProblems(options, paired));
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword
@@ -163,7 +158,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     this.nodeName = name;
     this.container = container;
     this.setup = setup;
-    if (!(args as Partial<PairedNodeArgs>)[PAIRED]) {
+    if (!paired) {
       const configLive = driftOption(driftOf(args.live, { recorded: [LIVE_CONFIG] }), new Date());
       const configStep = labelledStep(["apply haproxy.cfg", APPLY_CONFIG_SCRIPT]);
       const environment = pulumi

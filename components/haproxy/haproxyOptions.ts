@@ -235,6 +235,3 @@ export interface HaproxyVrrp {
   /** VRRP router id (1..255), unique among the pairs on one L2 segment. Defaults to 51. */
   routerId?: number;
 }
-
-/** The VRRP fields a pair leaves out, as {@link HaproxyVrrp} documents them. */
-export const VRRP_DEFAULTS = Object.freeze({ advertIntervalMs: 200, routerId: 51 });

@@ -1,16 +1,17 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { completeHaproxyArgs } from "./haproxyArgs";
+import { completeHaproxyOptions, haproxyProblems } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
 import { HaproxyNode, HaproxyPoolArgs, PAIRED, PairedNodeArgs, configEnvironment, upstreams } from "./haproxyNode";
-import { HaproxyOptions, HaproxyVrrp, VRRP_DEFAULTS } from "./haproxyOptions";
+import { HaproxyOptions, HaproxyVrrp } from "./haproxyOptions";
+import { VRRP_RULES } from "./haproxyRules";
 import { LIVE_CONFIG } from "./haproxyScripts";
 import { IncusPlacement, labelledStep } from "../incus/incusScripts";
 import { InstanceLimits } from "../incus/instanceLimits";
 import { KEEPALIVED_CONF_PATH, renderKeepalivedConfig } from "./keepalivedConfig";
-import { virtualIpConflict } from "../incus/labNetwork";
 import { LiveContainer, driftOf, driftOption } from "../incus/liveState";
-import { isIPv4, isIncusName } from "../../stack/validation";
+import { isIncusName } from "../common/checks";
+import { argumentPath, atPath, completed, problemsOf } from "../common/rules";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
 
 /** The files and units of a pair's node that its probe reads besides {@link HAPROXY_WATCH}'s. */
@@ -42,10 +43,12 @@ export interface HaproxyPairArgs extends HaproxyOptions<HaproxyPoolArgs> {
   vrrp: HaproxyVrrp;
 }
 
-/** VRRPv3 carries the advertisement interval in centiseconds; keepalived would round anything finer. */
-const VRRP_INTERVAL_STEP_MS = 10;
+/** The pair's VRRP with every default filled in. */
+export function completeVrrp(vrrp: HaproxyVrrp): Required<HaproxyVrrp> {
+  return completed<{ vrrp: Required<HaproxyVrrp> }>(VRRP_RULES, { vrrp }).vrrp;
+}
 
-/** The problems of a pair's own arguments (each node checks the HAProxy options itself), naming the argument. */
+/** Every problem of a pair's arguments, its nodes' HAProxy options included, each naming the argument. */
 export function pairProblems(args: HaproxyPairArgs): string[] {
   const problems: string[] = [];
   const nodes = Array.isArray(args.nodes) ? args.nodes : [];
@@ -61,19 +64,12 @@ export function pairProblems(args: HaproxyPairArgs): string[] {
     const twice = values.find((value, i) => values.indexOf(value) !== i);
     if (twice !== undefined) problems.push(`nodes[].${field} must differ between the two nodes (both are ${JSON.stringify(twice)})`);
   }
-  const { virtualIp, advertIntervalMs, routerId } = { ...VRRP_DEFAULTS, ...args.vrrp };
-  const conflict =
-    typeof virtualIp !== "string" ? "not a string" : isIPv4(virtualIp) ? virtualIpConflict(virtualIp) : "not an IPv4 address";
-  if (conflict)
-    problems.push(`vrrp.virtualIp must be an IPv4 address no container is leased (got ${JSON.stringify(virtualIp)}: ${conflict})`);
-  const inRange = (value: unknown, min: number, max: number) =>
-    Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
-  if (!inRange(advertIntervalMs, 100, 1000) || advertIntervalMs % VRRP_INTERVAL_STEP_MS !== 0)
-    problems.push(
-      `vrrp.advertIntervalMs must be an integer from 100 to 1000, a multiple of ${VRRP_INTERVAL_STEP_MS} (got ${JSON.stringify(advertIntervalMs)})`,
-    );
-  if (!inRange(routerId, 1, 255)) problems.push(`vrrp.routerId must be an integer from 1 to 255 (got ${JSON.stringify(routerId)})`);
-  return problems;
+  const vrrp = { vrrp: completeVrrp(args.vrrp ?? ({} as HaproxyVrrp)) };
+  return [
+    ...problems,
+    ...problemsOf(VRRP_RULES, (path) => atPath(vrrp, path), argumentPath),
+    ...haproxyProblems(completeHaproxyOptions(args), true),
+  ];
 }
 
 /**
@@ -101,8 +97,8 @@ export class HaproxyPair extends pulumi.ComponentResource {
     const problems = pairProblems(args);
     if (problems.length > 0)
       throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
-    const options = completeHaproxyArgs(args);
-    const vrrp = { ...VRRP_DEFAULTS, ...args.vrrp };
+    const options = completeHaproxyOptions(args);
+    const vrrp = completeVrrp(args.vrrp);
     const { nodes: specs, placement, vrrp: _vrrp, ...shared } = args;
     // A node made before the pair owned its nodes sat at the stack's root: the alias keeps that
     // container (and everything under it) instead of replacing the load balancer.

@@ -17,7 +17,7 @@ import { ALIVE_URI, Upstream } from "./haproxyConfig";
 import { LAB_NETWORK, virtualIpConflict } from "../incus/labNetwork";
 import { HaproxyVrrp } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
-import { isIPv4, isIncusName } from "../../stack/validation";
+import { isIPv4, isIncusName } from "../common/checks";
 
 /** What keepalived.conf is rendered from: the pair's VRRP, every field given, and the port its check asks HAProxy on. */
 export interface KeepalivedArgs {

@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef, labelledStep } from "./incusScripts";
-import { InstanceLimits, InstanceRole, LIMITS_SCRIPT, completeLimits, limitsConfig, limitsEnvironment } from "./instanceLimits";
+import { InstanceLimits, LIMITS_SCRIPT, completeLimits, limitsConfig, limitsEnvironment } from "./instanceLimits";
 import { LiveContainer, driftOf, driftOption } from "./liveState";
-import { INCUS_NAME_RULE, isIncusName } from "../../stack/validation";
+import { INCUS_NAME_RULE, isIncusName } from "../common/checks";
 
 /** Arguments of an {@link IncusContainer}. */
 export interface IncusContainerArgs {
@@ -103,10 +103,9 @@ export function checkedContainer(
   component: pulumi.ComponentResource,
   name: string,
   args: { containerName: string; placement: pulumi.Input<IncusPlacement>; limits?: InstanceLimits; live?: LiveContainer },
-  role: InstanceRole,
   problems: string[],
 ): IncusContainer {
-  const limits = completeLimits(role, args.limits);
+  const limits = completeLimits(args.limits);
   const all = [
     ...(isIncusName(args.containerName) ? [] : [`containerName must be ${INCUS_NAME_RULE} (got ${JSON.stringify(args.containerName)})`]),
     ...problems,

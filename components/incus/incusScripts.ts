@@ -4,6 +4,7 @@
  * and, inside a container, as quoted arguments of `sh -c`. A value is never spliced into script
  * text, so whatever validation let through can only ever be data, never code.
  */
+import { Rules, text } from "../common/rules";
 import { shellQuote } from "../common/shell";
 
 /** Interpreter of every host-side step: bash, failing on any error, unset variable or broken pipe. */
@@ -29,21 +30,28 @@ export interface IncusPlacement {
   storagePool: string;
 }
 
-/** The stack-config key each placement field stands for. */
-export const PLACEMENT_FIELDS = {
-  incusRemote: "remote",
-  incusTarget: "target",
-  incusImage: "image",
-  incusNetwork: "network",
-  incusStoragePool: "storagePool",
-} as const satisfies Record<string, keyof IncusPlacement>;
+/** Incus names of remotes, cluster members and storage pools. */
+const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const TOKEN_CHARS = "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
-/** A placement from validated settings (only the keys of {@link PLACEMENT_FIELDS} are read). */
-export function placementFromSettings(settings: { [K in keyof typeof PLACEMENT_FIELDS]: string }): IncusPlacement {
-  return Object.fromEntries(
-    Object.entries(PLACEMENT_FIELDS).map(([key, field]) => [field, settings[key as keyof typeof PLACEMENT_FIELDS]]),
-  ) as unknown as IncusPlacement;
-}
+/** The rules of {@link IncusPlacement}, by field; the defaults are the lab's (scripts/lab-host.sh). */
+export const PLACEMENT_RULES: Rules = {
+  remote: text((value) => value === "" || TOKEN.test(value), `must be empty or ${TOKEN_CHARS}`, ""),
+  target: text((value) => value === "" || TOKEN.test(value), `must be empty or ${TOKEN_CHARS}`, ""),
+  // Image aliases may have path-like segments (e.g. `veza-lab/bookworm`).
+  image: text(
+    /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/,
+    "must be an image alias or fingerprint: 1 to 255 letters, digits, '.', '_', '-' or '/', starting with a letter or digit",
+    "veza-lab/bookworm",
+  ),
+  // A bridge network is a Linux interface, whose name the kernel caps at 15 characters.
+  network: text(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/,
+    "must be a bridge name of 1 to 15 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "vezabr0",
+  ),
+  storagePool: text(TOKEN, `must be ${TOKEN_CHARS}`, "veza"),
+};
 
 /** How the `incus` CLI names a container on a remote: `remote:name`, or just `name` locally. */
 export function incusRef(remote: string, name: string): string {

@@ -4,8 +4,7 @@
  * ({@link LIMITS_SCRIPT}) beside the container's launch: changing one updates that step, never
  * the container.
  */
-import { DEFAULTS, Settings } from "../../stack/settings";
-import { argumentProblems } from "../../stack/validation";
+import { Rules, argumentPath, atPath, completed, integer, problemsOf, text } from "../common/rules";
 
 /** A container's share of the host. Every field left out takes its role's default. */
 export interface InstanceLimits {
@@ -32,39 +31,43 @@ export interface InstanceLimits {
 /** The roles that run in a container of their own. */
 export type InstanceRole = "haproxy" | "backend-api" | "stream-server";
 
-/** The stack-config key each role's limit stands for, and the argument it feeds. */
-export const LIMITS_FIELDS = {
-  haproxy: { haproxyLimitsCpu: "limits.cpu", haproxyLimitsMemory: "limits.memory", haproxyRootSize: "limits.rootSize" },
-  "backend-api": {
-    backendApiLimitsCpu: "limits.cpu",
-    backendApiLimitsMemory: "limits.memory",
-    backendApiRootSize: "limits.rootSize",
-  },
-  "stream-server": {
-    streamServerLimitsCpu: "limits.cpu",
-    streamServerLimitsMemory: "limits.memory",
-    streamServerRootSize: "limits.rootSize",
-  },
-} as const satisfies Record<InstanceRole, Partial<Record<keyof Settings, `limits.${keyof InstanceLimits}`>>>;
+/**
+ * A size Incus reads (`limits.memory`, a disk's `size`), narrowed to whole MiB or GiB: Incus also
+ * takes MB, GB, bytes and percentages, but one unit family keeps every value comparable at a glance.
+ */
+const SIZE = /^([1-9]\d{0,6})(MiB|GiB)$/;
 
-const fieldOf = (argument: string) => argument.slice("limits.".length) as keyof InstanceLimits;
-
-/** A role's limits from validated settings. */
-export function limitsFromSettings(settings: Settings, role: InstanceRole): Required<InstanceLimits> {
-  return Object.fromEntries(
-    Object.entries(LIMITS_FIELDS[role]).map(([key, argument]) => [fieldOf(argument), settings[key as keyof Settings]]),
-  ) as Required<InstanceLimits>;
+/** MiB of a {@link SIZE}, or undefined when it is not one. */
+function mebibytes(size: string): number | undefined {
+  const match = SIZE.exec(size);
+  return match ? Number(match[1]) * (match[2] === "GiB" ? 1024 : 1) : undefined;
 }
 
-/** `given` completed with the role's defaults, and its problems by the stack's rules, each naming the argument. */
-export function completeLimits(role: InstanceRole, given: InstanceLimits = {}): { limits: Required<InstanceLimits>; problems: string[] } {
-  const limits = { ...limitsFromSettings(DEFAULTS, role) };
-  for (const field of Object.keys(limits) as (keyof InstanceLimits)[]) {
-    if (given[field] !== undefined) Object.assign(limits, { [field]: given[field] });
-  }
-  const fields = LIMITS_FIELDS[role];
-  const settings = Object.fromEntries(Object.entries(fields).map(([key, argument]) => [key, limits[fieldOf(argument)]]));
-  return { limits, problems: argumentProblems(settings, fields) };
+/**
+ * A size of at least `min` MiB, or "" for `empty`. The floors catch a slipped unit rather than
+ * size anything: the services use 30-45MiB of memory (measured in the lab), and the lab image
+ * ~370MiB of disk, which Incus counts in the quota.
+ */
+const size = (min: number, empty: string, defaultValue: string) =>
+  text(
+    (value) => value === "" || (mebibytes(value) ?? 0) >= min,
+    `must be empty (${empty}) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least ${min}MiB`,
+    defaultValue,
+    `"" or a size of at least ${min}MiB`,
+  );
+
+/** The rules of {@link InstanceLimits}, by argument path; the same for every role. */
+export const LIMITS_RULES: Rules = {
+  // 0 is no limit; a count above the host's CPUs is refused by the stack, which knows the host.
+  "limits.cpu": integer(0, 256, 1),
+  "limits.memory": size(64, "no limit", "256MiB"),
+  "limits.rootSize": size(1024, "the pool's default size", ""),
+};
+
+/** `given` completed with the defaults, and its problems, each naming the argument. */
+export function completeLimits(given: InstanceLimits = {}): { limits: Required<InstanceLimits>; problems: string[] } {
+  const { limits } = completed<{ limits: Required<InstanceLimits> }>(LIMITS_RULES, { limits: given });
+  return { limits, problems: problemsOf(LIMITS_RULES, (path) => atPath({ limits }, path), argumentPath) };
 }
 
 /** The environment of {@link LIMITS_SCRIPT}; an empty value removes the limit (cpu 0 is no limit). */

@@ -8,7 +8,6 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, IncusPlacement, OWNER_KEY } from "./incusScripts";
 import { INCUS_TIMEOUT_SECONDS, PRINT_FAILURE, incusFailureMessage, parseFailure } from "./incusReach";
-import { configKey } from "../../stack/settings";
 
 /**
  * Every instance of the remote in VEZA_REMOTE (empty: the client's default), with its config, as
@@ -70,12 +69,15 @@ export function ownerConflicts(instancesJson: string, names: readonly string[], 
   });
 }
 
-/** One message naming every conflict, its owner, and the way out. */
-export function ownershipMessage(conflicts: readonly OwnerConflict[], owner: string): string {
+/** What a refused stack can do, unless its program says it in its own terms (a config key, say). */
+export const RENAME_CONTAINERS = "Give this stack's containers names no other stack uses";
+
+/** One message naming every conflict, its owner, and `wayOut`. */
+export function ownershipMessage(conflicts: readonly OwnerConflict[], owner: string, wayOut = RENAME_CONTAINERS): string {
   return [
     `stack ${owner} would adopt containers another stack owns (Incus key ${OWNER_KEY}); nothing was changed:`,
     ...conflicts.map((c) => `  - container ${c.container} belongs to stack ${c.owner}`),
-    `Give this stack a ${configKey("namePrefix")} no other stack uses, e.g. pulumi config set ${configKey("namePrefix")} <prefix>-`,
+    wayOut,
   ].join("\n");
 }
 
@@ -85,9 +87,10 @@ export function checkedPlacement(
   placement: IncusPlacement,
   names: readonly string[],
   owner: string,
+  wayOut?: string,
 ): IncusPlacement {
   const conflicts = ownerConflicts(instancesJson, names, owner);
-  if (conflicts.length > 0) throw new OwnershipError(ownershipMessage(conflicts, owner));
+  if (conflicts.length > 0) throw new OwnershipError(ownershipMessage(conflicts, owner, wayOut));
   return placement;
 }
 
@@ -96,12 +99,17 @@ export function checkedPlacement(
  * takes its placement from here, so none is registered, previewed or touched before the check,
  * and a refusal fails the preview naming each owner.
  */
-export function ownedPlacement(placement: IncusPlacement, names: readonly string[], owner: string): pulumi.Output<IncusPlacement> {
+export function ownedPlacement(
+  placement: IncusPlacement,
+  names: readonly string[],
+  owner: string,
+  wayOut?: string,
+): pulumi.Output<IncusPlacement> {
   const instances = command.local.runOutput({
     command: LIST_INSTANCES_SCRIPT,
     interpreter: BASH,
     environment: { VEZA_REMOTE: placement.remote, VEZA_TIMEOUT_SECONDS: String(INCUS_TIMEOUT_SECONDS) },
     logging: "none",
   });
-  return instances.stdout.apply((stdout) => checkedPlacement(stdout, placement, names, owner));
+  return instances.stdout.apply((stdout) => checkedPlacement(stdout, placement, names, owner, wayOut));
 }

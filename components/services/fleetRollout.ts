@@ -5,11 +5,9 @@ import { HaproxyNode } from "../haproxy/haproxyNode";
 import { HaproxyPair } from "../haproxy/haproxyPair";
 import { labelledStep } from "../incus/incusScripts";
 import { driftOption } from "../incus/liveState";
-import { DEFAULTS } from "../../stack/settings";
-import { ROLLOUT_FIELDS, RolloutOptions, rolloutEnvironment, rolloutFromSettings, rolloutPlan } from "./rollout";
+import { RolloutOptions, completeRollout, rolloutEnvironment, rolloutPlan } from "./rollout";
 import { ROLLOUT_FLEET_SCRIPT } from "./rolloutScripts";
 import type { ServiceInstance } from "./serviceInstance";
-import { argumentProblems } from "../../stack/validation";
 
 /** Arguments of a {@link FleetRollout}. */
 export interface FleetRolloutArgs {
@@ -38,14 +36,13 @@ export class FleetRollout extends pulumi.ComponentResource {
     super("veza:infra:FleetRollout", name, {}, opts);
     const [first] = args.instances;
     const service = first?.service ?? "backend-api";
-    const fields = ROLLOUT_FIELDS[service];
-    const options: Required<RolloutOptions> = { ...rolloutFromSettings(DEFAULTS, service), ...definedFields(args.rollout) };
+    const { rollout: options, problems: rolloutProblems } = completeRollout(args.rollout);
     const problems = [
       ...(first ? [] : ["instances must name at least one instance"]),
       ...args.instances
         .filter((i) => i.service !== service)
         .map((i) => `instances mixes services: ${i.serverName} runs ${i.service}, not ${service}`),
-      ...argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
+      ...rolloutProblems,
       ...(args.instances.length >= 2 && options.maxUnavailable >= args.instances.length
         ? [
             `maxUnavailable must be below the fleet's ${args.instances.length} instances, so that a rollout never restarts all of them (got ${options.maxUnavailable})`,
@@ -100,9 +97,4 @@ export class FleetRollout extends pulumi.ComponentResource {
     );
     this.registerOutputs({ plan: this.plan, rolled: this.step.stdout });
   }
-}
-
-/** The fields of `options` that are set: an explicit `undefined` takes the default too. */
-function definedFields<T extends object>(options: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(options ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -2,7 +2,7 @@
  * How a fleet takes a new release: the options of a rolling restart, what they trade, and the
  * environment and plan of the fleet's rollout step (pure; the step is {@link FleetRollout}).
  */
-import type { Settings } from "../../stack/settings";
+import { Rules, argumentPath, completed, integer, problemsOf } from "../common/rules";
 
 /**
  * Rolling restart of one fleet, applied to every change that restarts its service (program, unit,
@@ -36,27 +36,19 @@ export interface RolloutOptions {
   canaryMaxErrors?: number;
 }
 
-/** The stack-config key of each rollout option, per fleet. */
-export const ROLLOUT_FIELDS = {
-  "backend-api": {
-    backendApiMaxUnavailable: "maxUnavailable",
-    backendApiDrainTimeoutSeconds: "drainTimeoutSeconds",
-    backendApiCanarySeconds: "canarySeconds",
-    backendApiCanaryMaxErrors: "canaryMaxErrors",
-  },
-  "stream-server": {
-    streamServerMaxUnavailable: "maxUnavailable",
-    streamServerDrainTimeoutSeconds: "drainTimeoutSeconds",
-    streamServerCanarySeconds: "canarySeconds",
-    streamServerCanaryMaxErrors: "canaryMaxErrors",
-  },
-} as const satisfies Record<"backend-api" | "stream-server", Partial<Record<keyof Settings, keyof RolloutOptions>>>;
+/** The rules of {@link RolloutOptions}, by field; the same for both fleets. */
+export const ROLLOUT_RULES: Rules = {
+  // Below the fleet's size too (FleetRollout, or the stack, checks that): a rollout never restarts a whole fleet.
+  maxUnavailable: integer(1, 31, 1),
+  drainTimeoutSeconds: integer(0, 3600, 10),
+  canarySeconds: integer(0, 3600, 10),
+  canaryMaxErrors: integer(0, 1_000_000, 0),
+};
 
-/** A fleet's rollout options from settings (the defaults included, when `settings` is DEFAULTS). */
-export function rolloutFromSettings(settings: Settings, service: keyof typeof ROLLOUT_FIELDS): Required<RolloutOptions> {
-  return Object.fromEntries(
-    Object.entries(ROLLOUT_FIELDS[service]).map(([key, field]) => [field, settings[key as keyof Settings]]),
-  ) as unknown as Required<RolloutOptions>;
+/** `given` with every default filled in, and its problems, each naming the field. */
+export function completeRollout(given: RolloutOptions = {}): { rollout: Required<RolloutOptions>; problems: string[] } {
+  const rollout = completed<Required<RolloutOptions>>(ROLLOUT_RULES, given);
+  return { rollout, problems: problemsOf(ROLLOUT_RULES, (field) => rollout[field as keyof RolloutOptions], argumentPath) };
 }
 
 /** One instance of a fleet as its rollout sees it. */

@@ -7,10 +7,10 @@ import { IncusPlacement, labelledStep } from "../incus/incusScripts";
 import { LiveContainer, driftOf, driftOption, sha256 } from "../incus/liveState";
 import type { RolloutInstance } from "./rollout";
 import { InstanceLimits } from "../incus/instanceLimits";
-import { DEFAULTS, Settings } from "../../stack/settings";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
 import { renderTemplate } from "../common/templates";
-import { argumentProblems } from "../../stack/validation";
+import { FILE_PATH, FILE_PATH_RULE, PORT_RANGE, URL_PATH, URL_PATH_RULE, notAFile } from "../common/checks";
+import { Rule, Rules, argumentPath, completed, integer, problemsOf, shown, text } from "../common/rules";
 
 /**
  * The lab stand-in that serves when no real binary is configured. Relative to the project
@@ -61,30 +61,28 @@ export interface ServiceInstanceArgs extends ServiceOptions {
   live?: LiveContainer;
 }
 
-/**
- * The stack-config key each service argument stands for: what {@link serviceArgsFromSettings}
- * reads, and what the arguments are checked as.
- */
-export const SERVICE_FIELDS = {
-  "backend-api": {
-    backendApiPort: "port",
-    backendApiHealthPath: "healthPath",
-    backendApiBinaryPath: "binaryPath",
-    backendApiStartTimeoutSeconds: "startTimeoutSeconds",
+/** A program on the Pulumi host, pushed into the container; "" for the lab stand-in. */
+const binary: Rule<string> = {
+  default: "",
+  range: "",
+  check: (value, context) => {
+    if (typeof value !== "string") return [`must be a string (got ${shown(value)})`];
+    if (!value) return [];
+    if (!FILE_PATH.test(value)) return [`must be empty or ${FILE_PATH_RULE} (got ${shown(value)})`];
+    const notFile = notAFile(context.files, value);
+    return notFile ? [`must be empty or name an existing file on the Pulumi host (got ${shown(value)}: ${notFile})`] : [];
   },
-  "stream-server": {
-    streamServerPort: "port",
-    streamServerHealthPath: "healthPath",
-    streamServerBinaryPath: "binaryPath",
-    streamServerStartTimeoutSeconds: "startTimeoutSeconds",
-  },
-} as const satisfies Record<ServiceRole["service"], Partial<Record<keyof Settings, keyof ServiceOptions>>>;
+};
 
-/** A service's arguments from validated settings. */
-export function serviceArgsFromSettings(settings: Settings, service: ServiceRole["service"]): Required<ServiceOptions> {
-  return Object.fromEntries(
-    Object.entries(SERVICE_FIELDS[service]).map(([key, field]) => [field, settings[key as keyof Settings]]),
-  ) as Required<ServiceOptions>;
+/** The rules of a service's {@link ServiceOptions}, by field. */
+export function serviceRules(service: ServiceRole["service"]): Rules {
+  const backendApi = service === "backend-api";
+  return {
+    port: integer(PORT_RANGE[0], PORT_RANGE[1], backendApi ? 8080 : 8082),
+    healthPath: text(URL_PATH, URL_PATH_RULE, backendApi ? "/api/v1/health" : "/health"),
+    binaryPath: binary,
+    startTimeoutSeconds: integer(1, 3600, 30),
+  };
 }
 
 /** Everything the deploy step needs, resolved from the inputs. */
@@ -186,18 +184,11 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
 
   protected constructor(type: string, role: ServiceRole, name: string, args: ServiceInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
-    const fields = SERVICE_FIELDS[role.service];
-    const given = Object.values(fields).flatMap((field) => (args[field] === undefined ? [] : [[field, args[field]]]));
-    const options: Required<ServiceOptions> = { ...serviceArgsFromSettings(DEFAULTS, role.service), ...Object.fromEntries(given) };
-    // The stack's own rules, so a program without index.ts's validation fails here, naming the
-    // argument, rather than later inside a container.
-    const container = checkedContainer(
-      this,
-      name,
-      args,
-      role.service,
-      argumentProblems(Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, options[field]])), fields),
-    );
+    const rules = serviceRules(role.service);
+    const options = completed<Required<ServiceOptions>>(rules, args);
+    // Checked here, naming the argument, rather than later inside a container.
+    const problems = problemsOf(rules, (field) => options[field as keyof ServiceOptions], argumentPath);
+    const container = checkedContainer(this, name, args, problems);
     const release = serviceDeployEnvironment({ role, containerName: args.containerName, ...options });
     const paths = servicePaths(role.service, release.VEZA_PROGRAM_FILE);
     const programSha256 = release.VEZA_PROGRAM_SHA256;

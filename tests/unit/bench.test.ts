@@ -3,10 +3,10 @@ import { lbNodeFigures } from "../../bench/scenarios/lbNode";
 import { BISECT_VARIANTS } from "../../bench/scenarios/overhead";
 import { RISE_MS, RolloutResult, instanceTiming, median, parseRolledLines, projectTimings } from "../../bench/scenarios/rollout";
 import { rolloutSection, withRolloutSection } from "../../bench/report";
-import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS } from "../../stack/settings";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
-const deployed = renderHaproxyConfig(DEFAULTS, {
+const deployed = stackHaproxyConfig(DEFAULTS, {
   backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }],
   streamServer: [{ name: "stream-server-1", address: "10.77.0.21" }],
 });

@@ -5,12 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BackendApiInstance, FleetRollout, HaproxyNode, HaproxyPair, StreamServerInstance } from "../../components";
-import {
-  HAPROXY_FIELDS,
-  completeHaproxyArgs,
-  haproxyArgsFromSettings,
-  settingsFromHaproxyArgs,
-} from "../../components/haproxy/haproxyArgs";
+import { completeHaproxyOptions } from "../../components/haproxy/haproxyArgs";
+import { haproxyOptionsFromSettings } from "../../stack/componentArgs";
 import { configEnvironment } from "../../components/haproxy/haproxyNode";
 import { DEFAULTS } from "../../stack/settings";
 
@@ -150,7 +146,7 @@ describe("HaproxyNode on its own", () => {
 });
 
 describe("configEnvironment: what only the servers show, named as the argument", () => {
-  const options = completeHaproxyArgs({ drain: { servers: ["api-9"] } });
+  const options = completeHaproxyOptions({ drain: { servers: ["api-9"] } });
   const api = [{ name: "api-1", address: "192.0.2.1" }];
 
   test("a drained server in neither pool", () => {
@@ -160,7 +156,7 @@ describe("configEnvironment: what only the servers show, named as the argument",
   });
 
   test("a pool with neither servers nor fallbacks", () => {
-    expect(() => configEnvironment({ VEZA_REF: "r" }, completeHaproxyArgs({}), { backendApi: api, streamServer: [] })).toThrow(
+    expect(() => configEnvironment({ VEZA_REF: "r" }, completeHaproxyOptions({}), { backendApi: api, streamServer: [] })).toThrow(
       "stream_pool would have no server: its fleet is empty and pools.streamServer.fallbacks lists none",
     );
   });
@@ -200,25 +196,21 @@ describe("service instances on their own", () => {
 });
 
 describe("option groups", () => {
-  test("settings to groups and back is the identity, and sets every field of every group", () => {
+  test("settings to groups set every field of every group", () => {
     const settings = { ...DEFAULTS, httpPort: 8000, streamPathPrefixes: ["/x/"], backendApiFallbackServers: ["a:1"] };
-    const args = haproxyArgsFromSettings(settings);
-    const { httpPort, streamPathPrefixes, backendApiFallbackServers } = settingsFromHaproxyArgs(args);
-    expect({ httpPort, streamPathPrefixes, backendApiFallbackServers }).toEqual({
-      httpPort: 8000,
-      streamPathPrefixes: ["/x/"],
-      backendApiFallbackServers: ["a:1"],
-    });
-    expect(Object.keys(settingsFromHaproxyArgs(args)).sort()).toEqual(Object.keys(HAPROXY_FIELDS).sort());
+    const args = haproxyOptionsFromSettings(settings);
+    expect(args.listeners.httpPort).toBe(8000);
+    expect(args.uriHash.pathPrefixes).toEqual(["/x/"]);
+    expect(args.pools.backendApi.fallbacks).toEqual(["a:1"]);
     expect(JSON.stringify(args)).not.toContain("null");
     expect(args.pools.streamServer.port).toBe(8082);
   });
 
-  test("a field left out takes its default from DEFAULTS; a list given replaces the default's", () => {
-    const args = completeHaproxyArgs({ healthCheck: { fall: 4 }, uriHash: { pathPrefixes: ["/live/"] } });
-    expect(args.healthCheck).toEqual({ ...haproxyArgsFromSettings(DEFAULTS).healthCheck, fall: 4 });
+  test("a field left out takes its rule's default, the one the stack's DEFAULTS hold too; a list given replaces the default's", () => {
+    const args = completeHaproxyOptions({ healthCheck: { fall: 4 }, uriHash: { pathPrefixes: ["/live/"] } });
+    expect(args.healthCheck).toEqual({ ...haproxyOptionsFromSettings(DEFAULTS).healthCheck, fall: 4 });
     expect(args.uriHash.pathPrefixes).toEqual(["/live/"]);
-    expect(completeHaproxyArgs({})).toEqual(haproxyArgsFromSettings(DEFAULTS));
+    expect(completeHaproxyOptions({})).toEqual(haproxyOptionsFromSettings(DEFAULTS));
   });
 });
 
@@ -277,8 +269,10 @@ describe("HaproxyPair", () => {
       });
     expect(build).toThrow(pulumi.ResourceError);
     expect(build).toThrow('nodes[].name must differ between the two nodes (both are "edge")');
-    expect(build).toThrow('vrrp.virtualIp must be an IPv4 address no container is leased (got "10.77.0.20"');
-    expect(build).toThrow("vrrp.advertIntervalMs must be an integer from 100 to 1000, a multiple of 10 (got 105)");
+    expect(build).toThrow(
+      'vrrp.virtualIp must be an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased (got "10.77.0.20"',
+    );
+    expect(build).toThrow("vrrp.advertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 105)");
     expect(build).toThrow("vrrp.routerId must be an integer from 1 to 255 (got 0)");
   });
 });

@@ -11,10 +11,11 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { load } from "js-yaml";
-import { LIMIT_THROTTLED, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { LIMIT_THROTTLED } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS, Settings } from "../../stack/settings";
 import { freePort, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
 const LIMIT = 5;
 const PERIOD = 10;
@@ -99,7 +100,7 @@ describeWithTools([HAPROXY])("edge protection on the real haproxy", () => {
       backendApi: [{ name: "backend-api-1", address: "127.0.0.1" }],
       streamServer: [{ name: "stream-server-1", address: "127.0.0.1" }],
     };
-    haproxy = await startHaproxy(renderHaproxyConfig(settings, fleets), tempDir("edge"), async () => {
+    haproxy = await startHaproxy(stackHaproxyConfig(settings, fleets), tempDir("edge"), async () => {
       const [api, stream] = [await get(port, EXEMPT), await get(port, EXEMPT, "/hls/a.ts")];
       return api.status === 200 && stream.status === 200;
     });

@@ -2,18 +2,10 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  Fleets,
-  HaproxySettings,
-  STATS_PASSWORD_ENV,
-  Upstream,
-  configHash,
-  renderHaproxyConfig,
-  serverHashId,
-  serverNames,
-} from "../../components/haproxy/haproxyConfig";
+import { Fleets, STATS_PASSWORD_ENV, Upstream, configHash, serverHashId, serverNames } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS, Settings } from "../../stack/settings";
 import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "./helpers/tools";
+import { haproxyOptionsFromSettings, HaproxySettings, stackHaproxyConfig } from "../../stack/componentArgs";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden");
 
@@ -82,7 +74,7 @@ const GOLDEN: Record<string, { settings: HaproxySettings; fleets: Fleets; peers?
 describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
   test.each(Object.keys(GOLDEN))("%s", (name) => {
     const file = path.join(GOLDEN_DIR, `${name}.cfg`);
-    const rendered = renderHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets, GOLDEN[name].peers);
+    const rendered = stackHaproxyConfig(GOLDEN[name].settings, GOLDEN[name].fleets, GOLDEN[name].peers);
     if (process.env.UPDATE_GOLDEN === "1") {
       fs.mkdirSync(GOLDEN_DIR, { recursive: true });
       fs.writeFileSync(file, rendered);
@@ -92,8 +84,8 @@ describe("golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
 });
 
 describe("renderHaproxyConfig", () => {
-  const plain = renderHaproxyConfig(settings(), fleets(2, 2));
-  const tls = renderHaproxyConfig(settings({ tlsCertPath: "/x.pem" }), fleets(2, 2));
+  const plain = stackHaproxyConfig(settings(), fleets(2, 2));
+  const tls = stackHaproxyConfig(settings({ tlsCertPath: "/x.pem" }), fleets(2, 2));
 
   test("keeps the seed's process model: master-worker, admin socket handing listeners over, server state", () => {
     expect(plain).toContain("\n    master-worker\n");
@@ -129,7 +121,7 @@ describe("renderHaproxyConfig", () => {
 
   test("spreads many stream prefixes over acl lines of at most 32, keeping HAProxy's 64 words a line", () => {
     const prefixes = manyPrefixes(70);
-    const lines = renderHaproxyConfig(settings({ streamPathPrefixes: prefixes }), fleets(1, 1))
+    const lines = stackHaproxyConfig(settings({ streamPathPrefixes: prefixes }), fleets(1, 1))
       .split("\n")
       .filter((line) => line.startsWith("    acl is_stream path_beg "));
     expect(lines.map((line) => line.trim().split(" ").length - 3)).toEqual([32, 32, 6]);
@@ -138,7 +130,7 @@ describe("renderHaproxyConfig", () => {
 
   test("limits how long an old worker may keep its connections after a reload", () => {
     expect(plain).toContain("\n    hard-stop-after 300s\n");
-    expect(renderHaproxyConfig(settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1))).toContain("\n    hard-stop-after 86400s\n");
+    expect(stackHaproxyConfig(settings({ hardStopAfterSeconds: 86400 }), fleets(1, 1))).toContain("\n    hard-stop-after 86400s\n");
   });
 
   test("only WebSocket sessions are cut when their server goes DOWN; api_ws follows api_pool's health and pins", () => {
@@ -158,7 +150,7 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("health checks, passive checks, retries and timeouts come from the settings", () => {
-    const custom = renderHaproxyConfig(
+    const custom = stackHaproxyConfig(
       settings({
         healthCheckIntervalMs: 2000,
         healthCheckTimeoutMs: 700,
@@ -192,7 +184,7 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("omits slowstart when the drain ramp is 0", () => {
-    expect(renderHaproxyConfig(settings({ gracefulDrainSeconds: 0 }), fleets(1, 1))).not.toContain("slowstart");
+    expect(stackHaproxyConfig(settings({ gracefulDrainSeconds: 0 }), fleets(1, 1))).not.toContain("slowstart");
   });
 
   test("binds the stats page on loopback only, password from the environment", () => {
@@ -211,11 +203,11 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("does not render drains: they are runtime state, so draining needs no reload", () => {
-    expect(renderHaproxyConfig(settings({ drainServers: ["backend-api-1", "stream-server-2"] }), fleets(2, 2))).toBe(plain);
+    expect(stackHaproxyConfig(settings({ drainServers: ["backend-api-1", "stream-server-2"] }), fleets(2, 2))).toBe(plain);
   });
 
   test("quotes the cookie name for haproxy.cfg, escaping environment expansion", () => {
-    expect(renderHaproxyConfig(settings({ stickyCookieName: "a$b" }), fleets(1, 1))).toContain('\n    cookie "a\\$b" insert');
+    expect(stackHaproxyConfig(settings({ stickyCookieName: "a$b" }), fleets(1, 1))).toContain('\n    cookie "a\\$b" insert');
   });
 });
 
@@ -223,7 +215,7 @@ describe("edge protection", () => {
   const section = (config: string, header: string) => config.split(`\n${header}\n`)[1]?.split("\n\n")[0];
 
   test("limits by default, the lab subnet exempt, 429 with the period as Retry-After, no peers on a single node", () => {
-    const config = renderHaproxyConfig(settings(), fleets(2, 2));
+    const config = stackHaproxyConfig(settings(), fleets(2, 2));
     const edge = section(config, "frontend edge");
     expect(edge).toContain("\n    acl limit_exempt src 10.77.0.0/24\n");
     expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream || limit_exempt\n");
@@ -234,7 +226,7 @@ describe("edge protection", () => {
   });
 
   test("a pair shares the request counts, never the connection counts, over its nodes' own addresses", () => {
-    const config = renderHaproxyConfig(settings({ rateLimitPeriodSeconds: 60 }), fleets(1, 1), PEERS);
+    const config = stackHaproxyConfig(settings({ rateLimitPeriodSeconds: 60 }), fleets(1, 1), PEERS);
     expect(section(config, "peers veza_edge")).toBe("    peer lab-haproxy 10.77.0.5:10000\n    peer lab-haproxy-2 10.77.0.6:10000");
     expect(section(config, "backend limit_api_requests")).toBe(
       "    stick-table type ip size 100k expire 60s store http_req_rate(60s) peers veza_edge",
@@ -243,7 +235,7 @@ describe("edge protection", () => {
   });
 
   test("off: no table, no tracking, no peers, the rest unchanged", () => {
-    const off = renderHaproxyConfig(settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS);
+    const off = stackHaproxyConfig(settings({ rateLimitEnabled: false }), fleets(2, 2), PEERS);
     expect(off).not.toMatch(/limit_|track-sc|peers|429/);
     const strip = (config: string) =>
       config
@@ -252,13 +244,13 @@ describe("edge protection", () => {
           (line) => !/limit_|track-sc|set-var|Per-client limits|counts, refused|Connections are counted|opens beyond the limit/.test(line),
         )
         .join("\n");
-    expect(strip(renderHaproxyConfig(settings(), fleets(2, 2))).split("\n# The limits' count tables")[0]).toBe(
+    expect(strip(stackHaproxyConfig(settings(), fleets(2, 2))).split("\n# The limits' count tables")[0]).toBe(
       off.split("\n# The password comes")[0].replace(/\n\n$/, ""),
     );
   });
 
   test("no exempt network: everyone is tracked", () => {
-    const edge = section(renderHaproxyConfig(settings({ rateLimitExemptSources: [] }), fleets(1, 1)), "frontend edge");
+    const edge = section(stackHaproxyConfig(settings({ rateLimitExemptSources: [] }), fleets(1, 1)), "frontend edge");
     expect(edge).not.toContain("limit_exempt");
     expect(edge).toContain("\n    tcp-request session track-sc1 src table limit_connections\n");
     expect(edge).toContain("\n    http-request track-sc0 src table limit_api_requests unless is_stream\n");
@@ -266,20 +258,20 @@ describe("edge protection", () => {
 
   test("the client's address is read only from the trusted proxies, the PROXY header or the last X-Forwarded-For entry", () => {
     const proxies = ["192.0.2.0/24", "198.51.100.7/32"];
-    const pp = renderHaproxyConfig(settings({ clientAddressSource: "proxy-protocol", trustedProxies: proxies }), fleets(1, 1));
+    const pp = stackHaproxyConfig(settings({ clientAddressSource: "proxy-protocol", trustedProxies: proxies }), fleets(1, 1));
     expect(pp).toContain("\n    tcp-request connection expect-proxy layer4 if { src 192.0.2.0/24 198.51.100.7/32 }\n");
     expect(pp).not.toContain("set-src");
-    const xff = renderHaproxyConfig(settings({ clientAddressSource: "x-forwarded-for", trustedProxies: proxies }), fleets(1, 1));
+    const xff = stackHaproxyConfig(settings({ clientAddressSource: "x-forwarded-for", trustedProxies: proxies }), fleets(1, 1));
     expect(xff).toContain("\n    http-request set-src hdr_ip(X-Forwarded-For,-1) if { src 192.0.2.0/24 198.51.100.7/32 }\n");
     expect(xff).toContain("track-sc1 src table limit_connections unless limit_exempt || { src 192.0.2.0/24 198.51.100.7/32 }\n");
     expect(xff).not.toContain("expect-proxy");
   });
 
   test("peers are two nodes with Incus names and IPv4 addresses", () => {
-    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), PEERS.slice(0, 1))).toThrow(
+    expect(() => stackHaproxyConfig(settings(), fleets(1, 1), PEERS.slice(0, 1))).toThrow(
       "peers: a peers section is two nodes or none (got one)",
     );
-    expect(() => renderHaproxyConfig(settings(), fleets(1, 1), [PEERS[0], { name: "lab haproxy", address: "10.77.0.300" }])).toThrow(
+    expect(() => stackHaproxyConfig(settings(), fleets(1, 1), [PEERS[0], { name: "lab haproxy", address: "10.77.0.300" }])).toThrow(
       'peers: peer name "lab haproxy" is not letters, digits and hyphens; peer lab haproxy has address "10.77.0.300", not an IPv4 address',
     );
   });
@@ -287,13 +279,13 @@ describe("edge protection", () => {
 
 describe("pools and fallbacks", () => {
   test("the cookie value of each api server is its name", () => {
-    const lines = serverLines(renderHaproxyConfig(settings(), fleets(5, 1)), "api_pool");
+    const lines = serverLines(stackHaproxyConfig(settings(), fleets(5, 1)), "api_pool");
     expect(lines).toHaveLength(5);
     for (const words of lines) expect(words[words.indexOf("cookie") + 1]).toBe(words[1]);
   });
 
   test("an empty fleet uses its fallbacks, named fallback-N, kept from blocking startup", () => {
-    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["10.0.0.5:8080", "api.example.org:9080"] }), {
+    const config = stackHaproxyConfig(settings({ backendApiFallbackServers: ["10.0.0.5:8080", "api.example.org:9080"] }), {
       backendApi: [],
       streamServer: fleet("stream-server", 1),
     });
@@ -304,8 +296,8 @@ describe("pools and fallbacks", () => {
   });
 
   test("a pool with neither fleet nor fallbacks is refused", () => {
-    expect(() => renderHaproxyConfig(settings(), { backendApi: fleet("backend-api", 1), streamServer: [] })).toThrow(
-      "stream_pool would have no server: its fleet is empty and veza-infra:streamServerFallbackServers lists none",
+    expect(() => stackHaproxyConfig(settings(), { backendApi: fleet("backend-api", 1), streamServer: [] })).toThrow(
+      "stream_pool would have no server: its fleet is empty and pools.streamServer.fallbacks lists none",
     );
   });
 
@@ -318,14 +310,17 @@ describe("pools and fallbacks", () => {
       ],
       streamServer: fleet("stream-server", 1),
     };
-    expect(() => renderHaproxyConfig(settings(), bad)).toThrow(
+    expect(() => stackHaproxyConfig(settings(), bad)).toThrow(
       'api_pool: server name "backend api" is not letters, digits and hyphens; backend-api-2 has address "fe80::1", not an IPv4 address; server name backend-api-2 appears twice',
     );
   });
 
   test("serverNames lists every server HAProxy will have, by backend", () => {
     expect(
-      serverNames(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] }), { backendApi: fleet("backend-api", 2), streamServer: [] }),
+      serverNames(haproxyOptionsFromSettings(settings({ streamServerFallbackServers: ["10.0.0.6:8082"] })), {
+        backendApi: fleet("backend-api", 2),
+        streamServer: [],
+      }),
     ).toEqual([
       { backend: "api_pool", server: "backend-api-1" },
       { backend: "api_pool", server: "backend-api-2" },
@@ -349,14 +344,14 @@ describe("consistent-hash server ids", () => {
   test("never collide among the names this program gives (up to 32 per pool)", () => {
     const ids = fleetNamesUpTo(32).map(serverHashId);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(() => renderHaproxyConfig(settings(), fleets(32, 32))).not.toThrow();
+    expect(() => stackHaproxyConfig(settings(), fleets(32, 32))).not.toThrow();
   });
 
   test("stay put when a server joins or leaves: only the ring points of that server change", () => {
-    const four = streamIds(renderHaproxyConfig(settings(), fleets(1, 4)));
-    const five = streamIds(renderHaproxyConfig(settings(), fleets(1, 5)));
+    const four = streamIds(stackHaproxyConfig(settings(), fleets(1, 4)));
+    const five = streamIds(stackHaproxyConfig(settings(), fleets(1, 5)));
     const withoutSecond = streamIds(
-      renderHaproxyConfig(settings(), {
+      stackHaproxyConfig(settings(), {
         backendApi: fleet("backend-api", 1),
         streamServer: fleet("stream-server", 4, 100).filter((u) => u.name !== "stream-server-2"),
       }),
@@ -378,7 +373,7 @@ describe("consistent-hash server ids", () => {
       seen.set(serverHashId(name), name);
     }
     const colliding = { backendApi: fleet("backend-api", 1), streamServer: pair.map((name, i) => ({ name, address: `10.0.0.${i + 1}` })) };
-    expect(() => renderHaproxyConfig(settings(), colliding)).toThrow(
+    expect(() => stackHaproxyConfig(settings(), colliding)).toThrow(
       `stream_pool: ${pair[0]} and ${pair[1]} hash to the same server id ${serverHashId(pair[0])}; rename one of them`,
     );
   });
@@ -386,18 +381,18 @@ describe("consistent-hash server ids", () => {
 
 test("logs errors and abnormal sessions only, unless logEveryRequest asks for every request", () => {
   const defaults = (config: string) => config.slice(config.indexOf("\ndefaults\n"), config.indexOf("\nfrontend edge"));
-  const quiet = defaults(renderHaproxyConfig(settings(), fleets(2, 2)));
+  const quiet = defaults(stackHaproxyConfig(settings(), fleets(2, 2)));
   expect(quiet).toMatch(/^ {4}option httplog$/m);
   expect(quiet).toMatch(/^ {4}option dontlog-normal$/m);
-  const everyRequest = defaults(renderHaproxyConfig(settings({ logEveryRequest: true }), fleets(2, 2)));
+  const everyRequest = defaults(stackHaproxyConfig(settings({ logEveryRequest: true }), fleets(2, 2)));
   expect(everyRequest).toMatch(/^ {4}option httplog$/m);
   expect(everyRequest).not.toContain("dontlog-normal");
 });
 
 test("configHash is the sha256 of the text, so any change to the config changes it", () => {
-  const config = renderHaproxyConfig(settings(), fleets(2, 2));
+  const config = stackHaproxyConfig(settings(), fleets(2, 2));
   expect(configHash(config)).toBe(crypto.createHash("sha256").update(config).digest("hex"));
-  expect(configHash(renderHaproxyConfig(settings({ healthCheckFall: 3 }), fleets(2, 2)))).not.toBe(configHash(config));
+  expect(configHash(stackHaproxyConfig(settings({ healthCheckFall: 3 }), fleets(2, 2)))).not.toBe(configHash(config));
 });
 
 /** `count` distinct stream prefixes, each `length` characters long (at least 8). */
@@ -481,7 +476,7 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
     "%s",
     (_label, variantSettings, variantFleets, peers) => {
       for (const node of peers.length > 0 ? peers.map((peer) => peer.name) : [undefined]) {
-        const verdict = haproxyCheck(renderHaproxyConfig(variantSettings, variantFleets, peers), pem, node);
+        const verdict = haproxyCheck(stackHaproxyConfig(variantSettings, variantFleets, peers), pem, node);
         expect(verdict.output).toContain("Configuration file is valid");
         expect(verdict.status).toBe(0);
         expect(verdict.warnings).toEqual([]);
@@ -490,13 +485,13 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
   );
 
   test("a pair's file refuses to load on a node that is not one of its peers, whose counts would go unshared", () => {
-    const verdict = haproxyCheck(renderHaproxyConfig(settings(), fleets(1, 1), PEERS), undefined, "lab-haproxy-3");
+    const verdict = haproxyCheck(stackHaproxyConfig(settings(), fleets(1, 1), PEERS), undefined, "lab-haproxy-3");
     expect(verdict.status).not.toBe(0);
     expect(verdict.output).toContain("this node (lab-haproxy-3) is not a peer of the pair: its rate-limit counts would not be shared");
   });
 
   test("a fallback host that does not resolve disables that server instead of stopping HAProxy", () => {
-    const config = renderHaproxyConfig(settings({ backendApiFallbackServers: ["api.invalid:8080", "10.0.0.5:8080"] }), {
+    const config = stackHaproxyConfig(settings({ backendApiFallbackServers: ["api.invalid:8080", "10.0.0.5:8080"] }), {
       backendApi: [],
       streamServer: fleet("stream-server", 1),
     });
@@ -508,7 +503,7 @@ describeWithTools([HAPROXY, OPENSSL])("the real haproxy -c accepts every variant
   test("the config refuses to load when the stats password is not in the environment", () => {
     const dir = tempDir("nopw");
     const file = path.join(dir, "haproxy.cfg");
-    fs.writeFileSync(file, renderHaproxyConfig(settings(), fleets(1, 1)));
+    fs.writeFileSync(file, stackHaproxyConfig(settings(), fleets(1, 1)));
     const env = { ...process.env };
     delete env[STATS_PASSWORD_ENV];
     const run = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8", env });
@@ -521,12 +516,12 @@ describe("server-state file name", () => {
   const stateFile = (config: string) => /server-state-file (\S+)/.exec(config)?.[1];
 
   test("keeps its name when a fleet scales, so health and drain states carry over the reload", () => {
-    expect(stateFile(renderHaproxyConfig(settings(), fleets(2, 2)))).toBe(stateFile(renderHaproxyConfig(settings(), fleets(3, 5))));
+    expect(stateFile(stackHaproxyConfig(settings(), fleets(2, 2)))).toBe(stateFile(stackHaproxyConfig(settings(), fleets(3, 5))));
   });
 
   test("changes with an upstream port, whose old value HAProxy 2.6 would otherwise take from the file", () => {
-    const before = stateFile(renderHaproxyConfig(settings(), fleets(2, 2)));
-    expect(stateFile(renderHaproxyConfig(settings({ backendApiPort: 9080 }), fleets(2, 2)))).not.toBe(before);
-    expect(stateFile(renderHaproxyConfig(settings({ streamServerPort: 9082 }), fleets(2, 2)))).not.toBe(before);
+    const before = stateFile(stackHaproxyConfig(settings(), fleets(2, 2)));
+    expect(stateFile(stackHaproxyConfig(settings({ backendApiPort: 9080 }), fleets(2, 2)))).not.toBe(before);
+    expect(stateFile(stackHaproxyConfig(settings({ streamServerPort: 9082 }), fleets(2, 2)))).not.toBe(before);
   });
 });

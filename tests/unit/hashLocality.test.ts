@@ -5,10 +5,11 @@
  */
 import { ChildProcess } from "child_process";
 import * as http from "http";
-import { Upstream, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { Upstream } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS } from "../../stack/settings";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
 const URIS = Array.from({ length: 400 }, (_, i) => `/hls/track-${i}/seg-1.ts`);
 
@@ -40,7 +41,7 @@ describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy
 
   async function placement(streamFleet: Upstream[]): Promise<Map<string, string>> {
     await stopHaproxy(haproxy);
-    const config = renderHaproxyConfig(
+    const config = stackHaproxyConfig(
       { ...DEFAULTS, httpPort: frontPort, statsPort, metricsPort, streamServerPort: streamPort, gracefulDrainSeconds: 0 },
       { backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }], streamServer: streamFleet },
     );

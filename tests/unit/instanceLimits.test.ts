@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BASH } from "../../components/incus/incusScripts";
-import { LIMITS_SCRIPT, completeLimits, limitsEnvironment, limitsFromSettings } from "../../components/incus/instanceLimits";
+import { LIMITS_SCRIPT, completeLimits, limitsEnvironment } from "../../components/incus/instanceLimits";
+import { limitsFromSettings } from "../../stack/componentArgs";
 import { DEFAULTS } from "../../stack/settings";
 
 /** `incus config [device] get|set|unset REF …` over files in $FAKE_STATE, refusing to unset what is not set, as Incus does. */
@@ -37,14 +38,14 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the step for `limits` and returns the writes it made. */
-function apply(limits: Parameters<typeof completeLimits>[1]): string[] {
+function apply(limits: Parameters<typeof completeLimits>[0]): string[] {
   const writes = path.join(dir, "state", "writes");
   fs.rmSync(writes, { force: true });
   const result = spawnSync(BASH[0], [...BASH.slice(1), LIMITS_SCRIPT], {
     env: {
       PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
       FAKE_STATE: path.join(dir, "state"),
-      ...limitsEnvironment("lab-backend-api-1", completeLimits("backend-api", limits).limits),
+      ...limitsEnvironment("lab-backend-api-1", completeLimits(limits).limits),
     },
     encoding: "utf8",
     // Not node's stdin socket: Debian's bash would take it for sshd's and read bash.bashrc.
@@ -68,7 +69,7 @@ test("a changed value is written alone; no limit and the pool's size remove the 
 
 test("the settings' limits per role are the argument's defaults", () => {
   for (const role of ["haproxy", "backend-api", "stream-server"] as const) {
-    expect(completeLimits(role).limits).toEqual(limitsFromSettings(DEFAULTS, role));
+    expect(completeLimits().limits).toEqual(limitsFromSettings(DEFAULTS, role));
   }
   expect(limitsFromSettings({ ...DEFAULTS, streamServerLimitsCpu: 2, backendApiLimitsCpu: 0 }, "stream-server").cpu).toBe(2);
 });

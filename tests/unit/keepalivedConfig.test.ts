@@ -2,12 +2,13 @@ import { ChildProcess, execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { ALIVE_URI, Upstream, renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
+import { ALIVE_URI, Upstream } from "../../components/haproxy/haproxyConfig";
 import { KeepalivedArgs, renderKeepalivedConfig } from "../../components/haproxy/keepalivedConfig";
-import { VRRP_DEFAULTS } from "../../components/haproxy/haproxyOptions";
+import { completeVrrp } from "../../components/haproxy/haproxyPair";
 import { DEFAULTS } from "../../stack/settings";
 import { freePort, startHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, KEEPALIVED, describeWithTools, keepalivedCheck, tempDir } from "./helpers/tools";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
 const GOLDEN_DIR = path.join(__dirname, "..", "golden");
 
@@ -17,7 +18,7 @@ const PAIR: Upstream[] = [
 ];
 /** The lab pair's arguments (virtual IP 10.77.0.200, the stats port's default 9100), with `overrides`. */
 const settings = ({ statsPort = 9100, ...vrrp }: Partial<KeepalivedArgs["vrrp"]> & { statsPort?: number } = {}): KeepalivedArgs => ({
-  vrrp: { ...VRRP_DEFAULTS, virtualIp: "10.77.0.200", ...vrrp },
+  vrrp: completeVrrp({ virtualIp: "10.77.0.200", ...vrrp }),
   statsPort,
 });
 
@@ -60,11 +61,7 @@ describe("renderKeepalivedConfig", () => {
   });
 
   test("runs VRRPv3 with the settings' router id, advert interval in seconds and the address on eth0", () => {
-    const config = renderKeepalivedConfig(
-      settings({ routerId: 7, advertIntervalMs: 250, virtualIp: "10.77.0.254" }),
-      PAIR,
-      "haproxy",
-    );
+    const config = renderKeepalivedConfig(settings({ routerId: 7, advertIntervalMs: 250, virtualIp: "10.77.0.254" }), PAIR, "haproxy");
     expect(value(config, "vrrp_version")).toBe("3");
     expect(value(config, "virtual_router_id")).toBe("7");
     expect(value(config, "advert_int")).toBe("0.25");
@@ -76,7 +73,7 @@ describe("renderKeepalivedConfig", () => {
   test("checks the monitor URI that the rendered haproxy.cfg answers on its stats port", () => {
     const config = renderKeepalivedConfig(settings({ statsPort: 9200 }), PAIR, "haproxy");
     expect(checkCommand(config).at(-1)).toBe(`http://127.0.0.1:9200${ALIVE_URI}`);
-    const haproxy = renderHaproxyConfig({ ...DEFAULTS, statsPort: 9200 }, { backendApi: [PAIR[0]], streamServer: [PAIR[1]] });
+    const haproxy = stackHaproxyConfig({ ...DEFAULTS, statsPort: 9200 }, { backendApi: [PAIR[0]], streamServer: [PAIR[1]] });
     expect(haproxy).toMatch(new RegExp(`\\nlisten stats\\n    bind 127\\.0\\.0\\.1:9200\\n[^]*?\\n    monitor-uri ${ALIVE_URI}\\n`));
   });
 
@@ -162,10 +159,7 @@ describeWithTools([HAPROXY])("the check's command against the real haproxy", () 
       backendApi: [{ name: "backend-api-1", address: "127.0.0.1" }],
       streamServer: [{ name: "stream-server-1", address: "127.0.0.1" }],
     };
-    const rendered = renderHaproxyConfig(
-      { ...DEFAULTS, httpPort, statsPort, backendApiPort: deadPort, streamServerPort: deadPort },
-      fleets,
-    );
+    const rendered = stackHaproxyConfig({ ...DEFAULTS, httpPort, statsPort, backendApiPort: deadPort, streamServerPort: deadPort }, fleets);
     command = checkCommand(renderKeepalivedConfig(settings({ statsPort }), PAIR, "haproxy"));
     haproxy = await startHaproxy(rendered, dir, async () => (await check()).status === 0);
   });

@@ -3,10 +3,10 @@
  * Prometheus exporter, any other source is refused, and nothing else is served there.
  */
 import { ChildProcess } from "child_process";
-import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS, Settings } from "../../stack/settings";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
 const FLEETS = {
   backendApi: [{ name: "backend-api-1", address: "127.0.0.20" }],
@@ -22,7 +22,7 @@ describeWithTools([HAPROXY])("the metrics frontend on the real haproxy", () => {
     const [httpPort, statsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const settings: Settings = { ...DEFAULTS, httpPort, statsPort, metricsPort, metricsAllowedSources: sources };
     haproxy = await startHaproxy(
-      renderHaproxyConfig(settings, FLEETS),
+      stackHaproxyConfig(settings, FLEETS),
       tempDir("metrics"),
       async () => (await get(metricsPort, "/metrics")).status > 0,
     );

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { INCUS_SETUP_DOC, parseFailure } from "../../components/incus/incusReach";
 import { BASH } from "../../components/incus/incusScripts";
+import { NAME_PREFIX_WAY_OUT } from "../../stack/settings";
 import {
   LIST_INSTANCES_SCRIPT,
   OwnershipError,
@@ -77,7 +78,7 @@ describe("the refusal", () => {
   ];
 
   test("names each container and its owner, and the key that gets the stack out", () => {
-    expect(ownershipMessage(conflicts, SELF)).toBe(
+    expect(ownershipMessage(conflicts, SELF, NAME_PREFIX_WAY_OUT)).toBe(
       [
         "stack veza-infra/twin would adopt containers another stack owns (Incus key user.veza.owner); nothing was changed:",
         "  - container twin-haproxy belongs to stack veza-infra/lab",

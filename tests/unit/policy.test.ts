@@ -2,10 +2,10 @@
  * The policy pack's rules (policy/rules.ts) as pure functions: each fires on a stack that breaks
  * it and is quiet on the lab's defaults; waivers turn a rule into a warning that names its reason.
  */
-import { renderHaproxyConfig } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS, Settings } from "../../stack/settings";
 import { SettingsError, validateSettings } from "../../stack/validation";
 import { RULES, ResourceView, StackFacts, evaluate, parseWaiver, stackFacts, stackOf } from "../../policy/rules";
+import { stackHaproxyConfig } from "../../stack/componentArgs";
 
 const FLEETS = {
   backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }],
@@ -15,7 +15,7 @@ const LAB_SETTINGS: Settings = { ...DEFAULTS, namePrefix: "lab-" };
 
 function facts(stack: string, overrides: Partial<Settings> = {}): StackFacts {
   const settings = { ...LAB_SETTINGS, ...overrides };
-  return { stack, settings: { ...settings }, haproxyConfigs: [renderHaproxyConfig(settings, FLEETS)] };
+  return { stack, settings: { ...settings }, haproxyConfigs: [stackHaproxyConfig(settings, FLEETS)] };
 }
 
 /** Every violation, by rule name, of the facts. */

@@ -58,12 +58,13 @@ describe("npm run render", () => {
       [
         "invalid stack configuration (7 problems):",
         "  - veza-infra:healthcheckfall is not a setting of this project; did you mean veza-infra:healthCheckFall?",
+        // The components' rules first, in the order of their option groups; then the stack's own.
         "  - veza-infra:httpsPort must be an integer from 1 to 65535 (got 0)",
-        "  - veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)",
-        `  - veza-infra:streamPathPrefixes[0] must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters (got "hls/")`,
-        `  - veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVERID")`,
-        '  - veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, stream-server-1..stream-server-2 (got "backend-api-7")',
         "  - veza-infra:statsPort must differ from veza-infra:httpPort: both would listen on port 80",
+        "  - veza-infra:healthCheckFall must be an integer from 1 to 100 (got 0)",
+        `  - veza-infra:stickyCookieName must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_' (got "VEZA SERVERID")`,
+        `  - veza-infra:streamPathPrefixes[0] must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters (got "hls/")`,
+        '  - veza-infra:drainServers[0] must name a server of this stack: backend-api-1..backend-api-2, stream-server-1..stream-server-2 (got "backend-api-7")',
         "",
       ].join("\n"),
     );

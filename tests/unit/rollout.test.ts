@@ -4,7 +4,8 @@
  * and environment. The scripts themselves run on the lab (tests/lab/rollout.test.ts).
  */
 import { driftOf, driftOption, parseProbe, probeEnvironment, sha256 } from "../../components/incus/liveState";
-import { rolloutEnvironment, rolloutFromSettings, rolloutPlan } from "../../components/services/rollout";
+import { rolloutEnvironment, rolloutPlan } from "../../components/services/rollout";
+import { rolloutFromSettings } from "../../stack/componentArgs";
 import { DEFAULTS } from "../../stack/settings";
 
 const PROGRAM = "/opt/veza/backend-api/backend-api";

@@ -1,14 +1,7 @@
 import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../stack/settings";
-import {
-  FileAccess,
-  LOCAL_FILES,
-  SettingsError,
-  isHost,
-  isIPv4Cidr,
-  parseHostPort,
-  unknownKeyProblems,
-  validateSettings,
-} from "../../stack/validation";
+import { SettingsError, unknownKeyProblems, validateSettings } from "../../stack/validation";
+import { FileAccess, LOCAL_FILES } from "../../components/common/rules";
+import { isHost, isIPv4Cidr, parseHostPort } from "../../components/common/checks";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
