@@ -5,10 +5,10 @@
 import { ConfigName, RestoreCheck } from "./lb";
 import { LOAD_RATE, LoadSummary } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
-import { EdgeLimitsRun, edgeLimitsRows } from "./scenarios/edgeLimits";
+import { EdgeLimitsRun, LIMITS_DURATION_S, LIMITS_ROUNDS } from "./scenarios/edgeLimits";
 import { LbNodeRun, RESTART_AFTER_MS } from "./scenarios/lbNode";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
-import { AS_DEPLOYED, BISECT_LOAD, BisectRun, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
+import { AS_DEPLOYED, BISECT_LOAD, BisectRun, CannonResult, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
 import { PREVIEW_TARGET_RATIO, PreviewCost, PreviewSeries } from "./scenarios/previewCost";
 import { REAPPLIES, ReconfigResult, ReconfigWindow } from "./scenarios/reconfig";
 import { RolloutResult, Variant, VariantRun } from "./scenarios/rollout";
@@ -467,6 +467,21 @@ function soakRows(s?: SoakResult): Row[] {
       measure: "HAProxy RSS / open fds at the end",
       target: "",
       project: processesCell(s.end),
+      anchor: "",
+      meets: "",
+    },
+  ];
+}
+
+function edgeLimitsRows(run?: EdgeLimitsRun): Row[] {
+  if (!run) return [];
+  const side = (r: CannonResult) => `${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors`;
+  return [
+    {
+      scenario: "11 edge limits",
+      measure: `req/s through the LB with the per-client limits on (every request tracked, none refused) / off (20 connections, ${LIMITS_ROUNDS} rounds of ${LIMITS_DURATION_S} s per side back to back; median of the rounds' ratios)`,
+      target: "",
+      project: `${run.ratio.toFixed(2)} (rounds ${run.roundRatios.map((r) => r.toFixed(2)).join(", ")}; median rounds, on: ${side(run.on)}; off: ${side(run.off)})`,
       anchor: "",
       meets: "",
     },

@@ -2,6 +2,7 @@
  * The library's public API, for other Pulumi programs:
  * `import { HaproxyPair, BackendApiInstance } from "veza-infra"`.
  */
+export * from "./common";
 export * from "./incus";
 export * from "./haproxy";
 export * from "./services";

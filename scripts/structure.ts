@@ -2,7 +2,8 @@
  * The project's shape, as docs/structure.md reports it and tests/unit/structure.test.ts holds it:
  * files per folder, the import graph between the program's own TypeScript files (its circles, and
  * any arrow from the library out to the application), and the longest functions.
- * `npx ts-node scripts/structure.ts [dir]` prints the report of a checkout (default: this one).
+ * Everything but {@link readTree} is pure over the files' texts, so a test can hand it a made-up tree.
+ * `npx ts-node scripts/structure.ts [dir]` prints the tables of a checkout (default: this one).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -12,47 +13,56 @@ import * as ts from "typescript";
 export const LIBRARY = "components";
 /** The application around it, which the library must never import. */
 export const APPLICATION = ["index.ts", "stack", "policy", "bench", "scripts", "tests", "lab", "examples"];
+/** The program `pulumi up` runs, whose folders and functions the tables describe. */
+export const PROGRAM = [LIBRARY, "stack", "index.ts"];
 
-/** Every .ts file under `dirs` of `root`, relative and with forward slashes, node_modules left out. */
-export function sourceFiles(root: string, dirs: readonly string[]): string[] {
-  const found: string[] = [];
+/** TypeScript files by path (relative to the checkout, forward slashes) to their text. */
+export type Tree = ReadonlyMap<string, string>;
+/** file -> the files it imports. */
+export type Graph = ReadonlyMap<string, readonly string[]>;
+
+/** Every .ts file under `dirs` of the checkout at `root` with its text; node_modules and .d.ts left out. */
+export function readTree(root: string, dirs: readonly string[]): Tree {
+  const tree = new Map<string, string>();
   const walk = (rel: string) => {
     const full = path.join(root, rel);
     if (!fs.existsSync(full)) return;
     if (fs.statSync(full).isFile()) {
-      if (rel.endsWith(".ts") && !rel.endsWith(".d.ts")) found.push(rel);
+      if (rel.endsWith(".ts") && !rel.endsWith(".d.ts")) tree.set(rel, fs.readFileSync(full, "utf8"));
       return;
     }
     for (const entry of fs.readdirSync(full).sort()) if (entry !== "node_modules") walk(path.posix.join(rel, entry));
   };
   dirs.forEach(walk);
-  return found;
+  return tree;
 }
 
-/** The project files `file` imports (static imports and re-exports; `import type` too: a type import is still an arrow). */
-export function importsOf(root: string, file: string): string[] {
-  const source = ts.createSourceFile(file, fs.readFileSync(path.join(root, file), "utf8"), ts.ScriptTarget.ES2022, true);
-  const targets: string[] = [];
-  for (const statement of source.statements) {
+const parse = (tree: Tree, file: string) => ts.createSourceFile(file, tree.get(file) ?? "", ts.ScriptTarget.ES2022, true);
+
+/**
+ * The project files `file` imports: static imports and re-exports, `import type` too (a type import
+ * is still an arrow). A relative import naming no file of the tree stays as its normalized path, so an
+ * arrow to a folder that was not read still shows.
+ */
+export function importsOf(tree: Tree, file: string): string[] {
+  return parse(tree, file).statements.flatMap((statement) => {
     const specifier =
       (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier
         ? (statement.moduleSpecifier as ts.StringLiteral).text
         : undefined;
-    if (!specifier?.startsWith(".")) continue;
+    if (!specifier?.startsWith(".")) return [];
     const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
-    const target = [`${base}.ts`, `${base}/index.ts`, base].find((candidate) => fs.existsSync(path.join(root, candidate)));
-    if (target) targets.push(target);
-  }
-  return targets;
+    return [[`${base}.ts`, `${base}/index.ts`].find((candidate) => tree.has(candidate)) ?? base];
+  });
 }
 
-/** file -> the project files it imports. */
-export function importGraph(root: string, files: readonly string[]): Map<string, string[]> {
-  return new Map(files.map((file) => [file, importsOf(root, file)]));
+/** The import graph of `files` (default: the whole tree). */
+export function importGraph(tree: Tree, files: readonly string[] = [...tree.keys()]): Graph {
+  return new Map(files.map((file) => [file, importsOf(tree, file)]));
 }
 
 /** Each circle of the graph once, as the files around it (Tarjan's strongly connected components of more than one file, or a file importing itself). */
-export function circles(graph: Map<string, string[]>): string[][] {
+export function circles(graph: Graph): string[][] {
   let index = 0;
   const indexOf = new Map<string, number>();
   const low = new Map<string, number>();
@@ -93,15 +103,15 @@ export function folderOf(file: string): string {
   return parts[0] === LIBRARY && parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
-/** Arrows from a library file to a file outside the library. */
-export function arrowsOut(graph: Map<string, string[]>): string[] {
+/** Arrows from a library file to a file outside the library, as "file -> target". */
+export function arrowsOut(graph: Graph): string[] {
   return [...graph].flatMap(([file, targets]) =>
     file.startsWith(`${LIBRARY}/`) ? targets.filter((t) => !t.startsWith(`${LIBRARY}/`)).map((t) => `${file} -> ${t}`) : [],
   );
 }
 
-/** Arrows between folders, counted: "components/haproxy -> components/incus" and so on. */
-export function folderArrows(graph: Map<string, string[]>): Map<string, number> {
+/** Arrows between folders, counted: "components/haproxy -> components/incus" and so on, sorted. */
+export function folderArrows(graph: Graph): Map<string, number> {
   const counts = new Map<string, number>();
   for (const [file, targets] of graph) {
     for (const target of targets) {
@@ -112,11 +122,18 @@ export function folderArrows(graph: Map<string, string[]>): Map<string, number> 
   return new Map([...counts].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** The longest functions (declarations, methods, constructors and arrow functions bound to a name), in lines. */
-export function longestFunctions(root: string, files: readonly string[], top = 5): { name: string; lines: number }[] {
-  const found: { name: string; lines: number }[] = [];
+/** A function's place and length. */
+export interface FunctionLength {
+  file: string;
+  name: string;
+  lines: number;
+}
+
+/** The `top` longest functions (declarations, methods, constructors and arrow functions bound to a name), longest first. */
+export function longestFunctions(tree: Tree, files: readonly string[] = [...tree.keys()], top = 5): FunctionLength[] {
+  const found: FunctionLength[] = [];
   for (const file of files) {
-    const source = ts.createSourceFile(file, fs.readFileSync(path.join(root, file), "utf8"), ts.ScriptTarget.ES2022, true);
+    const source = parse(tree, file);
     const lineOf = (pos: number) => source.getLineAndCharacterOfPosition(pos).line;
     const visit = (node: ts.Node) => {
       let name: string | undefined;
@@ -128,38 +145,82 @@ export function longestFunctions(root: string, files: readonly string[], top = 5
         (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))
       )
         name = node.name.getText(source);
-      if (name) found.push({ name: `${file}: ${name}`, lines: lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1 });
+      if (name) found.push({ file, name, lines: lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1 });
       ts.forEachChild(node, visit);
     };
     visit(source);
   }
-  return found.sort((a, b) => b.lines - a.lines || a.name.localeCompare(b.name)).slice(0, top);
+  return found.sort((a, b) => b.lines - a.lines || `${a.file}${a.name}`.localeCompare(`${b.file}${b.name}`)).slice(0, top);
 }
 
-/** The report of the checkout at `root`, as markdown. */
-export function structureReport(root: string): string {
-  const files = sourceFiles(root, [LIBRARY, "stack", "index.ts"]);
-  const graph = importGraph(root, files);
-  const perFolder = new Map<string, number>();
-  files.forEach((file) => perFolder.set(folderOf(file), (perFolder.get(folderOf(file)) ?? 0) + 1));
-  const lines = [
-    "Files per folder:",
-    ...[...perFolder].sort(([a], [b]) => a.localeCompare(b)).map(([folder, count]) => `- ${folder}: ${count}`),
+/** What the report says of one checkout. */
+export interface Shape {
+  /** Files per folder of the program, sorted by folder. */
+  files: Map<string, number>;
+  /** Arrows from the program's folders to any folder, counted. */
+  folderArrows: Map<string, number>;
+  /** Circles among every TypeScript file read (library and application). */
+  circles: string[][];
+  /** Arrows from the library to anything outside it. */
+  arrowsOut: string[];
+  /** The program's five longest functions. */
+  longest: FunctionLength[];
+}
+
+/** The shape of a tree read over the library and the application. */
+export function shapeOf(tree: Tree): Shape {
+  const graph = importGraph(tree);
+  const program = [...tree.keys()].filter((file) => PROGRAM.some((top) => file === top || file.startsWith(`${top}/`)));
+  const files = new Map<string, number>();
+  program.forEach((file) => files.set(folderOf(file), (files.get(folderOf(file)) ?? 0) + 1));
+  return {
+    files: new Map([...files].sort(([a], [b]) => a.localeCompare(b))),
+    folderArrows: folderArrows(new Map(program.map((file) => [file, graph.get(file)!]))),
+    circles: circles(graph),
+    arrowsOut: arrowsOut(graph),
+    longest: longestFunctions(tree, program),
+  };
+}
+
+/** Markdown sections comparing the shapes of the `columns`, one column (or list) per checkout. */
+export function shapeTables(columns: readonly { label: string; shape: Shape }[]): string[] {
+  const table = (title: string, pick: (shape: Shape) => Map<string, number>) => {
+    const rows = [...new Set(columns.flatMap(({ shape }) => [...pick(shape).keys()]))].sort();
+    return [
+      `| ${title} | ${columns.map(({ label }) => label).join(" | ")} |`,
+      `| --- |${" ---: |".repeat(columns.length)}`,
+      ...rows.map((row) => `| ${row} | ${columns.map(({ shape }) => pick(shape).get(row) ?? "–").join(" | ")} |`),
+    ];
+  };
+  const lists = (items: (shape: Shape) => string[]) =>
+    columns.flatMap(({ label, shape }) => {
+      const listed = items(shape);
+      return listed.length ? [`${label}:`, ...listed.map((item) => `- ${item}`), ""] : [`${label}: none.`, ""];
+    });
+  return [
+    "## Files per folder",
     "",
-    "Arrows between folders (imports):",
-    ...[...folderArrows(graph)].map(([arrow, count]) => `- ${arrow} (${count})`),
+    ...table("folder", (shape) => shape.files),
     "",
-    `Circles: ${
-      circles(graph)
-        .map((c) => c.join(" <-> "))
-        .join("; ") || "none"
-    }`,
-    `Library -> outside: ${arrowsOut(graph).join("; ") || "none"}`,
+    "## Imports between folders",
     "",
-    "Longest functions (lines):",
-    ...longestFunctions(root, files).map(({ name, lines: n }) => `- ${name}: ${n}`),
+    "File imports from the program's folders, counted per pair of folders (`.` is the top-level `index.ts`).",
+    "",
+    ...table("from -> to", (shape) => shape.folderArrows),
+    "",
+    "## Circles (file level)",
+    "",
+    ...lists((shape) => shape.circles.map((circle) => circle.join(" <-> "))),
+    "## Arrows from the library to the application",
+    "",
+    ...lists((shape) => shape.arrowsOut),
+    "## Longest functions",
+    "",
+    ...lists((shape) => shape.longest.map(({ file, name, lines }) => `${lines} lines: \`${name}\` (${file})`)),
   ];
-  return `${lines.join("\n")}\n`;
 }
 
-if (require.main === module) process.stdout.write(structureReport(path.resolve(process.argv[2] ?? path.join(__dirname, ".."))));
+if (require.main === module) {
+  const root = path.resolve(process.argv[2] ?? path.join(__dirname, ".."));
+  process.stdout.write(`${shapeTables([{ label: root, shape: shapeOf(readTree(root, [LIBRARY, ...APPLICATION])) }]).join("\n")}\n`);
+}

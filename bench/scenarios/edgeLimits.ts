@@ -11,11 +11,10 @@
 import { LIMIT_API_REQUESTS, LIMIT_CONNECTIONS, LIMIT_THROTTLED } from "../../components/haproxy/haproxyConfig";
 import { pulumi } from "../env";
 import { BASE, Lb } from "../lb";
-import { Row } from "../report";
 import { CannonResult, alternatingRounds, cannon, median, withoutLines } from "./overhead";
 
-const ROUNDS = 10;
-const DURATION_S = 3;
+export const LIMITS_ROUNDS = 10;
+export const LIMITS_DURATION_S = 3;
 /** An unmeasured run first: the first seconds after an `up` are slower for both sides. */
 const WARM_UP_S = 2;
 /** Stack config of the "on" side; run.ts removes these keys again, with the other scenarios' own. */
@@ -53,8 +52,8 @@ export async function edgeLimits(lb: Lb): Promise<EdgeLimitsRun> {
         { name: "on", apply: () => lb.use("project", BASE) },
         { name: "off", apply: () => lb.useVariant(withoutLimits) },
       ],
-      ROUNDS,
-      DURATION_S,
+      LIMITS_ROUNDS,
+      LIMITS_DURATION_S,
     );
   } finally {
     for (const key of EDGE_LIMITS_KEYS) await pulumi("config", "rm", `veza-infra:${key}`);
@@ -64,21 +63,6 @@ export async function edgeLimits(lb: Lb): Promise<EdgeLimitsRun> {
   }
   const side = (name: "on" | "off") => rounds.filter((r) => r.name === name).map((r) => r.result);
   const roundRatios = side("on").map((on, i) => on.requestsPerSecond / side("off")[i].requestsPerSecond);
-  const ratio = [...roundRatios].sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
+  const ratio = [...roundRatios].sort((a, b) => a - b)[Math.floor(LIMITS_ROUNDS / 2)];
   return { on: median(side("on")), off: median(side("off")), ratio, roundRatios, rounds };
-}
-
-export function edgeLimitsRows(run?: EdgeLimitsRun): Row[] {
-  if (!run) return [];
-  const side = (r: CannonResult) => `${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors`;
-  return [
-    {
-      scenario: "11 edge limits",
-      measure: `req/s through the LB with the per-client limits on (every request tracked, none refused) / off (20 connections, ${ROUNDS} rounds of ${DURATION_S} s per side back to back; median of the rounds' ratios)`,
-      target: "",
-      project: `${run.ratio.toFixed(2)} (rounds ${run.roundRatios.map((r) => r.toFixed(2)).join(", ")}; median rounds, on: ${side(run.on)}; off: ${side(run.off)})`,
-      anchor: "",
-      meets: "",
-    },
-  ];
 }
