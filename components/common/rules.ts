@@ -165,8 +165,8 @@ export function defaultsOf(rules: Rules): Record<string, unknown> {
   return Object.fromEntries(Object.entries(rules).map(([path, rule]) => [path, rule.default]));
 }
 
-type Tree = { [key: string]: unknown };
-const isGroup = (value: unknown): value is Tree => typeof value === "object" && value !== null && !Array.isArray(value);
+type Groups = { [key: string]: unknown };
+const isGroup = (value: unknown): value is Groups => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The value at a dotted path of nested groups, e.g. `pools.backendApi.port`. */
 export function atPath(tree: unknown, path: string): unknown {
@@ -178,10 +178,10 @@ export function atPath(tree: unknown, path: string): unknown {
  * rule's default. Only the rules' paths are read, so other fields (a pool's servers) are left out.
  */
 export function completed<T>(rules: Rules, given: unknown): T {
-  const tree: Tree = {};
+  const tree: Groups = {};
   for (const [path, rule] of Object.entries(rules)) {
     const keys = path.split(".");
-    const group = keys.slice(0, -1).reduce((node, key) => (node[key] ??= {}) as Tree, tree);
+    const group = keys.slice(0, -1).reduce((node, key) => (node[key] ??= {}) as Groups, tree);
     const value = atPath(given, path) ?? rule.default;
     // A copy, so a caller that edits its arguments cannot edit a shared default.
     group[keys[keys.length - 1]] = Array.isArray(value) ? [...value] : value;

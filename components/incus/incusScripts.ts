@@ -15,18 +15,18 @@ export const OWNER_KEY = "user.veza.owner";
 
 /**
  * Where and from what an Incus container is made. Every field is required: a placement is given
- * whole, as index.ts does from the stack's settings (defaults in parentheses).
+ * whole, as index.ts does from the stack's settings, whose defaults are the lab's.
  */
 export interface IncusPlacement {
-  /** Incus remote (as in `incus remote list`); empty for the local daemon (""). */
+  /** Incus remote (as in `incus remote list`); empty for the local daemon. Required; the stack's default is "". */
   remote: string;
-  /** Cluster member for `--target`; empty lets Incus choose (""). */
+  /** Cluster member for `--target`; empty lets Incus choose. Required; the stack's default is "". */
   target: string;
-  /** Image alias or fingerprint to launch from ("veza-lab/bookworm", which the lab set-up imports). */
+  /** Image alias or fingerprint to launch from. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
   image: string;
-  /** Bridge network the container's eth0 attaches to ("vezabr0"). */
+  /** Bridge network the container's eth0 attaches to. Required; the stack's default is "vezabr0". */
   network: string;
-  /** Storage pool of the root disk ("veza"). */
+  /** Storage pool of the root disk. Required; the stack's default is "veza". */
   storagePool: string;
 }
 

@@ -9,7 +9,7 @@ import { Rules, argumentPath, atPath, completed, integer, problemsOf, text } fro
 /** A container's share of the host. Every field left out takes its role's default. */
 export interface InstanceLimits {
   /**
-   * CPUs the container may use at once (Incus `limits.cpu` as a count; 1..256, and at most the
+   * CPUs the container may use at once (Incus `limits.cpu` as a count; 0..256, and at most the
    * host's CPUs when the containers run on this host); 0 for no limit. Defaults to 1, so five lab
    * containers leave a 2-core host responsive (seed: none).
    */
