@@ -10,14 +10,16 @@ import { InstanceLimits } from "../incus/instanceLimits";
 import { DEFAULTS, Settings } from "../../stack/settings";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
 import { renderTemplate } from "../common/templates";
+import { assetPathFrom } from "../common/assets";
 import { argumentProblems } from "../../stack/validation";
 
 /**
- * The lab stand-in that serves when no real binary is configured. Relative to the project
- * directory, where Pulumi runs the program and its commands, so the deploy script reads the same
- * from every checkout and a fresh clone previews no change.
+ * The package's lab stand-in, which serves when no real binary is configured: `lab/standin.js` in
+ * this project, `node_modules/veza-infra/lab/standin.js` in a program that installed the package.
+ * Relative to the working directory, where Pulumi runs the program and its commands, so the deploy
+ * script reads the same from every checkout and a fresh clone previews no change.
  */
-export const STANDIN_PATH = "lab/standin.js";
+export const STANDIN_PATH = assetPathFrom(process.cwd(), "lab/standin.js");
 
 /** What differs between the Veza services; everything else about deploying them is shared. */
 export interface ServiceRole {
