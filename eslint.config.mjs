@@ -2,7 +2,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "jest.config.js", "bench/results/"] },
+  { ignores: ["**/node_modules/", "bin/", "dist/", "jest.config.js", "bench/results/"] },
   ...tseslint.configs.recommended,
   {
     rules: {

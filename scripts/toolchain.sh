@@ -19,7 +19,7 @@ download_timeout=${VEZA_PLUGIN_DOWNLOAD_TIMEOUT:-20}
 
 log() { printf 'toolchain: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-package_version() { node -p "require('$repo/package.json').dependencies['$1']"; }
+package_version() { node -p "require('$repo/package.json').devDependencies['$1']"; }
 
 pulumi_version=v$(package_version @pulumi/pulumi)
 bin="$cache/pulumi/$pulumi_version/bin"

@@ -112,7 +112,8 @@ function refusedConfigFile(stack: string): { file: string; remove: () => void } 
 /**
  * The project as it ran before issue 11: every entry of the project directory symlinked (node
  * resolves the symlinks, so ts-node compiles the real files with the real tsconfig.json), and a
- * Pulumi.yaml that runs package.json's `main` (index.ts) with `typescript: true`.
+ * Pulumi.yaml that runs index.ts with `typescript: true`, named: package.json's `main`, which
+ * Pulumi ran then, is now the packed library's entry point.
  */
 function typeCheckedShadow(): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-preview-typechecked-"));
@@ -120,8 +121,8 @@ function typeCheckedShadow(): { dir: string; remove: () => void } {
     if (entry !== "Pulumi.yaml" && entry !== ".git") fs.symlinkSync(path.join(REPO_DIR, entry), path.join(dir, entry));
   }
   const project = fs.readFileSync(path.join(REPO_DIR, "Pulumi.yaml"), "utf8");
-  const before = project.replace(/^main: .*\n/m, "").replace(/^(\s+)typescript: false$/m, "$1typescript: true");
-  if (before === project || /^main:/m.test(before) || !/typescript: true/.test(before))
+  const before = project.replace(/^main: .*$/m, "main: index.ts").replace(/^(\s+)typescript: false$/m, "$1typescript: true");
+  if (!/^main: index\.ts$/m.test(before) || !/typescript: true/.test(before))
     throw new Error("Pulumi.yaml no longer has the `main:` and `typescript: false` lines the type-checked preview replaces");
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), before);
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };

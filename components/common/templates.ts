@@ -1,20 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import Mustache from "mustache";
+import { assetPath } from "./assets";
 
 /**
- * The project directory (the one with Pulumi.yaml): components/.. when run from the sources,
- * bin/components/../.. when run from the build (pulumi-main.js). Templates are always read from the
- * sources' templates/, never copied into bin/, so a template edit needs no rebuild.
+ * The package's templates/, beside its compiled code in the package; never copied into bin/ or
+ * dist/, so a template edit needs no rebuild.
  */
-function projectDir(): string {
-  for (let dir = path.resolve(__dirname, ".."); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${__dirname}`);
-  }
-}
-
-const TEMPLATE_DIR = path.join(projectDir(), "templates");
+const TEMPLATE_DIR = assetPath("templates");
 
 /**
  * Renders a file of templates/ with mustache. HTML escaping is off: these are config files and

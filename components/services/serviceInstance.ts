@@ -11,13 +11,15 @@ import { DEPLOY_SCRIPT } from "./serviceScripts";
 import { renderTemplate } from "../common/templates";
 import { FILE_PATH, FILE_PATH_RULE, PORT_RANGE, URL_PATH, URL_PATH_RULE, notAFile } from "../common/checks";
 import { Rule, Rules, argumentPath, completed, integer, problemsOf, shown, text } from "../common/rules";
+import { assetPathFrom } from "../common/assets";
 
 /**
- * The lab stand-in that serves when no real binary is configured. Relative to the project
- * directory, where Pulumi runs the program and its commands, so the deploy script reads the same
- * from every checkout and a fresh clone previews no change.
+ * The package's lab stand-in, which serves when no real binary is configured: `lab/standin.js` in
+ * this project, `node_modules/veza-infra/lab/standin.js` in a program that installed the package.
+ * Relative to the working directory, where Pulumi runs the program and its commands, so the deploy
+ * script reads the same from every checkout and a fresh clone previews no change.
  */
-export const STANDIN_PATH = "lab/standin.js";
+export const STANDIN_PATH = assetPathFrom(process.cwd(), "lab/standin.js");
 
 /** What differs between the Veza services; everything else about deploying them is shared. */
 export interface ServiceRole {

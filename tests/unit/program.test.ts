@@ -78,7 +78,7 @@ async function runProgram(
       false,
     );
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [`veza-infra:${key}`, value])));
-    const program = await import("../..");
+    const program = await import("../../index");
     run.outputs = await new Promise((resolve) =>
       pulumi.all(program as unknown as Record<string, PulumiModule.Input<unknown>>).apply((values) => resolve(values)),
     );
