@@ -66,14 +66,22 @@ export function streamPoolServers(config: string): RingServer[] {
 
 /** The ring HAProxy builds from `servers`: every ring point of each, in position order. */
 export function buildRing(servers: readonly RingServer[]): Ring {
-  const points = servers.flatMap((server) =>
-    Array.from({ length: server.weight * POINTS_PER_WEIGHT }, (_, i) => ({
-      position: fullHash(Math.imul(server.id, KEYS_PER_ID) + i),
-      owner: server.name,
-    })),
-  );
-  points.sort((a, b) => a.position - b.position);
-  return { positions: Uint32Array.from(points, (point) => point.position), owners: points.map((point) => point.owner) };
+  // Each point as position x 2^16 + server index in one float (exact below 2^53), so that the
+  // typed array's native sort orders a full pool's 131072 points in milliseconds.
+  const points = new Float64Array(servers.reduce((sum, server) => sum + server.weight * POINTS_PER_WEIGHT, 0));
+  let next = 0;
+  servers.forEach((server, index) => {
+    for (let i = 0; i < server.weight * POINTS_PER_WEIGHT; i++)
+      points[next++] = fullHash(Math.imul(server.id, KEYS_PER_ID) + i) * 2 ** 16 + index;
+  });
+  points.sort();
+  const positions = new Uint32Array(points.length);
+  const owners = new Array<string>(points.length);
+  for (let i = 0; i < points.length; i++) {
+    positions[i] = Math.floor(points[i] / 2 ** 16);
+    owners[i] = servers[points[i] % 2 ** 16].name;
+  }
+  return { positions, owners };
 }
 
 /** The server HAProxy sends `uri` to. */
