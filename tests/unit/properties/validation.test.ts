@@ -99,7 +99,7 @@ const STRING_KEYS = Object.keys(STRING_SETTINGS) as StringKey[];
 const HOSTILE = [..." \t\n\r\0\x7f\u0085\u00a0\u2028\u202e\ufeff\"'`$#;&|<>(){}[]*?!%\\é-", "$(id)", "${HOME}", "%0a", ".."];
 const PLAIN = [..."aZ09._-/:@+,=~"];
 
-/** Strings of any content, many of them a valid value with something inserted. */
+/** Strings of any content, many of them a valid value with something inserted, some past every length limit. */
 function anyString(examples: readonly string[]): fc.Arbitrary<string> {
   const withInsert = fc
     .tuple(fc.constantFrom(...examples), fc.nat(), fc.constantFrom(...HOSTILE))
@@ -108,6 +108,7 @@ function anyString(examples: readonly string[]): fc.Arbitrary<string> {
     fc.string({ unit: "binary", maxLength: 80 }),
     fc.string({ unit: fc.constantFrom(...PLAIN, ...HOSTILE), maxLength: 40 }),
     withInsert,
+    fc.string({ unit: fc.constantFrom(...PLAIN), minLength: 10, maxLength: 300, size: "max" }),
     fc.constantFrom(...examples),
   );
 }
@@ -174,13 +175,13 @@ const RENDERED = fc
   .record({
     backendApiHealthPath: URL_PATHS,
     streamServerHealthPath: URL_PATHS,
-    streamPathPrefixes: fc.array(URL_PATHS, { minLength: 1, maxLength: 70 }),
+    streamPathPrefixes: fc.array(URL_PATHS, { minLength: 1, maxLength: 70, size: "max" }),
     stickyCookieName: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
-    metricsAllowedSources: fc.array(NETWORKS, { minLength: 1, maxLength: 32 }),
-    rateLimitExemptSources: fc.array(NETWORKS, { maxLength: 32 }),
+    metricsAllowedSources: fc.array(NETWORKS, { minLength: 1, maxLength: 32, size: "max" }),
+    rateLimitExemptSources: fc.array(NETWORKS, { maxLength: 32, size: "max" }),
     rateLimitEnabled: fc.boolean(),
     clientAddressSource: fc.constantFrom(...CLIENT_ADDRESS_SOURCES),
-    proxies: fc.array(NETWORKS, { minLength: 1, maxLength: 32 }),
+    proxies: fc.array(NETWORKS, { minLength: 1, maxLength: 32, size: "max" }),
     backendApiFallbackServers: fc.array(FALLBACKS, { minLength: 1, maxLength: 4 }),
     streamServerFallbackServers: fc.array(FALLBACKS, { minLength: 1, maxLength: 4 }),
     backendApiCount: fc.integer({ min: 0, max: 3 }),
