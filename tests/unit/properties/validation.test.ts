@@ -6,11 +6,12 @@
  * no value adds a line or a word, whatever its content.
  */
 import fc from "fast-check";
-import { Fleets, Upstream, renderHaproxyConfig } from "../../../components/haproxy/haproxyConfig";
+import { renderHaproxyConfig } from "../../../components/haproxy/haproxyConfig";
 import { CLIENT_ADDRESS_SOURCES } from "../../../components/haproxy/haproxyOptions";
 import { RULE_NAMES } from "../../../policy/rules";
 import { DEFAULTS, Settings, configKey } from "../../../stack/settings";
 import { FileAccess, SettingsError, validateSettings } from "../../../stack/validation";
+import { HAPROXY_INPUTS } from "../helpers/arbitraries";
 import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "../helpers/tools";
 
 type StringKey = { [K in keyof Settings]: Settings[K] extends string | readonly string[] ? K : never }[keyof Settings];
@@ -154,48 +155,6 @@ describe("every string setting is held to its documented characters", () => {
   });
 });
 
-const URL_PATHS = fc.stringMatching(/^\/[A-Za-z0-9\-._~/:@+,=]{0,40}$/);
-
-/** `address`/`bits` with the host bits cleared: a network the validator accepts. */
-function network(address: string, bits: number): string {
-  const value = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
-  const block = 2 ** (32 - bits);
-  const base = value - (value % block);
-  return `${[24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256).join(".")}/${bits}`;
-}
-const NETWORKS = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([address, bits]) => network(address, bits));
-/** Fallbacks by address only: `haproxy -c` resolves names, and tests reach no network. */
-const FALLBACKS = fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })).map(([host, port]) => `${host}:${port}`);
-
-const fleet = (base: string, count: number, firstOctet: number): Upstream[] =>
-  Array.from({ length: count }, (_, i) => ({ name: `${base}-${i + 1}`, address: `10.77.0.${firstOctet + i}` }));
-
-/** Settings of the documented characters for every string haproxy.cfg holds, and fleets to go with them. */
-const RENDERED = fc
-  .record({
-    backendApiHealthPath: URL_PATHS,
-    streamServerHealthPath: URL_PATHS,
-    streamPathPrefixes: fc.array(URL_PATHS, { minLength: 1, maxLength: 70, size: "max" }),
-    stickyCookieName: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
-    metricsAllowedSources: fc.array(NETWORKS, { minLength: 1, maxLength: 32, size: "max" }),
-    rateLimitExemptSources: fc.array(NETWORKS, { maxLength: 32, size: "max" }),
-    rateLimitEnabled: fc.boolean(),
-    clientAddressSource: fc.constantFrom(...CLIENT_ADDRESS_SOURCES),
-    proxies: fc.array(NETWORKS, { minLength: 1, maxLength: 32, size: "max" }),
-    backendApiFallbackServers: fc.array(FALLBACKS, { minLength: 1, maxLength: 4 }),
-    streamServerFallbackServers: fc.array(FALLBACKS, { minLength: 1, maxLength: 4 }),
-    backendApiCount: fc.integer({ min: 0, max: 3 }),
-    streamServerCount: fc.integer({ min: 0, max: 3 }),
-    tlsCertPath: fc.constantFrom("", "/etc/veza/edge.pem"),
-  })
-  .map(({ proxies, ...given }) => ({
-    settings: { ...DEFAULTS, ...given, trustedProxies: given.clientAddressSource === "connection" ? [] : proxies } as Settings,
-    fleets: {
-      backendApi: fleet("backend-api", given.backendApiCount, 11),
-      streamServer: fleet("stream-server", given.streamServerCount, 21),
-    },
-  }));
-
 /** `settings` with every rendered string replaced by one fixed value of its kind, list lengths kept. */
 function placeholders(settings: Settings): Settings {
   const each = (list: readonly string[], value: string) => list.map(() => value);
@@ -219,7 +178,7 @@ const shape = (config: string) => config.split("\n").map((line) => line.replace(
 describe("what the validator accepts, haproxy.cfg holds as words on the template's lines", () => {
   test("any documented value is accepted, and renders to the structure a placeholder of its kind does", () => {
     fc.assert(
-      fc.property(RENDERED, ({ settings, fleets }: { settings: Settings; fleets: Fleets }) => {
+      fc.property(HAPROXY_INPUTS, ({ settings, fleets }) => {
         expect(problemsOf(settings)).toEqual([]);
         expect(shape(renderHaproxyConfig(settings, fleets))).toEqual(shape(renderHaproxyConfig(placeholders(settings), fleets)));
       }),
@@ -236,7 +195,7 @@ describeWithTools([HAPROXY, OPENSSL])("what the validator accepts, the real hapr
 
   test("any documented value renders a config haproxy loads without a warning", () => {
     fc.assert(
-      fc.property(RENDERED, ({ settings, fleets }: { settings: Settings; fleets: Fleets }) => {
+      fc.property(HAPROXY_INPUTS, ({ settings, fleets }) => {
         const verdict = haproxyCheck(renderHaproxyConfig(settings, fleets), pem);
         expect(verdict.warnings).toEqual([]);
         expect(verdict.status).toBe(0);
