@@ -140,7 +140,7 @@ export const WAIVER_FORMAT = `"<rule>: <reason>" with <rule> one of ${RULE_NAMES
 
 /** A waiver item `rule: reason`; undefined when it is not one, or names no rule of {@link RULES}. */
 export function parseWaiver(item: string): { rule: string; reason: string } | undefined {
-  const match = /^([a-z0-9-]+):\s*(.*)$/.exec(item);
+  const match = /^([a-z0-9-]+): *(.*)$/.exec(item);
   if (!match || !RULE_NAMES.includes(match[1]) || !REASON.test(match[2])) return undefined;
   return { rule: match[1], reason: match[2] };
 }

@@ -1,12 +1,14 @@
 /**
  * The consistent-hash claim on the real HAProxy: the rendered stream_pool, run on loopback in
  * front of tiny HTTP servers that answer with their name. Adding a server may only move URIs to
- * the new one; removing one may only move that server's URIs.
+ * the new one; removing one may only move that server's URIs. Every answer is also the one the
+ * ring model (helpers/haproxyRing.ts) predicts, which is what lets the properties trust it.
  */
 import { ChildProcess } from "child_process";
 import * as http from "http";
 import { Upstream } from "../../components/haproxy/haproxyConfig";
 import { DEFAULTS } from "../../stack/settings";
+import { buildRing, serverFor, streamPoolServers } from "./helpers/haproxyRing";
 import { freePort, get, startHaproxy, stopHaproxy } from "./helpers/localHaproxy";
 import { HAPROXY, describeWithTools, tempDir } from "./helpers/tools";
 import { stackHaproxyConfig } from "../../stack/componentArgs";
@@ -52,6 +54,8 @@ describeWithTools([HAPROXY])("stream_pool consistent hashing on the real haproxy
       const answers = await Promise.all(batch.map((uri) => get(frontPort, uri)));
       batch.forEach((uri, k) => map.set(uri, answers[k].body));
     }
+    const ring = buildRing(streamPoolServers(config));
+    expect(URIS.filter((uri) => serverFor(ring, uri) !== map.get(uri))).toEqual([]);
     return map;
   }
 

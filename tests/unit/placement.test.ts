@@ -1,9 +1,10 @@
 /**
- * components/incus/placement.ts: the spread rule on worked examples, then as properties over many
- * generated clusters (seeded, so a failure names the case that reproduces it): every role evenly
- * spread, the HAProxy pair apart, the answer independent of listing order, and members added or
- * removed moving exactly the containers the rule forces and no others.
+ * components/incus/placement.ts: the spread rule on worked examples, then as properties (fast-check)
+ * over any cluster, names, roles and current placement: every role evenly spread (so the HAProxy
+ * pair apart given two members), the answer independent of listing order, and from any current
+ * placement exactly the moves the rule forces and no others.
  */
+import fc from "fast-check";
 import {
   PlacementMember,
   Placement,
@@ -56,39 +57,36 @@ function leastMoves(before: Placement, roles: readonly RoleContainers[], members
 
 const moved = (before: Placement, after: Placement) => Object.keys(after).filter((container) => before[container] !== after[container]);
 
-/** mulberry32: a small seeded generator, so that every generated case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const between = (next: () => number, low: number, high: number) => low + Math.floor(next() * (high - low + 1));
+/** Incus-like names, arbitrary enough to catch a dependence on how names sort or read. */
+const NAME = fc.stringMatching(/^[A-Za-z]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?$/);
 
-function shuffled<T>(items: readonly T[], next: () => number): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = between(next, 0, i);
-    [copy[i], copy[j]] = [copy[j], copy[i]];
-  }
-  return copy;
-}
+/**
+ * A cluster of 1-8 members and 1-4 roles of 0-40 containers in all, with `current` placing each
+ * container on a listed member, on one no longer listed (a name NAME cannot make), or nowhere:
+ * any state a deployment can meet, a previous placement among them.
+ */
+const CLUSTERS = fc
+  .record({
+    members: fc.uniqueArray(NAME, { minLength: 1, maxLength: 8 }),
+    containers: fc.uniqueArray(NAME, { maxLength: 40, size: "max" }),
+    roleCount: fc.integer({ min: 1, max: 4 }),
+  })
+  .chain(({ members, containers, roleCount }) =>
+    fc.record({
+      members: fc.constant(members),
+      roles: fc
+        .array(fc.nat(roleCount - 1), { minLength: containers.length, maxLength: containers.length })
+        .map((roleOf) =>
+          Array.from({ length: roleCount }, (_, k) => ({ role: `role-${k}`, containers: containers.filter((_, i) => roleOf[i] === k) })),
+        ),
+      current: fc
+        .array(fc.option(fc.constantFrom(...members, "gone_member")), { minLength: containers.length, maxLength: containers.length })
+        .map((where) => Object.fromEntries(containers.flatMap((container, i) => (where[i] === null ? [] : [[container, where[i]]])))),
+    }),
+  );
 
-/** A cluster of 1-8 members (names not in order, some numbers skipped) and an edge of 2 + 0-12 + 0-12 containers. */
-function generated(seed: number): { members: string[]; roles: RoleContainers[] } {
-  const next = random(seed);
-  const members = shuffled(
-    Array.from({ length: 12 }, (_, i) => `node-${i + 1}`),
-    next,
-  ).slice(0, between(next, 1, 8));
-  return { members, roles: edge(between(next, 0, 12), between(next, 0, 12)) };
-}
-
-const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
+/** `items` in any order: a permutation fast-check can shrink. */
+const anyOrder = <T>(items: readonly T[]) => fc.shuffledSubarray([...items], { minLength: items.length });
 
 describe("placeContainers: worked examples", () => {
   test("three members: the HAProxy pair apart, each fleet one per member", () => {
@@ -146,76 +144,111 @@ describe("placeContainers: worked examples", () => {
   });
 });
 
-describe("placeContainers: properties over generated clusters", () => {
-  test.each(SEEDS)("seed %i: every role spread, the pair apart when it can be", (seed) => {
-    const { members, roles } = generated(seed);
-    const placement = placeContainers({ members, roles });
-    expect(Object.values(placement).every((member) => members.includes(member))).toBe(true);
-    expectSpread(placement, roles, members);
-    if (members.length >= 2) expect(placement["haproxy-1"]).not.toBe(placement["haproxy-2"]);
-  });
-
-  test.each(SEEDS)("seed %i: the same answer whatever order members and containers are listed in", (seed) => {
-    const { members, roles } = generated(seed);
-    const next = random(seed * 7919);
-    const reordered = shuffled(roles, next).map((role) => ({ role: role.role, containers: shuffled(role.containers, next) }));
-    const current = placeContainers({ members: members.length > 1 ? members.slice(1) : members, roles });
-    expect(placeContainers({ members: shuffled(members, next), roles: reordered })).toEqual(placeContainers({ members, roles }));
-    expect(placeContainers({ members: shuffled(members, next), roles: reordered, current })).toEqual(
-      placeContainers({ members, roles, current }),
+describe("placeContainers: properties over any cluster", () => {
+  test("every container on a listed member, every role spread, given any current placement", () => {
+    fc.assert(
+      fc.property(CLUSTERS, fc.boolean(), ({ members, roles, current }, withCurrent) => {
+        const placement = placeContainers({ members, roles, current: withCurrent ? current : undefined });
+        expect(Object.keys(placement)).toEqual(roles.flatMap((role) => role.containers));
+        expect(Object.values(placement).every((member) => members.includes(member))).toBe(true);
+        expectSpread(placement, roles, members);
+      }),
+      { numRuns: 150 },
     );
   });
 
-  test.each(SEEDS)("seed %i: a placement fed back as current stays as it is", (seed) => {
-    const { members, roles } = generated(seed);
-    const placement = placeContainers({ members, roles });
-    expect(placeContainers({ members, roles, current: placement })).toEqual(placement);
-  });
-
-  test.each(SEEDS)("seed %i: a member removed moves its containers and nothing else", (seed) => {
-    const { members, roles } = generated(seed);
-    if (members.length < 2) return;
-    const before = placeContainers({ members, roles });
-    const gone = members[between(random(seed), 0, members.length - 1)];
-    const survivors = members.filter((member) => member !== gone);
-    const after = placeContainers({ members: survivors, roles, current: before });
-    expect(moved(before, after).sort()).toEqual(
-      Object.keys(before)
-        .filter((container) => before[container] === gone)
-        .sort(),
+  test("the same answer whatever order members, roles and containers are listed in", () => {
+    const reordered = CLUSTERS.chain((cluster) =>
+      fc.record({
+        cluster: fc.constant(cluster),
+        members: anyOrder(cluster.members),
+        roles: anyOrder(cluster.roles).chain((roles) =>
+          fc.tuple(...roles.map((role) => anyOrder(role.containers).map((containers) => ({ role: role.role, containers })))),
+        ),
+      }),
     );
-    expectSpread(after, roles, survivors);
-  });
-
-  test.each(SEEDS)("seed %i: members added move exactly the surplus the rule forces", (seed) => {
-    const { members, roles } = generated(seed);
-    const added = [...members, ...Array.from({ length: between(random(seed), 1, 3) }, (_, i) => `new-${i + 1}`)];
-    const before = placeContainers({ members, roles });
-    const after = placeContainers({ members: added, roles, current: before });
-    expectSpread(after, roles, added);
-    expect(moved(before, after).length).toBe(leastMoves(before, roles, added));
-  });
-
-  test.each(SEEDS)("seed %i: with failure domains, a role no larger than the domains count gets one per domain", (seed) => {
-    const next = random(seed);
-    const domains = between(next, 2, 4);
-    const members: PlacementMember[] = generated(seed).members.map((name) => ({
-      name,
-      failureDomain: `rack-${between(next, 1, domains)}`,
-    }));
-    const used = new Set(members.map((member) => member.failureDomain)).size;
-    const roles = [fleet("haproxy", 2), fleet("backend-api", between(next, 1, used))];
-    const placement = placeContainers({ members, roles });
-    expectSpread(
-      placement,
-      roles,
-      members.map((member) => member.name),
+    fc.assert(
+      fc.property(reordered, ({ cluster, members, roles }) => {
+        const sorted = (placement: Placement) => Object.entries(placement).sort(([a], [b]) => (a < b ? -1 : 1));
+        expect(sorted(placeContainers({ members, roles, current: cluster.current }))).toEqual(sorted(placeContainers(cluster)));
+        expect(sorted(placeContainers({ members, roles }))).toEqual(sorted(placeContainers({ ...cluster, current: undefined })));
+      }),
+      { numRuns: 100 },
     );
-    for (const role of roles) {
-      if (role.containers.length > used) continue;
-      const domainsUsed = role.containers.map((container) => members.find((member) => member.name === placement[container])!.failureDomain);
-      expect(new Set(domainsUsed).size).toBe(role.containers.length);
-    }
+  });
+
+  test("a placement fed back as current stays as it is", () => {
+    fc.assert(
+      fc.property(CLUSTERS, ({ members, roles, current }) => {
+        const placement = placeContainers({ members, roles, current });
+        expect(placeContainers({ members, roles, current: placement })).toEqual(placement);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("from any current placement, only as many containers move as the rule forces", () => {
+    fc.assert(
+      fc.property(CLUSTERS, ({ members, roles, current }) => {
+        const after = placeContainers({ members, roles, current });
+        expect(moved(current, after).length).toBe(leastMoves(current, roles, members));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test("a member removed moves its containers and nothing else; members added move exactly the surplus", () => {
+    const changed = CLUSTERS.chain((cluster) =>
+      fc.record({
+        cluster: fc.constant(cluster),
+        gone: fc.constantFrom(...cluster.members),
+        added: fc
+          .uniqueArray(NAME, { minLength: 1, maxLength: 3 })
+          .filter((names) => names.every((name) => !cluster.members.includes(name))),
+      }),
+    );
+    fc.assert(
+      fc.property(changed, ({ cluster: { members, roles }, gone, added }) => {
+        const before = placeContainers({ members, roles });
+        if (members.length >= 2) {
+          const survivors = members.filter((member) => member !== gone);
+          const after = placeContainers({ members: survivors, roles, current: before });
+          expect(moved(before, after).sort()).toEqual(
+            Object.keys(before)
+              .filter((container) => before[container] === gone)
+              .sort(),
+          );
+          expectSpread(after, roles, survivors);
+        }
+        const grown = [...members, ...added];
+        const after = placeContainers({ members: grown, roles, current: before });
+        expectSpread(after, roles, grown);
+        expect(moved(before, after).length).toBe(leastMoves(before, roles, grown));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("with failure domains, a role no larger than the domains count gets one per domain", () => {
+    const withDomains = CLUSTERS.chain((cluster) =>
+      fc.record({
+        cluster: fc.constant(cluster),
+        domains: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: cluster.members.length, maxLength: cluster.members.length }),
+      }),
+    );
+    fc.assert(
+      fc.property(withDomains, ({ cluster: { members: names, roles }, domains }) => {
+        const members: PlacementMember[] = names.map((name, i) => ({ name, failureDomain: `rack-${domains[i]}` }));
+        const domainOf = new Map(members.map((member) => [member.name, member.failureDomain]));
+        const placement = placeContainers({ members, roles });
+        expectSpread(placement, roles, names);
+        for (const role of roles) {
+          if (role.containers.length > new Set(domains).size) continue;
+          expect(new Set(role.containers.map((container) => domainOf.get(placement[container]))).size).toBe(role.containers.length);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

@@ -151,6 +151,8 @@ describe("waivers", () => {
     "no-such-rule: why",
     "tls: why",
     "slow-start: $(reboot)",
+    "tls-outside-lab:\n lab only",
+    "tls-outside-lab:\tlab only",
     `slow-start: ${"x".repeat(201)}`,
   ])("refuse %s", (item) => {
     expect(parseWaiver(item)).toBeUndefined();

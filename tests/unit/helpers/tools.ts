@@ -30,10 +30,14 @@ export const HAPROXY = { name: "haproxy", versionFlag: "-v" };
 export const OPENSSL = { name: "openssl", versionFlag: "version" };
 export const KEEPALIVED = { name: "keepalived", versionFlag: "--version" };
 
+/** Directories made by {@link tempDir}, removed by one exit listener however many there are. */
+const tempDirs: string[] = [];
+
 /** A fresh temporary directory, removed when the process exits. */
 export function tempDir(label: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `veza-${label}-`));
-  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.length === 0) process.on("exit", () => tempDirs.forEach((made) => fs.rmSync(made, { recursive: true, force: true })));
+  tempDirs.push(dir);
   return dir;
 }
 
