@@ -5,7 +5,8 @@
  * gives away only its own, and its share, what moves, is about 1/N of the hash space.
  */
 import fc from "fast-check";
-import { Upstream, renderHaproxyConfig, serverHashId } from "../../../components/haproxy/haproxyConfig";
+import { Upstream, serverHashId } from "../../../components/haproxy/haproxyConfig";
+import { stackHaproxyConfig } from "../../../stack/componentArgs";
 import { DEFAULTS } from "../../../stack/settings";
 import { buildRing, ringShares, serverFor, streamPoolServers } from "../helpers/haproxyRing";
 
@@ -29,7 +30,7 @@ const URIS = fc.uniqueArray(
 /** The ring HAProxy builds from the config rendered for `names`, in that order. */
 function ringOf(names: readonly string[]) {
   const streamServer: Upstream[] = names.map((name, i) => ({ name, address: `10.77.0.${100 + i}` }));
-  const config = renderHaproxyConfig(DEFAULTS, { backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }], streamServer });
+  const config = stackHaproxyConfig(DEFAULTS, { backendApi: [{ name: "backend-api-1", address: "10.77.0.11" }], streamServer });
   return buildRing(streamPoolServers(config));
 }
 

@@ -7,9 +7,10 @@
  * every cookie its api server.
  */
 import fc from "fast-check";
-import { Fleets, Upstream, renderHaproxyConfig } from "../../../components/haproxy/haproxyConfig";
-import { HAPROXY_FIELDS } from "../../../components/haproxy/haproxyArgs";
-import { KeepalivedSettings, renderKeepalivedConfig } from "../../../components/haproxy/keepalivedConfig";
+import { Fleets, Upstream } from "../../../components/haproxy/haproxyConfig";
+import { KeepalivedArgs, renderKeepalivedConfig } from "../../../components/haproxy/keepalivedConfig";
+import { stackHaproxyConfig } from "../../../stack/componentArgs";
+import { HAPROXY_FIELDS } from "../../../stack/fields";
 import { DEFAULTS, Settings } from "../../../stack/settings";
 import { HAPROXY_INPUTS } from "../helpers/arbitraries";
 
@@ -45,9 +46,9 @@ describe("haproxy.cfg", () => {
   test("the same arguments give the same bytes, whatever order the settings' keys were set in", () => {
     fc.assert(
       fc.property(HAPROXY_INPUTS, PEER_SETS, KEY_ORDER, ({ settings, fleets }, peers, order) => {
-        const config = renderHaproxyConfig(settings, fleets, peers);
-        expect(renderHaproxyConfig(structuredClone(settings), structuredClone(fleets), peers)).toBe(config);
-        expect(renderHaproxyConfig(reordered(settings, order), fleets, peers)).toBe(config);
+        const config = stackHaproxyConfig(settings, fleets, peers);
+        expect(stackHaproxyConfig(structuredClone(settings), structuredClone(fleets), peers)).toBe(config);
+        expect(stackHaproxyConfig(reordered(settings, order), fleets, peers)).toBe(config);
       }),
       { numRuns: 60 },
     );
@@ -57,7 +58,7 @@ describe("haproxy.cfg", () => {
     const changed = fc.record({ key: fc.constantFrom(...NOT_RENDERED), value: fc.anything() });
     fc.assert(
       fc.property(HAPROXY_INPUTS, changed, ({ settings, fleets }, { key, value }) => {
-        expect(renderHaproxyConfig({ ...settings, [key]: value }, fleets)).toBe(renderHaproxyConfig(settings, fleets));
+        expect(stackHaproxyConfig({ ...settings, [key]: value }, fleets)).toBe(stackHaproxyConfig(settings, fleets));
       }),
       { numRuns: 60 },
     );
@@ -77,7 +78,7 @@ describe("haproxy.cfg", () => {
     );
     fc.assert(
       fc.property(shuffled, ({ settings, fleets, reordered }) => {
-        expect(serverLinesSorted(renderHaproxyConfig(settings, reordered))).toBe(serverLinesSorted(renderHaproxyConfig(settings, fleets)));
+        expect(serverLinesSorted(stackHaproxyConfig(settings, reordered))).toBe(serverLinesSorted(stackHaproxyConfig(settings, fleets)));
       }),
       { numRuns: 60 },
     );
@@ -90,12 +91,12 @@ const PAIRS = fc
     names: fc.uniqueArray(fc.stringMatching(/^[A-Za-z]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?$/), { minLength: 2, maxLength: 2 }),
     addresses: fc.uniqueArray(fc.integer({ min: 2, max: 199 }), { minLength: 2, maxLength: 2 }),
     virtualIp: fc.integer({ min: 200, max: 254 }),
-    vrrpRouterId: fc.integer({ min: 1, max: 255 }),
-    vrrpAdvertIntervalMs: fc.integer({ min: 10, max: 100 }).map((centiseconds) => centiseconds * 10),
+    routerId: fc.integer({ min: 1, max: 255 }),
+    advertIntervalMs: fc.integer({ min: 10, max: 100 }).map((centiseconds) => centiseconds * 10),
     statsPort: fc.integer({ min: 1, max: 65535 }),
   })
-  .map(({ names, addresses, virtualIp, ...vrrp }) => ({
-    settings: { ...DEFAULTS, ...vrrp, virtualIp: `10.77.0.${virtualIp}` } as KeepalivedSettings,
+  .map(({ names, addresses, virtualIp, statsPort, ...vrrp }) => ({
+    settings: { statsPort, vrrp: { ...vrrp, virtualIp: `10.77.0.${virtualIp}` } } as KeepalivedArgs,
     pair: names.map((name, i): Upstream => ({ name, address: `10.77.0.${addresses[i]}` })),
   }));
 

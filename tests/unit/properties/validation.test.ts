@@ -6,11 +6,12 @@
  * no value adds a line or a word, whatever its content.
  */
 import fc from "fast-check";
-import { renderHaproxyConfig } from "../../../components/haproxy/haproxyConfig";
+import { stackHaproxyConfig } from "../../../stack/componentArgs";
 import { CLIENT_ADDRESS_SOURCES } from "../../../components/haproxy/haproxyOptions";
 import { RULE_NAMES } from "../../../policy/rules";
 import { DEFAULTS, Settings, configKey } from "../../../stack/settings";
-import { FileAccess, SettingsError, validateSettings } from "../../../stack/validation";
+import { SettingsError, validateSettings } from "../../../stack/validation";
+import { FileAccess } from "../../../components/common/rules";
 import { HAPROXY_INPUTS } from "../helpers/arbitraries";
 import { HAPROXY, OPENSSL, describeWithTools, haproxyCheck, selfSignedPem, tempDir } from "../helpers/tools";
 
@@ -180,7 +181,7 @@ describe("what the validator accepts, haproxy.cfg holds as words on the template
     fc.assert(
       fc.property(HAPROXY_INPUTS, ({ settings, fleets }) => {
         expect(problemsOf(settings)).toEqual([]);
-        expect(shape(renderHaproxyConfig(settings, fleets))).toEqual(shape(renderHaproxyConfig(placeholders(settings), fleets)));
+        expect(shape(stackHaproxyConfig(settings, fleets))).toEqual(shape(stackHaproxyConfig(placeholders(settings), fleets)));
       }),
       { numRuns: 100 },
     );
@@ -196,7 +197,7 @@ describeWithTools([HAPROXY, OPENSSL])("what the validator accepts, the real hapr
   test("any documented value renders a config haproxy loads without a warning", () => {
     fc.assert(
       fc.property(HAPROXY_INPUTS, ({ settings, fleets }) => {
-        const verdict = haproxyCheck(renderHaproxyConfig(settings, fleets), pem);
+        const verdict = haproxyCheck(stackHaproxyConfig(settings, fleets), pem);
         expect(verdict.warnings).toEqual([]);
         expect(verdict.status).toBe(0);
       }),
