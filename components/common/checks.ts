@@ -2,7 +2,7 @@
  * Checks of the plain values every domain meets: names Incus accepts, IPv4 addresses and networks,
  * host:port upstreams, files on the Pulumi host.
  */
-import { FileAccess } from "./rules";
+import { FileAccess, Rule, RuleContext, shown } from "./rules";
 
 export const INCUS_NAME_RULE = "letters, digits and hyphens, starting with a letter, at most 63 characters, not ending with a hyphen";
 
@@ -56,6 +56,24 @@ export const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, n
 /** Why a path given for a file is not one, or undefined when it is a regular file. */
 export function notAFile(files: FileAccess, path: string): string | undefined {
   return { file: undefined, directory: "is a directory", other: "not a regular file", missing: "no such file" }[files.kind(path)];
+}
+
+/**
+ * A file on the Pulumi host, or "" for none: a plain path, then what `unusable` finds wrong with
+ * the file, completing `must be empty or <what>` with `(got <path>: <why>)`.
+ */
+export function hostFile(what: string, unusable: (path: string, context: RuleContext) => string | undefined): Rule<string> {
+  return {
+    default: "",
+    range: "",
+    check: (value, context) => {
+      if (typeof value !== "string") return [`must be a string (got ${shown(value)})`];
+      if (!value) return [];
+      if (!FILE_PATH.test(value)) return [`must be empty or ${FILE_PATH_RULE} (got ${shown(value)})`];
+      const why = unusable(value, context);
+      return why ? [`must be empty or ${what} (got ${shown(value)}: ${why})`] : [];
+    },
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { completeHaproxyOptions, haproxyProblems } from "./haproxyArgs";
+import { CompleteHaproxyOptions, completeHaproxyOptions, haproxyProblems } from "./haproxyArgs";
 import { Upstream } from "./haproxyConfig";
 import { HaproxyNode, HaproxyPoolArgs, PAIRED, PairedNodeArgs, configEnvironment, upstreams } from "./haproxyNode";
 import { HaproxyOptions, HaproxyVrrp } from "./haproxyOptions";
@@ -8,7 +8,7 @@ import { VRRP_RULES } from "./haproxyRules";
 import { LIVE_CONFIG } from "./haproxyScripts";
 import { IncusPlacement, labelledStep } from "../incus/incusScripts";
 import { InstanceLimits } from "../incus/instanceLimits";
-import { KEEPALIVED_CONF_PATH, renderKeepalivedConfig } from "./keepalivedConfig";
+import { KEEPALIVED_CONF_PATH, KeepalivedArgs, renderKeepalivedConfig } from "./keepalivedConfig";
 import { LiveContainer, driftOf, driftOption } from "../incus/liveState";
 import { isIncusName } from "../common/checks";
 import { argumentPath, atPath, completed, problemsOf } from "../common/rules";
@@ -99,6 +99,19 @@ export class HaproxyPair extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, this);
     const options = completeHaproxyOptions(args);
     const vrrp = completeVrrp(args.vrrp);
+    const seenAt = new Date();
+    this.nodes = this.buildNodes(args);
+    this.statsPassword = this.nodes[0].statsPassword;
+    this.config = this.configRollout(`${name}-config`, args, options, vrrp.virtualIp, seenAt);
+    this.keepalived = this.keepalivedSteps({ vrrp, statsPort: options.listeners.statsPort }, seenAt);
+    // Known once keepalived runs on both nodes: only then does the address answer.
+    this.virtualIp = pulumi.all(this.keepalived.map((step) => step.stdout)).apply(() => vrrp.virtualIp);
+    this.configHash = this.config.stdout;
+    this.registerOutputs({ virtualIp: this.virtualIp, configHash: this.configHash });
+  }
+
+  /** The two nodes, the second with the first's stats password; neither applies haproxy.cfg itself. */
+  private buildNodes(args: HaproxyPairArgs): [HaproxyNode, HaproxyNode] {
     const { nodes: specs, placement, vrrp: _vrrp, ...shared } = args;
     // A node made before the pair owned its nodes sat at the stack's root: the alias keeps that
     // container (and everything under it) instead of replacing the load balancer.
@@ -114,17 +127,23 @@ export class HaproxyPair extends pulumi.ComponentResource {
       return new HaproxyNode(spec.name, nodeArgs, { parent: this, aliases: [{ parent: pulumi.rootStackResource }] });
     };
     const first = node(specs[0], args.statsPassword);
-    const second = node(specs[1], first.statsPassword);
-    this.nodes = [first, second];
-    this.statsPassword = first.statsPassword;
+    return [first, node(specs[1], first.statsPassword)];
+  }
+
+  /** The step that rolls haproxy.cfg out to the nodes in turn (see {@link ROLLOUT_SCRIPT}). */
+  private configRollout(
+    name: string,
+    args: HaproxyPairArgs,
+    options: CompleteHaproxyOptions,
+    virtualIp: string,
+    seenAt: Date,
+  ): command.local.Command {
+    const [first, second] = this.nodes;
     const refs = pulumi.all([first.container.ref, second.container.ref]);
-    const generations = [first.container.generation, second.container.generation];
     const fleets = pulumi
       .all([upstreams(args.pools?.backendApi?.servers), upstreams(args.pools?.streamServer?.servers)])
       .apply(([backendApi, streamServer]) => ({ backendApi, streamServer }));
-    const vip = vrrp.virtualIp;
-    const seenAt = new Date();
-    const configLive = driftOption(
+    const live = driftOption(
       this.nodes.flatMap((node) => driftOf(node.live, { recorded: [LIVE_CONFIG] }).map((drift) => `${node.nodeName}: ${drift}`)),
       seenAt,
     );
@@ -134,31 +153,33 @@ export class HaproxyPair extends pulumi.ComponentResource {
       { name: first.containerName, address: a },
       { name: second.containerName, address: b },
     ]);
-
     const rollout = labelledStep(["roll haproxy.cfg out to both nodes", ROLLOUT_SCRIPT]);
-    this.config = new command.local.Command(
-      `${name}-config`,
+    return new command.local.Command(
+      name,
       {
         create: rollout.create,
         interpreter: rollout.interpreter,
         environment: pulumi.all([refs, fleets, peers]).apply(([r, f, p]) => ({
           ...rollout.environment,
-          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: vip }, options, f, p),
-          ...configLive.environment,
+          ...configEnvironment({ VEZA_REFS: r.join(" "), VEZA_VIRTUAL_IP: virtualIp }, options, f, p),
+          ...live.environment,
         })),
-        triggers: generations,
+        triggers: [first.container.generation, second.container.generation],
         logging: "stderr",
       },
-      { parent: this, dependsOn: [first.setup, second.setup], ignoreChanges: configLive.ignoreChanges },
+      { parent: this, dependsOn: [first.setup, second.setup], ignoreChanges: live.ignoreChanges },
     );
+  }
 
-    // keepalived starts once HAProxy serves the config: its check asks HAProxy's monitor URI.
+  /** keepalived on each node, started once HAProxy serves the config: its check asks HAProxy's monitor URI. */
+  private keepalivedSteps(keepalivedArgs: KeepalivedArgs, seenAt: Date): command.local.Command[] {
+    const [first, second] = this.nodes;
     const pair = pulumi.all([first.address, second.address]).apply(([a, b]): Upstream[] => [
       { name: first.nodeName, address: a },
       { name: second.nodeName, address: b },
     ]);
     const keepalived = labelledStep(["configure keepalived", KEEPALIVED_SCRIPT], ["stop keepalived", KEEPALIVED_DELETE_SCRIPT]);
-    this.keepalived = this.nodes.map((node) => {
+    return this.nodes.map((node) => {
       const live = driftOption(driftOf(node.live, { recorded: [KEEPALIVED_CONF_PATH], units: ["keepalived"] }), seenAt);
       return new command.local.Command(
         `${node.nodeName}-keepalived`,
@@ -169,7 +190,7 @@ export class HaproxyPair extends pulumi.ComponentResource {
           environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
             ...keepalived.environment,
             VEZA_REF: ref,
-            VEZA_KEEPALIVED_CONF: renderKeepalivedConfig({ vrrp, statsPort: options.listeners.statsPort }, p, node.nodeName),
+            VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(keepalivedArgs, p, node.nodeName),
             ...live.environment,
           })),
           triggers: [node.container.generation],
@@ -178,9 +199,5 @@ export class HaproxyPair extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.config], ignoreChanges: live.ignoreChanges },
       );
     });
-    // Known once keepalived runs on both nodes: only then does the address answer.
-    this.virtualIp = pulumi.all(this.keepalived.map((step) => step.stdout)).apply(() => vip);
-    this.configHash = this.config.stdout;
-    this.registerOutputs({ virtualIp: this.virtualIp, configHash: this.configHash });
   }
 }

@@ -4,17 +4,7 @@
  * with these; the stack validator runs them over stack config, naming its keys instead; the
  * TSDoc of haproxyOptions.ts, Pulumi.yaml and docs/configuration.md are tested against them.
  */
-import {
-  FILE_PATH,
-  FILE_PATH_RULE,
-  PORT_RANGE,
-  URL_PATH,
-  URL_PATH_RULE,
-  isIPv4,
-  isIPv4Cidr,
-  notAFile,
-  parseHostPort,
-} from "../common/checks";
+import { hostFile, PORT_RANGE, URL_PATH, URL_PATH_RULE, isIPv4, isIPv4Cidr, notAFile, parseHostPort } from "../common/checks";
 import { Rule, RuleContext, Rules, flag, inRange, integer, list, oneOf, shown, text } from "../common/rules";
 import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "../incus/labNetwork";
 import { CLIENT_ADDRESS_SOURCES, PEERS_PORT } from "./haproxyOptions";
@@ -96,19 +86,9 @@ function pemProblem(context: RuleContext, path: string): string | undefined {
     : "no -----BEGIN PRIVATE KEY----- block (RSA and EC keys also do)";
 }
 
-const tlsPem: Rule<string> = {
-  default: "",
-  range: "",
-  check: (value, context) => {
-    if (typeof value !== "string") return [`must be a string (got ${shown(value)})`];
-    if (!value) return [];
-    if (!FILE_PATH.test(value)) return [`must be empty or ${FILE_PATH_RULE} (got ${shown(value)})`];
-    const problem = pemProblem(context, value);
-    return problem
-      ? [`must be empty or name a PEM file holding the certificate and its unencrypted private key (got ${shown(value)}: ${problem})`]
-      : [];
-  },
-};
+const tlsPem = hostFile("name a PEM file holding the certificate and its unencrypted private key", (path, context) =>
+  pemProblem(context, path),
+);
 
 /** The health check's timeout, below its interval when that is valid: a check still running when the next is due would overlap it. */
 const checkTimeout: Rule<number> = {

@@ -9,8 +9,8 @@ import type { RolloutInstance } from "./rollout";
 import { InstanceLimits } from "../incus/instanceLimits";
 import { DEPLOY_SCRIPT } from "./serviceScripts";
 import { renderTemplate } from "../common/templates";
-import { FILE_PATH, FILE_PATH_RULE, PORT_RANGE, URL_PATH, URL_PATH_RULE, notAFile } from "../common/checks";
-import { Rule, Rules, argumentPath, completed, integer, problemsOf, shown, text } from "../common/rules";
+import { PORT_RANGE, URL_PATH, URL_PATH_RULE, hostFile, notAFile } from "../common/checks";
+import { Rules, argumentPath, completed, integer, problemsOf, text } from "../common/rules";
 import { assetPathFrom } from "../common/assets";
 
 /**
@@ -64,17 +64,7 @@ export interface ServiceInstanceArgs extends ServiceOptions {
 }
 
 /** A program on the Pulumi host, pushed into the container; "" for the lab stand-in. */
-const binary: Rule<string> = {
-  default: "",
-  range: "",
-  check: (value, context) => {
-    if (typeof value !== "string") return [`must be a string (got ${shown(value)})`];
-    if (!value) return [];
-    if (!FILE_PATH.test(value)) return [`must be empty or ${FILE_PATH_RULE} (got ${shown(value)})`];
-    const notFile = notAFile(context.files, value);
-    return notFile ? [`must be empty or name an existing file on the Pulumi host (got ${shown(value)}: ${notFile})`] : [];
-  },
-};
+const binary = hostFile("name an existing file on the Pulumi host", (path, context) => notAFile(context.files, path));
 
 /** The rules of a service's {@link ServiceOptions}, by field. */
 export function serviceRules(service: ServiceRole["service"]): Rules {
