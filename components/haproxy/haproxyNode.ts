@@ -149,7 +149,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
           VEZA_HARDENING: hardening,
           ...setupLive.environment,
         },
-        triggers: [container.generation],
+        triggers: [container.launchId],
         logging: "none",
       },
       // A new container is limited before HAProxy starts.
@@ -180,7 +180,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
           create: configStep.create,
           interpreter: configStep.interpreter,
           environment,
-          triggers: [container.generation],
+          triggers: [container.launchId],
           logging: "stderr",
         },
         { parent: this, dependsOn: [setup], ignoreChanges: configLive.ignoreChanges },

@@ -34,8 +34,8 @@ export class IncusContainer extends pulumi.ComponentResource {
   public readonly ref: pulumi.Output<string>;
   /** IPv4 address of eth0 on the lab bridge. */
   public readonly address: pulumi.Output<string>;
-  /** Changes whenever the container is re-created, so steps deployed into it re-run. */
-  public readonly generation: pulumi.Output<string>;
+  /** The launch step's id: it changes whenever the container is re-created, so the steps deployed into it (their trigger) re-run. */
+  public readonly launchId: pulumi.Output<string>;
   /** The step that launches (or adopts) and deletes the container. */
   public readonly launch: command.local.Command;
   /** The step that applies {@link IncusContainerArgs.limits} to the running container, when given. */
@@ -89,7 +89,7 @@ export class IncusContainer extends pulumi.ComponentResource {
       );
     }
     this.address = this.launch.stdout;
-    this.generation = this.launch.id;
+    this.launchId = this.launch.id;
     this.registerOutputs({ containerName: this.containerName, address: this.address });
   }
 }

@@ -200,7 +200,7 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
         create: step.create,
         interpreter: step.interpreter,
         environment: container.ref.apply((ref) => ({ ...step.environment, VEZA_REF: ref, ...release, ...live.environment })),
-        triggers: [container.generation],
+        triggers: [container.launchId],
         logging: "stderr",
       },
       // A new container is limited before its service starts.
