@@ -4,7 +4,10 @@
  */
 export { HAPROXY_WATCH, HaproxyNode } from "./haproxyNode";
 export type { HaproxyNodeArgs, HaproxyPoolArgs, UpstreamSource } from "./haproxyNode";
-export { HaproxyPair, PAIR_WATCH } from "./haproxyPair";
+export { HaproxyPair, PAIR_WATCH, completeVrrp, pairProblems } from "./haproxyPair";
+export { VRRP_RULES, haproxyRules } from "./haproxyRules";
+export { completeHaproxyOptions, haproxyProblems } from "./haproxyArgs";
+export type { CompleteHaproxyOptions, DeepRequired, LeafPaths } from "./haproxyArgs";
 export type { HaproxyPairArgs, HaproxyPairNode } from "./haproxyPair";
 export * from "./haproxyOptions";
 export { renderHaproxyConfig, configHash } from "./haproxyConfig";

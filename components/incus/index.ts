@@ -4,12 +4,13 @@
  */
 export { IncusContainer, stackOwner } from "./incusContainer";
 export type { IncusContainerArgs } from "./incusContainer";
-export { incusRef } from "./incusScripts";
+export { PLACEMENT_RULES, incusRef } from "./incusScripts";
 export type { IncusPlacement } from "./incusScripts";
+export { LIMITS_RULES, completeLimits } from "./instanceLimits";
 export type { InstanceLimits, InstanceRole } from "./instanceLimits";
 export { checkIncusReachable } from "./incusReach";
 export { observeContainers } from "./liveState";
 export type { LiveContainer, ProbeRequest } from "./liveState";
-export { OwnershipError, ownedPlacement } from "./ownership";
+export { OwnershipError, RENAME_CONTAINERS, ownedPlacement } from "./ownership";
 export { placeContainers, renderPlacementScriptlet } from "./placement";
 export type { Placement, PlacementMember, PlacementRequest } from "./placement";

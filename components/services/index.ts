@@ -4,8 +4,9 @@
  */
 export { BackendApiInstance } from "./backendApiInstance";
 export { StreamServerInstance } from "./streamServerInstance";
-export { ServiceInstance, serviceWatch } from "./serviceInstance";
+export { ServiceInstance, serviceRules, serviceWatch } from "./serviceInstance";
 export type { ServiceInstanceArgs, ServiceOptions, ServiceRole } from "./serviceInstance";
 export { FleetRollout } from "./fleetRollout";
 export type { FleetRolloutArgs } from "./fleetRollout";
+export { ROLLOUT_RULES, completeRollout } from "./rollout";
 export type { RolloutOptions } from "./rollout";
