@@ -20,7 +20,10 @@ export const OWNER_KEY = "user.veza.owner";
 export interface IncusPlacement {
   /** Incus remote (as in `incus remote list`); empty for the local daemon. Required; the stack's default is "". */
   remote: string;
-  /** Cluster member for `--target`; empty lets Incus choose. Required; the stack's default is "". */
+  /**
+   * Cluster member for `--target`; empty lets Incus choose. Required; the stack's default is "", with
+   * which the program gives each container its own member on a cluster (clusterPlacement.ts).
+   */
   target: string;
   /** Image alias or fingerprint to launch from. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
   image: string;
