@@ -4,7 +4,7 @@
  * before any resource exists. The real engine and real containers are the lab tier's job.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
-import { BASH } from "../../components/incus/incusScripts";
+import { BASH, LAUNCH_SCRIPT } from "../../components/incus/incusScripts";
 import type { LiveContainer } from "../../components/incus/liveState";
 import { LIST_INSTANCES_SCRIPT } from "../../components/incus/ownership";
 import { LIST_MEMBERS_SCRIPT } from "../../components/incus/clusterPlacement";
@@ -380,6 +380,8 @@ describe("index.ts on an Incus cluster under mocks", () => {
     expect(single.outputs.containerMembers).toEqual({});
     // The launch steps are what they were before placement existed: the same target and triggers.
     expect(byName(single, "haproxy-2-launch").inputs.triggers).toEqual(["lab-haproxy-2", "", "", "veza-lab/bookworm", "vezabr0", "veza"]);
+    expect(environment(single, "haproxy-2-launch").VEZA_SCRIPT).toBe(LAUNCH_SCRIPT);
+    expect(environment(single, "haproxy-2-launch").VEZA_ROLE).toBeUndefined();
     // incusTarget keeps its meaning there too (Incus itself refuses a target off a cluster).
     const pinned = await runProgram({ ...PAIR, incusTarget: "m2" });
     expect(Object.values(targets(pinned))).toEqual(CONTAINERS.map(() => "m2"));
@@ -398,6 +400,10 @@ describe("index.ts on an Incus cluster under mocks", () => {
       expect(members[a]).not.toBe(members[b]);
     expect(new Set(Object.values(members)).size).toBeGreaterThan(1);
     for (const member of Object.values(members)) expect(MEMBERS).toContain(member);
+    // Each launched with its role, for the placement scriptlet; the stack's own, so stacks never count each other's.
+    expect(environment(spread, "haproxy-2-launch").VEZA_ROLE).toBe("veza-infra/lab/haproxy");
+    expect(environment(spread, "stream-server-1-launch").VEZA_ROLE).toBe("veza-infra/lab/stream-server");
+    expect(environment(spread, "haproxy-2-launch").VEZA_SCRIPT).toContain('--config user.veza.role="$VEZA_ROLE"');
   });
 
   test("containers already on a member stay there; the others spread around them", async () => {
