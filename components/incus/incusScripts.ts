@@ -26,7 +26,7 @@ export interface IncusPlacement {
    * which the program gives each container its own member on a cluster (clusterPlacement.ts).
    */
   target: string;
-  /** Image alias or fingerprint to launch from. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
+  /** Image alias or fingerprint to launch from, on the remote itself. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
   image: string;
   /** Bridge network the container's eth0 attaches to. Required; the stack's default is "vezabr0". */
   network: string;
@@ -69,7 +69,9 @@ export function incusRef(remote: string, name: string): string {
 export function containerEnvironment(name: string, placement: IncusPlacement, owner: string, role?: string): Record<string, string> {
   return {
     VEZA_REF: incusRef(placement.remote, name),
-    VEZA_IMAGE: placement.image,
+    // The remote's own image: from the local daemon, Incus would have to pull it over the network
+    // from a daemon that, like the lab's, may not listen on one ("The source server isn't listening").
+    VEZA_IMAGE: incusRef(placement.remote, placement.image),
     VEZA_STORAGE_POOL: placement.storagePool,
     VEZA_NETWORK: placement.network,
     VEZA_TARGET: placement.target,

@@ -348,6 +348,8 @@ describe("index.ts with the pair on an Incus remote under mocks", () => {
     expect(remote.outputs.backendApiContainers).toEqual(["edge:lab-backend-api-1", "edge:lab-backend-api-2"]);
     expect(remote.outputs.streamServerContainers).toEqual(["edge:lab-stream-server-1", "edge:lab-stream-server-2"]);
     expect(remote.outputs.statsAccess).toMatch(/^incus exec edge:lab-haproxy -- curl /);
+    // The image is the remote's own, not the local daemon's.
+    expect(environment(remote, "haproxy-launch").VEZA_IMAGE).toBe("edge:veza-lab/bookworm");
   });
 });
 

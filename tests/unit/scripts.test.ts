@@ -198,9 +198,9 @@ esac`;
       fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\n${STAND_IN}\n`, { mode: 0o755 });
       fs.writeFileSync(path.join(dir, "down"), "0");
       expect(launched("m2")).toBe(
-        "launch img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s --config user.veza.role=p/s/haproxy --target m2",
+        "launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s --config user.veza.role=p/s/haproxy --target m2",
       );
-      expect(launched("")).toBe("launch img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s");
+      expect(launched("")).toBe("launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s");
       expect(launchScript(false)).toBe(LAUNCH_SCRIPT);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
