@@ -8,7 +8,8 @@ import { stackOwner } from "./components/incus/incusContainer";
 import { incusRef } from "./components/incus/incusScripts";
 import { ProbeRequest, observeContainers } from "./components/incus/liveState";
 import { checkIncusReachable } from "./components/incus/incusReach";
-import { ownedPlacement } from "./components/incus/ownership";
+import { listInstances, ownedPlacement } from "./components/incus/ownership";
+import { clusterPlacements } from "./components/incus/clusterPlacement";
 import { serviceWatch } from "./components/services/serviceInstance";
 import { HAPROXY_NAME, NAME_PREFIX_WAY_OUT, Settings, containerName, fleetNames, haproxyNames, settingsFromConfig } from "./stack/settings";
 import { StreamServerInstance } from "./components/services/streamServerInstance";
@@ -51,14 +52,22 @@ checkIncusReachable(settings.incusRemote);
 
 // Checked once for every container at preview, before any is registered: a stack whose prefix
 // collides with another's fails there, naming the owners, instead of at `up` halfway through.
+const roles = [
+  { role: HAPROXY_NAME, names: haproxyNames(settings.haproxyCount) },
+  { role: "backend-api", names: names.backendApi },
+  { role: "stream-server", names: names.streamServer },
+].map(({ role, names: ofRole }) => ({ role, containers: ofRole.map((name) => containerName(settings.namePrefix, name)) }));
+const instances = listInstances(settings.incusRemote);
 const placement = ownedPlacement(
   placementFromSettings(settings),
-  [...haproxyNames(settings.haproxyCount), ...names.backendApi, ...names.streamServer].map((name) =>
-    containerName(settings.namePrefix, name),
-  ),
+  roles.flatMap((role) => role.containers),
   stackOwner(),
   NAME_PREFIX_WAY_OUT,
+  instances,
 );
+// On a cluster each container gets its own member (clusterPlacement.ts); elsewhere all share `placement`.
+const placed = clusterPlacements(placement, instances, roles);
+const placementOf = (name: string) => placed.apply((p) => p.placements[containerName(settings.namePrefix, name)]);
 
 // What runs in every container now, read once before any resource is registered: each component
 // compares it with what it installs, so the preview shows drift and `up` repairs it.
@@ -78,7 +87,7 @@ const backendApi = names.backendApi.map(
   (name) =>
     new BackendApiInstance(name, {
       containerName: containerName(settings.namePrefix, name),
-      placement,
+      placement: placementOf(name),
       ...serviceArgsFromSettings(settings, "backend-api"),
       limits: limitsFromSettings(settings, "backend-api"),
       live: live.get(refOf(name)),
@@ -89,7 +98,7 @@ const streamServer = names.streamServer.map(
   (name) =>
     new StreamServerInstance(name, {
       containerName: containerName(settings.namePrefix, name),
-      placement,
+      placement: placementOf(name),
       ...serviceArgsFromSettings(settings, "stream-server"),
       limits: limitsFromSettings(settings, "stream-server"),
       live: live.get(refOf(name)),
@@ -103,7 +112,12 @@ const pools = {
   backendApi: { ...options.pools.backendApi, servers: backendApi },
   streamServer: { ...options.pools.streamServer, servers: streamServer },
 };
-const haproxyOf = (name: string) => ({ name, containerName: containerName(settings.namePrefix, name), live: live.get(refOf(name)) });
+const haproxyOf = (name: string) => ({
+  name,
+  containerName: containerName(settings.namePrefix, name),
+  placement: placementOf(name),
+  live: live.get(refOf(name)),
+});
 const edgeOptions = { ...options, placement, pools, limits: limitsFromSettings(settings, "haproxy") };
 const [firstName, secondName] = haproxyNames(settings.haproxyCount);
 const pair = secondName
@@ -153,3 +167,5 @@ export const statsAccess = pulumi.interpolate`incus exec ${haproxy.container.ref
 export const haproxyConfigHash = pair ? pair.configHash : haproxy.configHash;
 /** Each node's Prometheus exporter, in node order: scrape every one, each counts only its own traffic. */
 export const metricsUrls = haproxyNodes.map((node) => pulumi.interpolate`http://${node.address}:${settings.metricsPort}/metrics`);
+/** Container -> cluster member it was placed on; empty when the stack's Incus is not a cluster. */
+export const containerMembers = placed.apply((p) => p.members);

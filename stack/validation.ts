@@ -7,7 +7,7 @@
 import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
 import { INCUS_NAME_RULE, isIncusName } from "../components/common/checks";
 import { FileAccess, LOCAL_FILES, atPath, escaped, inRange, problemsOf, shown } from "../components/common/rules";
-import { VIRTUAL_IP_RULE, virtualIpProblem } from "../components/haproxy/haproxyRules";
+import { VIRTUAL_IP_RULE, virtualIpProblem, virtualIpRule } from "../components/haproxy/haproxyRules";
 import { FEEDS, LIMITS_FIELDS, VRRP_FIELDS, argumentsOf } from "./fields";
 import { CONFIG_NAMESPACE, DEFAULTS, RawSettings, Settings, configKey, containerName, fleetNames, haproxyNames } from "./settings";
 
@@ -169,7 +169,7 @@ export function validateSettings(
   else {
     const conflict = virtualIp === "" ? undefined : virtualIpProblem(virtualIp);
     if (conflict) {
-      problem("virtualIp", `must be empty or ${VIRTUAL_IP_RULE} (got ${shown(virtualIp)}: ${conflict})`);
+      problem("virtualIp", `must be empty or ${virtualIpRule(virtualIp)} (got ${shown(virtualIp)}: ${conflict})`);
     } else if (virtualIp === "" && raw.haproxyCount === 2) {
       problem("virtualIp", `must be ${VIRTUAL_IP_RULE} when ${configKey("haproxyCount")} is 2: clients reach the pair there (got "")`);
     } else if (virtualIp !== "" && raw.haproxyCount === 1) {

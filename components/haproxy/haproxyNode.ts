@@ -127,7 +127,7 @@ export class HaproxyNode extends pulumi.ComponentResource {
     const options = completeHaproxyOptions(args);
     const paired = Boolean((args as Partial<PairedNodeArgs>)[PAIRED]);
     // Checked here, naming the argument, rather than by haproxy -c inside the container.
-    const container = checkedContainer(this, name, args, haproxyProblems(options, paired));
+    const container = checkedContainer(this, name, args, haproxyProblems(options, paired), "haproxy");
     // Letters and digits only: it travels through an environment file and haproxy.cfg's
     // environment expansion, where punctuation would need quoting rules of its own.
     const password = args.statsPassword

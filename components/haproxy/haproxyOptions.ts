@@ -224,7 +224,7 @@ export interface HaproxyOptions<P = HaproxyPool> {
 export interface HaproxyVrrp {
   /**
    * The virtual IP the pair holds: an IPv4 address of the nodes' subnet that no container is
-   * leased (the lab: 10.77.0.200-10.77.0.254). Required; the stack's default is "", which runs one node.
+   * leased (the lab: 10.77.0.200-10.77.0.254; the cluster lab: 10.79.0.200-10.79.0.254). Required; the stack's default is "", which runs one node.
    */
   virtualIp: string;
   /**

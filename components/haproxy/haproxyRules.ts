@@ -6,7 +6,15 @@
  */
 import { hostFile, PORT_RANGE, URL_PATH, URL_PATH_RULE, isIPv4, isIPv4Cidr, notAFile, parseHostPort } from "../common/checks";
 import { Rule, RuleContext, Rules, flag, inRange, integer, list, oneOf, shown, text } from "../common/rules";
-import { LAB_STATIC_RANGE, LAB_SUBNET, virtualIpConflict } from "../incus/labNetwork";
+import {
+  CLUSTER_LAB_NETWORK,
+  LAB_STATIC_RANGE,
+  LAB_SUBNET,
+  labNetworkOf,
+  staticRangeOf,
+  subnetOf,
+  virtualIpConflict,
+} from "../incus/labNetwork";
 import { CLIENT_ADDRESS_SOURCES, PEERS_PORT } from "./haproxyOptions";
 
 const MAX_INTERVAL_MS = 3_600_000;
@@ -28,6 +36,16 @@ const CIDR = {
 const VRRP_INTERVAL_STEP_MS = 10;
 
 export const VIRTUAL_IP_RULE = `an IPv4 address from ${LAB_STATIC_RANGE}, the part of the lab subnet ${LAB_SUBNET} no container is leased`;
+
+/**
+ * The rule a refused `virtualIp` is told: the cluster lab's for an address on its segment, else
+ * the one-host lab's {@link VIRTUAL_IP_RULE} (so every message outside the segment is as it was).
+ */
+export function virtualIpRule(virtualIp: string): string {
+  return isIPv4(virtualIp) && labNetworkOf(virtualIp) === CLUSTER_LAB_NETWORK
+    ? `an IPv4 address from ${staticRangeOf(CLUSTER_LAB_NETWORK)}, the part of the cluster lab's segment ${subnetOf(CLUSTER_LAB_NETWORK)} no container is leased`
+    : VIRTUAL_IP_RULE;
+}
 
 /** Why `virtualIp` cannot be the pair's address, or undefined when it can. */
 export function virtualIpProblem(virtualIp: string): string | undefined {
@@ -199,7 +217,7 @@ export const VRRP_RULES: Rules = {
     range: "an IPv4 address no container is leased",
     check: (value) => {
       const problem = typeof value === "string" ? virtualIpProblem(value) : "not a string";
-      return problem ? [`must be ${VIRTUAL_IP_RULE} (got ${shown(value)}: ${problem})`] : [];
+      return problem ? [`must be ${virtualIpRule(String(value))} (got ${shown(value)}: ${problem})`] : [];
     },
   },
   "vrrp.advertIntervalMs": integer(100, 1000, 200, (interval) =>

@@ -14,7 +14,7 @@
  * address stays where it is.
  */
 import { ALIVE_URI, Upstream } from "./haproxyConfig";
-import { LAB_NETWORK, virtualIpConflict } from "../incus/labNetwork";
+import { labNetworkOf, virtualIpConflict } from "../incus/labNetwork";
 import { HaproxyVrrp } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
 import { isIPv4, isIncusName } from "../common/checks";
@@ -79,7 +79,7 @@ export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upst
     routerId: args.vrrp.routerId,
     advertInterval: (args.vrrp.advertIntervalMs / 1000).toFixed(2),
     virtualIp: vip,
-    prefixLength: LAB_NETWORK.prefixLength,
+    prefixLength: labNetworkOf(vip).prefixLength,
     interface: INTERFACE,
     statsPort: args.statsPort,
     aliveUri: ALIVE_URI,

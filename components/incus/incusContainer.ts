@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DELETE_SCRIPT, IncusPlacement, LAUNCH_SCRIPT, containerEnvironment, incusRef, labelledStep } from "./incusScripts";
+import { DELETE_SCRIPT, IncusPlacement, carriesRole, containerEnvironment, incusRef, labelledStep, launchScript } from "./incusScripts";
 import { InstanceLimits, LIMITS_SCRIPT, completeLimits, limitsConfig, limitsEnvironment } from "./instanceLimits";
 import { LiveContainer, driftOf, driftOption } from "./liveState";
 import { INCUS_NAME_RULE, isIncusName } from "../common/checks";
@@ -15,6 +15,12 @@ export interface IncusContainerArgs {
   limits?: pulumi.Input<Required<InstanceLimits>>;
   /** What Incus says of the container now (liveState.ts): missing or stopped, the launch step runs again. Left out, nothing is compared. */
   live?: LiveContainer;
+  /**
+   * What the container is, e.g. `haproxy`: on a cluster member (a placement with a target) it is
+   * launched with `<project>/<stack>/<role>` in placement.ts's ROLE_CONFIG_KEY, which the placement
+   * scriptlet counts. Defaults to none.
+   */
+  role?: string;
 }
 
 /** `project/stack`: what a container's owner key holds, so another stack never adopts or deletes it. */
@@ -46,7 +52,11 @@ export class IncusContainer extends pulumi.ComponentResource {
     const placement = pulumi.output(args.placement);
     // Only whether it runs: what runs inside is each step's own to compare.
     const live = driftOption(driftOf(args.live, {}), new Date());
-    const launch = labelledStep(["launch the container", LAUNCH_SCRIPT], ["delete the container", DELETE_SCRIPT]);
+    const launchStep = (withRole: boolean) =>
+      labelledStep(["launch the container", launchScript(withRole)], ["delete the container", DELETE_SCRIPT]);
+    // Its label and interpreter are the same with a role: only the script in the environment differs.
+    const launch = launchStep(false);
+    const role = args.role === undefined ? undefined : `${stackOwner()}/${args.role}`;
     this.launch = new command.local.Command(
       `${name}-launch`,
       {
@@ -54,8 +64,8 @@ export class IncusContainer extends pulumi.ComponentResource {
         delete: launch.delete,
         interpreter: launch.interpreter,
         environment: placement.apply((p) => ({
-          ...launch.environment,
-          ...containerEnvironment(args.name, p, stackOwner()),
+          ...launchStep(role !== undefined && carriesRole(p)).environment,
+          ...containerEnvironment(args.name, p, stackOwner(), role),
           ...live.environment,
         })),
         triggers: placement.apply((p) => [args.name, p.remote, p.target, p.image, p.network, p.storagePool]),
@@ -95,15 +105,17 @@ export class IncusContainer extends pulumi.ComponentResource {
 }
 
 /**
- * The container of a component that runs in one (HaproxyNode, the service instances), made only
- * once the component's own checks pass: its name, its limits and `problems` (what else the
- * component found) are reported at once, as a ResourceError pointing at the component.
+ * The container of a component that runs in one (HaproxyNode, the service instances), of `role`
+ * (see {@link IncusContainerArgs.role}), made only once the component's own checks pass: its
+ * name, its limits and `problems` (what else the component found) are reported at once, as a
+ * ResourceError pointing at the component.
  */
 export function checkedContainer(
   component: pulumi.ComponentResource,
   name: string,
   args: { containerName: string; placement: pulumi.Input<IncusPlacement>; limits?: InstanceLimits; live?: LiveContainer },
   problems: string[],
+  role?: string,
 ): IncusContainer {
   const limits = completeLimits(args.limits);
   const all = [
@@ -114,7 +126,7 @@ export function checkedContainer(
   if (all.length > 0) throw new pulumi.ResourceError(`invalid arguments of ${name}:\n${all.map((p) => `  - ${p}`).join("\n")}`, component);
   return new IncusContainer(
     name,
-    { name: args.containerName, placement: args.placement, limits: limits.limits, live: args.live },
+    { name: args.containerName, placement: args.placement, limits: limits.limits, live: args.live, role },
     { parent: component },
   );
 }

@@ -6,6 +6,7 @@
  */
 import { Rules, text } from "../common/rules";
 import { shellQuote } from "../common/shell";
+import { ROLE_CONFIG_KEY } from "./placement";
 
 /** Interpreter of every host-side step: bash, failing on any error, unset variable or broken pipe. */
 export const BASH = ["/bin/bash", "-euo", "pipefail", "-c"];
@@ -20,9 +21,12 @@ export const OWNER_KEY = "user.veza.owner";
 export interface IncusPlacement {
   /** Incus remote (as in `incus remote list`); empty for the local daemon. Required; the stack's default is "". */
   remote: string;
-  /** Cluster member for `--target`; empty lets Incus choose. Required; the stack's default is "". */
+  /**
+   * Cluster member for `--target`; empty lets Incus choose. Required; the stack's default is "", with
+   * which the program gives each container its own member on a cluster (clusterPlacement.ts).
+   */
   target: string;
-  /** Image alias or fingerprint to launch from. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
+  /** Image alias or fingerprint to launch from, on the remote itself. Required; the stack's default is "veza-lab/bookworm", which the lab set-up imports. */
   image: string;
   /** Bridge network the container's eth0 attaches to. Required; the stack's default is "vezabr0". */
   network: string;
@@ -58,16 +62,32 @@ export function incusRef(remote: string, name: string): string {
   return remote ? `${remote}:${name}` : name;
 }
 
-/** The environment of {@link LAUNCH_SCRIPT} and {@link DELETE_SCRIPT}. */
-export function containerEnvironment(name: string, placement: IncusPlacement, owner: string): Record<string, string> {
+/**
+ * The environment of {@link launchScript} and {@link DELETE_SCRIPT}; with a `role` (see
+ * {@link carriesRole}), VEZA_ROLE too.
+ */
+export function containerEnvironment(name: string, placement: IncusPlacement, owner: string, role?: string): Record<string, string> {
   return {
     VEZA_REF: incusRef(placement.remote, name),
-    VEZA_IMAGE: placement.image,
+    // The remote's own image: from the local daemon, Incus would have to pull it over the network
+    // from a daemon that, like the lab's, may not listen on one ("The source server isn't listening").
+    VEZA_IMAGE: incusRef(placement.remote, placement.image),
     VEZA_STORAGE_POOL: placement.storagePool,
     VEZA_NETWORK: placement.network,
     VEZA_TARGET: placement.target,
     VEZA_OWNER: owner,
+    ...(role !== undefined && carriesRole(placement) ? { VEZA_ROLE: role } : {}),
   };
+}
+
+/**
+ * Whether a container launched with `placement` carries its role ({@link ROLE_CONFIG_KEY}, which
+ * the placement scriptlet counts): only one with a cluster member as its target. Incus refuses a
+ * target off a cluster, so a stack on one host keeps launching with the very script and
+ * environment it always had.
+ */
+export function carriesRole(placement: IncusPlacement): boolean {
+  return placement.target !== "";
 }
 
 /** Refuses, naming the owner, a container that another stack made. Needs VEZA_REF and VEZA_OWNER. */
@@ -92,7 +112,8 @@ done
 exit 1`;
 
 /**
- * Launches the container unless it exists, starts it if it is stopped, waits for the DHCP address
+ * Launches the container unless it exists (with `withRole`, its role from VEZA_ROLE in
+ * {@link ROLE_CONFIG_KEY} beside its owner), starts it if it is stopped, waits for the DHCP address
  * on eth0, and prints that IPv4 address. An existing container is adopted only when no other
  * stack owns it (so an interrupted `pulumi up` converges, and a stack whose prefix collides with
  * another's is refused instead of taking its containers). A container this run created is deleted
@@ -102,7 +123,9 @@ exit 1`;
  * outside would have six launches at once keep the daemon busy answering them. The address comes
  * from systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
  */
-export const LAUNCH_SCRIPT = `created=false
+export function launchScript(withRole: boolean): string {
+  const role = withRole ? ` --config ${ROLE_CONFIG_KEY}="$VEZA_ROLE"` : "";
+  return `created=false
 # shellcheck disable=SC2317 # called by the EXIT trap
 forget_failed_create() {
   status=$?
@@ -127,7 +150,7 @@ if incus info "$VEZA_REF" >/dev/null 2>&1; then
 else
   created=true
   incus launch "$VEZA_IMAGE" "$VEZA_REF" --storage "$VEZA_STORAGE_POOL" --network "$VEZA_NETWORK" \\
-    --config ${OWNER_KEY}="$VEZA_OWNER" \${VEZA_TARGET:+--target "$VEZA_TARGET"} >&2
+    --config ${OWNER_KEY}="$VEZA_OWNER"${role} \${VEZA_TARGET:+--target "$VEZA_TARGET"} >&2
 fi
 # The awk programs read to the end: an early exit would fail the pipeline (pipefail, SIGPIPE).
 [ "$(incus info "$VEZA_REF" | awk '$1 == "Status:" { print $2 }')" = RUNNING ] || incus start "$VEZA_REF" >&2
@@ -139,6 +162,10 @@ for _ in 1 2 3; do
 done
 echo "incus exec in $VEZA_REF printed no address three times" >&2
 exit 1`;
+}
+
+/** {@link launchScript} of a container that carries no role: every container off a cluster. */
+export const LAUNCH_SCRIPT = launchScript(false);
 
 /**
  * Stops the container first so its services get SIGTERM and finish what they serve, then deletes

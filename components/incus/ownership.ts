@@ -94,22 +94,28 @@ export function checkedPlacement(
   return placement;
 }
 
+/** What {@link LIST_INSTANCES_SCRIPT} prints for `remote` ("" for the local daemon), listed once at preview. */
+export function listInstances(remote: string): pulumi.Output<string> {
+  return command.local.runOutput({
+    command: LIST_INSTANCES_SCRIPT,
+    interpreter: BASH,
+    environment: { VEZA_REMOTE: remote, VEZA_TIMEOUT_SECONDS: String(INCUS_TIMEOUT_SECONDS) },
+    logging: "none",
+  }).stdout;
+}
+
 /**
  * `placement`, once {@link checkedPlacement} has passed on what Incus lists now. Every container
  * takes its placement from here, so none is registered, previewed or touched before the check,
- * and a refusal fails the preview naming each owner.
+ * and a refusal fails the preview naming each owner. `instances` is the listing to judge, when
+ * the program has it already (it also tells where each container is on a cluster).
  */
 export function ownedPlacement(
   placement: IncusPlacement,
   names: readonly string[],
   owner: string,
   wayOut?: string,
+  instances: pulumi.Output<string> = listInstances(placement.remote),
 ): pulumi.Output<IncusPlacement> {
-  const instances = command.local.runOutput({
-    command: LIST_INSTANCES_SCRIPT,
-    interpreter: BASH,
-    environment: { VEZA_REMOTE: placement.remote, VEZA_TIMEOUT_SECONDS: String(INCUS_TIMEOUT_SECONDS) },
-    logging: "none",
-  });
-  return instances.stdout.apply((stdout) => checkedPlacement(stdout, placement, names, owner, wayOut));
+  return instances.apply((stdout) => checkedPlacement(stdout, placement, names, owner, wayOut));
 }

@@ -180,7 +180,7 @@ export abstract class ServiceInstance extends pulumi.ComponentResource {
     const options = completed<Required<ServiceOptions>>(rules, args);
     // Checked here, naming the argument, rather than later inside a container.
     const problems = problemsOf(rules, (field) => options[field as keyof ServiceOptions], argumentPath);
-    const container = checkedContainer(this, name, args, problems);
+    const container = checkedContainer(this, name, args, problems, role.service);
     const release = serviceDeployEnvironment({ role, containerName: args.containerName, ...options });
     const paths = servicePaths(role.service, release.VEZA_PROGRAM_FILE);
     const programSha256 = release.VEZA_PROGRAM_SHA256;

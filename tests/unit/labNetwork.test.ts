@@ -1,6 +1,14 @@
 import * as fs from "fs";
 import * as path from "path";
-import { LAB_NETWORK, LAB_STATIC_RANGE, LAB_SUBNET, ipv4ToNumber, virtualIpConflict } from "../../components/incus/labNetwork";
+import {
+  CLUSTER_LAB_NETWORK,
+  CLUSTER_LAB_STATIC_RANGE,
+  LAB_NETWORK,
+  LAB_STATIC_RANGE,
+  LAB_SUBNET,
+  ipv4ToNumber,
+  virtualIpConflict,
+} from "../../components/incus/labNetwork";
 
 const labHost = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "lab-host.sh"), "utf8");
 /** The value of a plain `name=value` assignment of lab-host.sh. */
@@ -30,8 +38,21 @@ describe("the lab bridge", () => {
   });
 });
 
+describe("the cluster lab's segment", () => {
+  const clusterLab = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "cluster-lab.sh"), "utf8");
+  const segment = /^seg_net=(\S+)$/m.exec(clusterLab)?.[1];
+
+  test("cluster-lab.sh gives the host bridge and its DHCP server the addresses labNetwork.ts validates against", () => {
+    expect(`${segment}.1/24`).toBe(`${CLUSTER_LAB_NETWORK.gateway}/${CLUSTER_LAB_NETWORK.prefixLength}`);
+    expect(clusterLab).toContain('ensure_bridge "$seg_bridge" "$seg_net.1/24"');
+    expect(clusterLab).toContain('--dhcp-range="$seg_net.2,$seg_net.199,12h"');
+    expect(`${segment}.2-${segment}.199`).toBe(`${CLUSTER_LAB_NETWORK.dhcpFirst}-${CLUSTER_LAB_NETWORK.dhcpLast}`);
+    expect(CLUSTER_LAB_STATIC_RANGE).toBe("10.79.0.200-10.79.0.254");
+  });
+});
+
 describe("virtualIpConflict", () => {
-  test.each(["10.77.0.200", "10.77.0.230", "10.77.0.254"])("%s can be a virtual IP", (address) => {
+  test.each(["10.77.0.200", "10.77.0.230", "10.77.0.254", "10.79.0.200", "10.79.0.254"])("%s can be a virtual IP", (address) => {
     expect(virtualIpConflict(address)).toBeUndefined();
   });
 
@@ -43,6 +64,10 @@ describe("virtualIpConflict", () => {
     ["10.77.0.199", "inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it"],
     ["10.76.255.255", "outside the lab subnet 10.77.0.0/24"],
     ["10.77.1.0", "outside the lab subnet 10.77.0.0/24"],
+    ["10.78.0.200", "outside the lab subnet 10.77.0.0/24"],
+    ["10.79.0.1", "the bridge's own address on the host"],
+    ["10.79.0.150", "inside the DHCP range 10.79.0.2-10.79.0.199, so a container could be leased it"],
+    ["10.79.0.255", "the subnet's broadcast address"],
   ])("%s cannot: %s", (address, reason) => {
     expect(virtualIpConflict(address)).toBe(reason);
   });

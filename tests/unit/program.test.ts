@@ -4,9 +4,11 @@
  * before any resource exists. The real engine and real containers are the lab tier's job.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
-import { BASH } from "../../components/incus/incusScripts";
+import { BASH, LAUNCH_SCRIPT } from "../../components/incus/incusScripts";
 import type { LiveContainer } from "../../components/incus/liveState";
 import { LIST_INSTANCES_SCRIPT } from "../../components/incus/ownership";
+import { LIST_MEMBERS_SCRIPT } from "../../components/incus/clusterPlacement";
+import { FAILURE_MARKER } from "../../components/incus/incusReach";
 
 interface Registered {
   type: string;
@@ -34,15 +36,26 @@ const PASSWORD = "random:index/randomPassword:RandomPassword";
 /** What the mocked `incus query` of the ownership check lists: instance name -> owner key. */
 type Instances = Record<string, string>;
 
+/** A mocked cluster: its members, and the member each listed instance is on now. */
+interface Cluster {
+  members: string[];
+  locations?: Record<string, string>;
+}
+
+/** What LIST_MEMBERS_SCRIPT prints when `incus cluster list` fails on a daemon that is not a cluster. */
+const NOT_A_CLUSTER = [FAILURE_MARKER, "1", "", "Error: Server isn't part of a cluster"].join("\n");
+
 /**
  * Runs index.ts with `config` (keys without namespace) in a fresh module registry and mock runtime,
  * with `instances` as the containers Incus already has and `live` as what the probe of what runs
- * in them reads (liveState.ts; by default nothing: the probe is the lab tier's to run for real).
+ * in them reads (liveState.ts; by default nothing: the probe is the lab tier's to run for real);
+ * `cluster` makes Incus a cluster (by default it is one daemon, as the lab's).
  */
 async function runProgram(
   config: Record<string, string>,
   instances: Instances = {},
   live: Map<string, LiveContainer> = new Map(),
+  cluster?: Cluster,
 ): Promise<ProgramRun> {
   const run: ProgramRun = { resources: [], outputs: {}, invokes: [], reached: [] };
   const invokes = run.invokes;
@@ -69,7 +82,15 @@ async function runProgram(
         call: (args) => {
           if (args.token !== "command:local:run") throw new Error(`unexpected invoke ${args.token}`);
           invokes.push(args.inputs);
-          const listed = Object.entries(instances).map(([name, owner]) => ({ name, config: { "user.veza.owner": owner } }));
+          if (args.inputs.command === LIST_MEMBERS_SCRIPT) {
+            const members = cluster?.members.map((name) => ({ server_name: name, status: "Online", failure_domain: "default" }));
+            return { ...args.inputs, stdout: members ? JSON.stringify(members) : NOT_A_CLUSTER, stderr: "" };
+          }
+          const listed = Object.entries(instances).map(([name, owner]) => ({
+            name,
+            location: cluster?.locations?.[name] ?? "none",
+            config: { "user.veza.owner": owner },
+          }));
           return { ...args.inputs, stdout: JSON.stringify(listed), stderr: "" };
         },
       },
@@ -126,10 +147,12 @@ describe("index.ts under mocks", () => {
     );
   });
 
-  test("one incus query lists the instances; containers of this stack or of none are adopted (refusals: the lab tier)", () => {
+  test("one incus query lists the instances, one incus cluster list the members; containers of this stack or of none are adopted (refusals: the lab tier)", () => {
     // A refusal under mocks cannot be awaited here: the runtime's rejections fail the jest test.
+    const environment = { VEZA_REMOTE: "", VEZA_TIMEOUT_SECONDS: "20" };
     expect(lab.invokes).toEqual([
-      { command: LIST_INSTANCES_SCRIPT, interpreter: BASH, environment: { VEZA_REMOTE: "", VEZA_TIMEOUT_SECONDS: "20" }, logging: "none" },
+      { command: LIST_INSTANCES_SCRIPT, interpreter: BASH, environment, logging: "none" },
+      { command: LIST_MEMBERS_SCRIPT, interpreter: BASH, environment, logging: "none" },
     ]);
     expect(commands(lab).filter((r) => r.name.endsWith("-launch"))).toHaveLength(5);
   });
@@ -325,5 +348,82 @@ describe("index.ts with the pair on an Incus remote under mocks", () => {
     expect(remote.outputs.backendApiContainers).toEqual(["edge:lab-backend-api-1", "edge:lab-backend-api-2"]);
     expect(remote.outputs.streamServerContainers).toEqual(["edge:lab-stream-server-1", "edge:lab-stream-server-2"]);
     expect(remote.outputs.statsAccess).toMatch(/^incus exec edge:lab-haproxy -- curl /);
+    // The image is the remote's own, not the local daemon's.
+    expect(environment(remote, "haproxy-launch").VEZA_IMAGE).toBe("edge:veza-lab/bookworm");
+  });
+});
+
+describe("index.ts on an Incus cluster under mocks", () => {
+  const PAIR = { namePrefix: "lab-", haproxyCount: "2", virtualIp: "10.77.0.200" };
+  const MEMBERS = ["m1", "m2", "m3"];
+  const CONTAINERS = [
+    "lab-haproxy",
+    "lab-haproxy-2",
+    "lab-backend-api-1",
+    "lab-backend-api-2",
+    "lab-stream-server-1",
+    "lab-stream-server-2",
+  ];
+  /** Container -> the member its launch step targets, from the steps themselves. */
+  const targets = (run: ProgramRun) =>
+    Object.fromEntries(
+      commands(run)
+        .filter((r) => r.name.endsWith("-launch"))
+        .map((r) => [environment(run, r.name).VEZA_REF, environment(run, r.name).VEZA_TARGET]),
+    );
+  let spread: ProgramRun;
+  beforeAll(async () => {
+    spread = await runProgram(PAIR, {}, new Map(), { members: MEMBERS });
+  });
+
+  test("not a cluster: no container gets a target, and containerMembers is empty", async () => {
+    const single = await runProgram(PAIR);
+    expect(targets(single)).toEqual(Object.fromEntries(CONTAINERS.map((name) => [name, ""])));
+    expect(single.outputs.containerMembers).toEqual({});
+    // The launch steps are what they were before placement existed: the same target and triggers.
+    expect(byName(single, "haproxy-2-launch").inputs.triggers).toEqual(["lab-haproxy-2", "", "", "veza-lab/bookworm", "vezabr0", "veza"]);
+    expect(environment(single, "haproxy-2-launch").VEZA_SCRIPT).toBe(LAUNCH_SCRIPT);
+    expect(environment(single, "haproxy-2-launch").VEZA_ROLE).toBeUndefined();
+    // incusTarget keeps its meaning there too (Incus itself refuses a target off a cluster).
+    const pinned = await runProgram({ ...PAIR, incusTarget: "m2" });
+    expect(Object.values(targets(pinned))).toEqual(CONTAINERS.map(() => "m2"));
+    expect(pinned.outputs.containerMembers).toEqual({});
+  });
+
+  test("three members: the pair apart, instance i of each fleet spread, every launch targets its member", () => {
+    const members = spread.outputs.containerMembers as Record<string, string>;
+    expect(Object.keys(members)).toEqual(CONTAINERS);
+    expect(targets(spread)).toEqual(members);
+    for (const [a, b] of [
+      ["lab-haproxy", "lab-haproxy-2"],
+      ["lab-backend-api-1", "lab-backend-api-2"],
+      ["lab-stream-server-1", "lab-stream-server-2"],
+    ])
+      expect(members[a]).not.toBe(members[b]);
+    expect(new Set(Object.values(members)).size).toBeGreaterThan(1);
+    for (const member of Object.values(members)) expect(MEMBERS).toContain(member);
+    // Each launched with its role, for the placement scriptlet; the stack's own, so stacks never count each other's.
+    expect(environment(spread, "haproxy-2-launch").VEZA_ROLE).toBe("veza-infra/lab/haproxy");
+    expect(environment(spread, "stream-server-1-launch").VEZA_ROLE).toBe("veza-infra/lab/stream-server");
+    expect(environment(spread, "haproxy-2-launch").VEZA_SCRIPT).toContain('--config user.veza.role="$VEZA_ROLE"');
+  });
+
+  test("containers already on a member stay there; the others spread around them", async () => {
+    const first = spread.outputs.containerMembers as Record<string, string>;
+    // Where the first run put them, but the first node and a backend moved by hand to the same member.
+    const other = MEMBERS.find((m) => m !== first["lab-haproxy-2"] && m !== first["lab-backend-api-2"])!;
+    const locations = { ...first, "lab-haproxy": other, "lab-backend-api-1": other };
+    const again = await runProgram(PAIR, Object.fromEntries(CONTAINERS.map((name) => [name, "veza-infra/lab"])), new Map(), {
+      members: MEMBERS,
+      locations,
+    });
+    expect(again.outputs.containerMembers).toEqual(locations);
+    expect(targets(again)).toEqual(locations);
+  });
+
+  test("incusTarget puts every container on that member, as before", async () => {
+    const pinned = await runProgram({ ...PAIR, incusTarget: "m3" }, {}, new Map(), { members: MEMBERS });
+    expect(pinned.outputs.containerMembers).toEqual(Object.fromEntries(CONTAINERS.map((name) => [name, "m3"])));
+    expect(Object.values(targets(pinned))).toEqual(CONTAINERS.map(() => "m3"));
   });
 });

@@ -23,7 +23,9 @@ import {
   LAUNCH_SCRIPT,
   WAIT_FOR_ADDRESS,
   WRITE_FILE,
+  carriesRole,
   containerEnvironment,
+  launchScript,
 } from "../../components/incus/incusScripts";
 import { LIST_INSTANCES_SCRIPT } from "../../components/incus/ownership";
 import { LIMITS_SCRIPT } from "../../components/incus/instanceLimits";
@@ -169,6 +171,37 @@ esac`;
       expect(calls.filter((c) => c.startsWith("list "))).toHaveLength(3);
       expect(calls[calls.length - 1]).toBe("delete --force lab-backend-api-3");
       expect(fs.existsSync(path.join(dir, "created"))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("on a cluster member the launch writes the container's role beside its owner; off a cluster nothing changes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-launch-"));
+    const launched = (target: string) => {
+      fs.rmSync(path.join(dir, "calls"), { force: true });
+      fs.rmSync(path.join(dir, "created"), { force: true });
+      const placement = { remote: "cl", target, image: "img", network: "br", storagePool: "pool" };
+      const env = {
+        ...process.env,
+        PATH: `${dir}:${process.env.PATH}`,
+        STAND_IN: dir,
+        ...containerEnvironment("c-haproxy", placement, "p/s", "p/s/haproxy"),
+      };
+      expect(() => execFileSync(BASH[0], [...BASH.slice(1), launchScript(carriesRole(placement))], { env, stdio: "pipe" })).toThrow();
+      return fs
+        .readFileSync(path.join(dir, "calls"), "utf8")
+        .split("\n")
+        .find((c) => c.startsWith("launch "));
+    };
+    try {
+      fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\n${STAND_IN}\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "down"), "0");
+      expect(launched("m2")).toBe(
+        "launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s --config user.veza.role=p/s/haproxy --target m2",
+      );
+      expect(launched("")).toBe("launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s");
+      expect(launchScript(false)).toBe(LAUNCH_SCRIPT);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -373,6 +373,11 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
     { haproxyCount: 2, virtualIp: ip },
     `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "${ip}": inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it)`,
   ]),
+  [
+    "virtual IP in the cluster lab's DHCP range",
+    { haproxyCount: 2, virtualIp: "10.79.0.50" },
+    'veza-infra:virtualIp must be empty or an IPv4 address from 10.79.0.200-10.79.0.254, the part of the cluster lab\'s segment 10.79.0.0/24 no container is leased (got "10.79.0.50": inside the DHCP range 10.79.0.2-10.79.0.199, so a container could be leased it)',
+  ],
   ["virtual IP of the wrong type", { haproxyCount: 2, virtualIp: 10 }, "veza-infra:virtualIp must be a string (got 10)"],
   ["negative CPU limit", { haproxyLimitsCpu: -1 }, "veza-infra:haproxyLimitsCpu must be an integer from 0 to 256 (got -1)"],
   ["CPU limit as a set", { backendApiLimitsCpu: "0-1" }, 'veza-infra:backendApiLimitsCpu must be an integer from 0 to 256 (got "0-1")'],
