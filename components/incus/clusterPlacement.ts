@@ -9,8 +9,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BASH, IncusPlacement } from "./incusScripts";
-import { INCUS_TIMEOUT_SECONDS, PRINT_FAILURE, incusFailureMessage, parseFailure } from "./incusReach";
-import { OwnershipError } from "./ownership";
+import { INCUS_TIMEOUT_SECONDS, PRINT_FAILURE, parseFailure } from "./incusReach";
+import { OwnershipError, listedByIncus } from "./ownership";
 import { Placement, PlacementMember, RoleContainers, placeContainers } from "./placement";
 
 /**
@@ -42,20 +42,12 @@ const LISTING = "list the cluster's members (incus cluster list)";
  * RunError saying why Incus could not be asked.
  */
 export function clusterMembers(membersJson: string): PlacementMember[] | undefined {
-  const failure = parseFailure(membersJson);
-  if (failure && NOT_A_CLUSTER.test(failure.output)) return undefined;
-  if (failure) throw new OwnershipError(incusFailureMessage(LISTING, failure));
-  let members: unknown;
-  try {
-    members = JSON.parse(membersJson);
-  } catch {
-    members = undefined;
-  }
-  if (!Array.isArray(members)) throw new OwnershipError(`could not ${LISTING}: ${membersJson.trim().slice(0, 500)}`);
-  return (members as { server_name?: unknown; status?: unknown; failure_domain?: unknown }[]).flatMap((member) =>
-    typeof member?.server_name === "string" && !TAKES_NO_CONTAINER.has(String(member.status))
-      ? [{ name: member.server_name, ...(typeof member.failure_domain === "string" ? { failureDomain: member.failure_domain } : {}) }]
-      : [],
+  if (NOT_A_CLUSTER.test(parseFailure(membersJson)?.output ?? "")) return undefined;
+  return (listedByIncus(membersJson, LISTING) as { server_name?: unknown; status?: unknown; failure_domain?: unknown }[]).flatMap(
+    (member) =>
+      typeof member?.server_name === "string" && !TAKES_NO_CONTAINER.has(String(member.status))
+        ? [{ name: member.server_name, ...(typeof member.failure_domain === "string" ? { failureDomain: member.failure_domain } : {}) }]
+        : [],
   );
 }
 

@@ -44,20 +44,29 @@ export interface OwnerConflict {
 }
 
 /**
+ * The list an `incus ... -f json` printed, or an OwnershipError (a RunError: the preview shows its
+ * message alone) saying why Incus could not be asked to `what`.
+ */
+export function listedByIncus(output: string, what: string): unknown[] {
+  const failure = parseFailure(output);
+  if (failure) throw new OwnershipError(incusFailureMessage(what, failure));
+  let listed: unknown;
+  try {
+    listed = JSON.parse(output);
+  } catch {
+    listed = undefined;
+  }
+  if (!Array.isArray(listed)) throw new OwnershipError(`could not ${what}: ${output.trim().slice(0, 500)}`);
+  return listed;
+}
+
+/**
  * The conflicts among `names`, from the JSON of {@link LIST_INSTANCES_SCRIPT}: a container whose
  * owner key names a stack other than `owner`. An absent container, or one with no owner (made by
  * hand, or by an interrupted `up` before the key was set), is no conflict: this stack may adopt it.
  */
 export function ownerConflicts(instancesJson: string, names: readonly string[], owner: string): OwnerConflict[] {
-  const failure = parseFailure(instancesJson);
-  if (failure) throw new OwnershipError(incusFailureMessage(LISTING, failure));
-  let instances: unknown;
-  try {
-    instances = JSON.parse(instancesJson);
-  } catch {
-    instances = undefined;
-  }
-  if (!Array.isArray(instances)) throw new OwnershipError(`could not ${LISTING}: ${instancesJson.trim().slice(0, 500)}`);
+  const instances = listedByIncus(instancesJson, LISTING);
   const owners = new Map<string, string>();
   for (const instance of instances as { name?: unknown; config?: Record<string, unknown> }[]) {
     const found = instance?.config?.[OWNER_KEY];
