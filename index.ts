@@ -130,9 +130,11 @@ const pair = secondName
 // A stack going from the pair back to one node keeps the pair's first node (container, password
 // and all) rather than replacing it: the alias names where it sat, under the pair.
 const pairUrn = pulumi.createUrn(`${HAPROXY_NAME}-pair`, "veza:infra:HaproxyPair");
-const haproxyNodes: readonly HaproxyNode[] = pair
-  ? pair.nodes
-  : [new HaproxyNode(firstName, { ...edgeOptions, ...haproxyOf(firstName) }, { aliases: [{ parent: pairUrn }] })];
+const single = () => {
+  const { name, ...node } = haproxyOf(firstName);
+  return new HaproxyNode(name, { ...edgeOptions, ...node }, { aliases: [{ parent: pairUrn }] });
+};
+const haproxyNodes: readonly HaproxyNode[] = pair ? pair.nodes : [single()];
 const [haproxy] = haproxyNodes;
 
 // Each fleet rolls behind the whole edge, one instance at a time by default, canary first.
