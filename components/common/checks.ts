@@ -65,7 +65,6 @@ export function notAFile(files: FileAccess, path: string): string | undefined {
 export function hostFile(what: string, unusable: (path: string, context: RuleContext) => string | undefined): Rule<string> {
   return {
     default: "",
-    range: "",
     check: (value, context) => {
       if (typeof value !== "string") return [`must be a string (got ${shown(value)})`];
       if (!value) return [];

@@ -52,8 +52,8 @@ export interface RuleContext {
 export interface Rule<T = unknown> {
   /** The value when the argument is left out. */
   readonly default: T;
-  /** What it accepts, as the TSDoc, Pulumi.yaml and docs/configuration.md say it, e.g. `1..100`; "" when prose says it. */
-  readonly range: string;
+  /** An integer's least and greatest value, which its TSDoc, Pulumi.yaml and docs/configuration.md state as `min..max`. */
+  readonly bounds?: readonly [number, number];
   check(value: unknown, context: RuleContext): string[];
 }
 
@@ -88,7 +88,7 @@ export function integer(
 ): Rule<number> {
   return {
     default: defaultValue,
-    range: `${min}..${max}`,
+    bounds: [min, max],
     check: (value, context) =>
       inRange(value, min, max) ? more(value, context) : [`must be an integer from ${min} to ${max} (got ${shown(value)})`],
   };
@@ -97,7 +97,6 @@ export function integer(
 export function flag(defaultValue: boolean): Rule<boolean> {
   return {
     default: defaultValue,
-    range: "true, false",
     check: (value) => (typeof value === "boolean" ? [] : [`must be true or false (got ${shown(value)})`]),
   };
 }
@@ -107,11 +106,10 @@ export function flag(defaultValue: boolean): Rule<boolean> {
  * Strings are held to allowlists, never denylists: their values end up in haproxy.cfg and in
  * shell scripts, and only characters that mean nothing in either are let through.
  */
-export function text(accepts: RegExp | ((value: string) => boolean), must: string, defaultValue: string, range = ""): Rule<string> {
+export function text(accepts: RegExp | ((value: string) => boolean), must: string, defaultValue: string): Rule<string> {
   const test = typeof accepts === "function" ? accepts : (value: string) => accepts.test(value);
   return {
     default: defaultValue,
-    range,
     check: (value) =>
       typeof value !== "string" ? [`must be a string (got ${shown(value)})`] : test(value) ? [] : [`${must} (got ${shown(value)})`],
   };
@@ -122,7 +120,6 @@ export function oneOf<T extends string>(values: readonly T[], defaultValue: T): 
   const words = values.map((v) => `"${v}"`).join(", ");
   return {
     default: defaultValue,
-    range: words,
     check: (value) => (values.includes(value as T) ? [] : [`must be one of ${words} (got ${shown(value)})`]),
   };
 }
@@ -132,11 +129,9 @@ export function list(
   item: { accepts: (value: string) => boolean; must: string },
   defaultValue: string[],
   whole: (items: string[], context: RuleContext) => string[] = () => [],
-  range = "",
 ): Rule<string[]> {
   return {
     default: defaultValue,
-    range,
     check: (value, context) => {
       if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string"))
         return [`must be a list of strings (got ${shown(value)})`];
@@ -158,11 +153,6 @@ export function problemsOf(rules: Rules, value: (path: string) => unknown, name:
   return Object.entries(rules).flatMap(([path, rule]) =>
     rule.check(value(path), context).map((finding) => `${name(path)}${finding.startsWith("[") ? "" : " "}${finding}`),
   );
-}
-
-/** The defaults of `rules`, by path. */
-export function defaultsOf(rules: Rules): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(rules).map(([path, rule]) => [path, rule.default]));
 }
 
 type Groups = { [key: string]: unknown };

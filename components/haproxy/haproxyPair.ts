@@ -10,7 +10,7 @@ import { IncusPlacement, labelledStep } from "../incus/incusScripts";
 import { InstanceLimits } from "../incus/instanceLimits";
 import { KEEPALIVED_CONF_PATH, KeepalivedArgs, renderKeepalivedConfig } from "./keepalivedConfig";
 import { LiveContainer, driftOf, driftOption } from "../incus/liveState";
-import { isIncusName } from "../common/checks";
+import { INCUS_NAME_RULE, isIncusName } from "../common/checks";
 import { argumentPath, atPath, completed, problemsOf } from "../common/rules";
 import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
 
@@ -56,7 +56,7 @@ export function pairProblems(args: HaproxyPairArgs): string[] {
   nodes.forEach((node, i) => {
     for (const field of ["name", "containerName"] as const) {
       if (!isIncusName(String(node?.[field])))
-        problems.push(`nodes[${i}].${field} must be letters, digits and hyphens (got ${JSON.stringify(node?.[field])})`);
+        problems.push(`nodes[${i}].${field} must be ${INCUS_NAME_RULE} (got ${JSON.stringify(node?.[field])})`);
     }
   });
   for (const field of ["name", "containerName"] as const) {

@@ -54,18 +54,13 @@ export function virtualIpProblem(virtualIp: string): string | undefined {
 
 /** A list of networks for one `src` ACL; `whyNotEmpty` says why an empty one is refused, if it is. */
 function networks(defaultValue: string[], whyNotEmpty?: (context: RuleContext) => string | undefined): Rule<string[]> {
-  return list(
-    CIDR,
-    defaultValue,
-    (sources, context) => {
-      const why = whyNotEmpty?.(context);
-      return [
-        ...(sources.length === 0 && why ? [`must list at least one IPv4 network, ${why} (got [])`] : []),
-        ...(sources.length > MAX_SOURCES ? [`must list at most ${MAX_SOURCES} networks (got ${sources.length})`] : []),
-      ];
-    },
-    `IPv4 CIDRs, at most ${MAX_SOURCES}`,
-  );
+  return list(CIDR, defaultValue, (sources, context) => {
+    const why = whyNotEmpty?.(context);
+    return [
+      ...(sources.length === 0 && why ? [`must list at least one IPv4 network, ${why} (got [])`] : []),
+      ...(sources.length > MAX_SOURCES ? [`must list at most ${MAX_SOURCES} networks (got ${sources.length})`] : []),
+    ];
+  });
 }
 
 /** The listeners, in the order a clash names the earlier one; HTTPS only binds with a PEM. */
@@ -111,7 +106,6 @@ const tlsPem = hostFile("name a PEM file holding the certificate and its unencry
 /** The health check's timeout, below its interval when that is valid: a check still running when the next is due would overlap it. */
 const checkTimeout: Rule<number> = {
   default: 300,
-  range: `50..${MAX_INTERVAL_MS - 1}, below intervalMs`,
   check: (value, context) => {
     const interval = context.value("healthCheck.intervalMs");
     const known = inRange(interval, 100, MAX_INTERVAL_MS);
@@ -130,8 +124,6 @@ const fallbacks = list(
     must: "must be host:port with an IPv4 address or DNS name and a port from 1 to 65535",
   },
   [],
-  () => [],
-  "host:port list",
 );
 
 const addressSource = (context: RuleContext) => CLIENT_ADDRESS_SOURCES.find((source) => source === context.value("clientAddress.source"));
@@ -171,17 +163,10 @@ export function haproxyRules(paired: boolean): Rules {
     "healthCheck.backendApiPath": urlPath("/api/v1/health"),
     "healthCheck.streamServerPath": urlPath("/health"),
     "stickyCookie.name": text(COOKIE_NAME, "must be an RFC 6265 cookie name of 1 to 64 letters, digits, '-', '.' or '_'", "VEZA_SERVERID"),
-    "uriHash.pathPrefixes": list(
-      { accepts: (prefix) => URL_PATH.test(prefix), must: URL_PATH_RULE },
-      ["/hls/", "/stream/"],
-      (prefixes) => [
-        ...(prefixes.length === 0 ? ["must list at least one path prefix, or nothing would reach stream_pool (got [])"] : []),
-        ...(prefixes.length > MAX_STREAM_PREFIXES
-          ? [`must list at most ${MAX_STREAM_PREFIXES} path prefixes (got ${prefixes.length})`]
-          : []),
-      ],
-      `1..${MAX_STREAM_PREFIXES} URL paths`,
-    ),
+    "uriHash.pathPrefixes": list({ accepts: (prefix) => URL_PATH.test(prefix), must: URL_PATH_RULE }, ["/hls/", "/stream/"], (prefixes) => [
+      ...(prefixes.length === 0 ? ["must list at least one path prefix, or nothing would reach stream_pool (got [])"] : []),
+      ...(prefixes.length > MAX_STREAM_PREFIXES ? [`must list at most ${MAX_STREAM_PREFIXES} path prefixes (got ${prefixes.length})`] : []),
+    ]),
     "timeouts.connectMs": integer(50, 60_000, 250),
     "timeouts.serverMs": integer(100, MAX_INTERVAL_MS, 5000),
     "timeouts.tunnelSeconds": integer(1, 86_400, 3600),
@@ -214,7 +199,6 @@ export function haproxyRules(paired: boolean): Rules {
 export const VRRP_RULES: Rules = {
   "vrrp.virtualIp": {
     default: "",
-    range: "an IPv4 address no container is leased",
     check: (value) => {
       const problem = typeof value === "string" ? virtualIpProblem(value) : "not a string";
       return problem ? [`must be ${virtualIpRule(String(value))} (got ${shown(value)}: ${problem})`] : [];

@@ -14,7 +14,8 @@
  * address stays where it is.
  */
 import { ALIVE_URI, Upstream } from "./haproxyConfig";
-import { labNetworkOf, virtualIpConflict } from "../incus/labNetwork";
+import { labNetworkOf } from "../incus/labNetwork";
+import { virtualIpProblem } from "./haproxyRules";
 import { HaproxyVrrp } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
 import { isIPv4, isIncusName } from "../common/checks";
@@ -64,7 +65,7 @@ export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upst
   const index = pair.findIndex((node) => node.name === self);
   if (index < 0) problems.push(`${JSON.stringify(self)} is not a node of the pair`);
   const vip = args.vrrp.virtualIp;
-  const conflict = isIPv4(vip) ? virtualIpConflict(vip) : "not an IPv4 address";
+  const conflict = virtualIpProblem(vip);
   if (conflict)
     problems.push(`vrrp.virtualIp ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the arguments first`);
   if (pair.some((node) => node.address === vip)) problems.push(`vrrp.virtualIp ${vip} is a node's own address`);

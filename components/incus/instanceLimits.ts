@@ -53,7 +53,6 @@ const size = (min: number, empty: string, defaultValue: string) =>
     (value) => value === "" || (mebibytes(value) ?? 0) >= min,
     `must be empty (${empty}) or a whole number of MiB or GiB, e.g. 512MiB or 2GiB, of at least ${min}MiB`,
     defaultValue,
-    `"" or a size of at least ${min}MiB`,
   );
 
 /** The rules of {@link InstanceLimits}, by argument path; the same for every role. */

@@ -9,6 +9,7 @@ import { completeHaproxyOptions } from "../../components/haproxy/haproxyArgs";
 import { haproxyOptionsFromSettings } from "../../stack/componentArgs";
 import { configEnvironment } from "../../components/haproxy/haproxyNode";
 import { DEFAULTS } from "../../stack/settings";
+import { INCUS_NAME_RULE } from "../../components/common/checks";
 
 interface Registered {
   type: string;
@@ -266,8 +267,11 @@ describe("HaproxyPair", () => {
           { name: "edge", containerName: "t-edge;rm" },
         ],
         vrrp: { virtualIp: "10.77.0.20", advertIntervalMs: 105, routerId: 0 },
+        healthCheck: { fall: 0 },
       });
     expect(build).toThrow(pulumi.ResourceError);
+    expect(build).toThrow(`nodes[1].containerName must be ${INCUS_NAME_RULE} (got "t-edge;rm")`);
+    expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
     expect(build).toThrow('nodes[].name must differ between the two nodes (both are "edge")');
     expect(build).toThrow(
       'vrrp.virtualIp must be an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased (got "10.77.0.20"',

@@ -72,7 +72,7 @@ const entries: Entry[] = FEEDS.flatMap((feed) => {
   });
 });
 
-const integerRange = (rule: Rule) => (/^-?\d+\.\.\d+$/.test(rule.range) ? rule.range : undefined);
+const integerRange = (rule: Rule) => (rule.bounds ? `${rule.bounds[0]}..${rule.bounds[1]}` : undefined);
 const PORTS = `${PORT_RANGE[0]}..${PORT_RANGE[1]}`;
 
 describe.each(entries.map((e) => [`${e.component} ${e.argumentPath}`, e] as const))("%s", (_, { key, component, argumentPath, rule }) => {
