@@ -9,9 +9,25 @@ import { recordSha256 } from "../incus/liveState";
 import { shellQuote } from "../common/shell";
 
 /**
+ * A systemd drop-in for keepalived.service on a node. systemd stops units in the reverse of their
+ * start order, and with none between them it stops keepalived and HAProxy at once: a node shut
+ * down (`incus stop`, an evacuation, the host's shutdown) while it held the address could refuse
+ * connections on it for a moment. Started after HAProxy, keepalived stops before it: it sends its
+ * priority-0 advert, the peer takes the address, and only then does HAProxy stop.
+ */
+export const KEEPALIVED_STOPS_FIRST = {
+  path: "/etc/systemd/system/keepalived.service.d/veza-stops-first.conf",
+  text: `[Unit]
+# Stop before HAProxy, so the peer holds the virtual IP before this node stops serving it.
+After=haproxy.service
+`,
+};
+
+/**
  * Inside a node: checks the keepalived.conf written beside the live one with keepalived's own
  * parser, installs it when it changed, and reloads keepalived (a reload keeps the address where
  * it is; a restart would drop it and move every connection) or starts it if it is not running.
+ * Installs {@link KEEPALIVED_STOPS_FIRST} first.
  */
 export const KEEPALIVED_IN_CONTAINER = `set -e
 ${FILES_ROOT}
@@ -22,6 +38,12 @@ if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
   exit 1
 fi
 ${INSTALL_NEXT}
+order="$root"${KEEPALIVED_STOPS_FIRST.path}
+mkdir -p "\${order%/*}"
+printf '%s' ${shellQuote(KEEPALIVED_STOPS_FIRST.text)} > "$order.next"
+install_next "$order"
+if $changed; then systemctl daemon-reload; fi
+changed=false
 install_next "$conf"
 ${recordSha256(KEEPALIVED_CONF_PATH)}
 systemctl enable --quiet keepalived
@@ -32,8 +54,15 @@ elif $changed; then systemctl reload keepalived; fi`;
 export const KEEPALIVED_SCRIPT = `printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh ${KEEPALIVED_CONF_PATH}.next 0644
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(KEEPALIVED_IN_CONTAINER)}`;
 
-/** When the pair goes (haproxyCount back to 1), keepalived stops on a node that stays, and lets go of the address. */
-export const KEEPALIVED_DELETE_SCRIPT = `incus info "$VEZA_REF" >/dev/null 2>&1 || exit 0
+/**
+ * Before a node's container goes (it moves to another member or is replaced: its keepalived step
+ * is deleted first), and when the pair goes (haproxyCount back to 1) on a node that stays:
+ * keepalived stops, so the address moves to the peer by keepalived's priority-0 advert, before
+ * anything else of the node stops. A node not running (gone, or stopped by an evacuation) holds
+ * no address and has nothing to stop.
+ */
+export const KEEPALIVED_DELETE_SCRIPT = `status=$(incus info "$VEZA_REF" 2>/dev/null | awk '$1 == "Status:" { print $2 }') || true
+[ "$status" = RUNNING ] || exit 0
 incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived`;
 
 /**

@@ -34,20 +34,39 @@ const NOT_A_CLUSTER = /isn't part of a cluster/;
  */
 const TAKES_NO_CONTAINER = new Set(["Evacuated"]);
 
+/**
+ * A member whose `scheduler.instance` is `manual` is one Incus's own scheduler no longer picks:
+ * the operator's way to cordon it. It takes none of the program's containers either, so the next
+ * `up` re-creates them on the others while the member still runs: an HAProxy node there hands the
+ * virtual IP to its peer (on another member) before it goes, where an evacuation or a power cut
+ * would take it away (docs/cluster-lab.md, "Maintenance of a member").
+ */
+const CORDON = { key: "scheduler.instance", value: "manual" };
+
+/** One member as `incus cluster list -f json` gives it; only what placement reads. */
+interface ListedMember {
+  server_name?: unknown;
+  status?: unknown;
+  failure_domain?: unknown;
+  config?: Record<string, unknown> | null;
+}
+
+const takesContainers = (member: ListedMember) =>
+  !TAKES_NO_CONTAINER.has(String(member.status)) && member.config?.[CORDON.key] !== CORDON.value;
+
 const LISTING = "list the cluster's members (incus cluster list)";
 
 /**
- * The members containers may be placed on, from {@link LIST_MEMBERS_SCRIPT}'s output, each with
- * its failure domain; undefined when the daemon is not a cluster. Any other failure is a
- * RunError saying why Incus could not be asked.
+ * The members containers may be placed on (neither evacuated nor cordoned), from
+ * {@link LIST_MEMBERS_SCRIPT}'s output, each with its failure domain; undefined when the daemon is
+ * not a cluster. Any other failure is a RunError saying why Incus could not be asked.
  */
 export function clusterMembers(membersJson: string): PlacementMember[] | undefined {
   if (NOT_A_CLUSTER.test(parseFailure(membersJson)?.output ?? "")) return undefined;
-  return (listedByIncus(membersJson, LISTING) as { server_name?: unknown; status?: unknown; failure_domain?: unknown }[]).flatMap(
-    (member) =>
-      typeof member?.server_name === "string" && !TAKES_NO_CONTAINER.has(String(member.status))
-        ? [{ name: member.server_name, ...(typeof member.failure_domain === "string" ? { failureDomain: member.failure_domain } : {}) }]
-        : [],
+  return (listedByIncus(membersJson, LISTING) as ListedMember[]).flatMap((member) =>
+    typeof member?.server_name === "string" && takesContainers(member)
+      ? [{ name: member.server_name, ...(typeof member.failure_domain === "string" ? { failureDomain: member.failure_domain } : {}) }]
+      : [],
   );
 }
 

@@ -90,6 +90,17 @@ export function carriesRole(placement: IncusPlacement): boolean {
   return placement.target !== "";
 }
 
+/**
+ * What Incus does with a cluster container when its member is evacuated: it stops it there. Left
+ * to Incus (`auto`), it would start it again on a member of its own choosing, blind to roles (seen
+ * on the cluster lab: a stream-server put beside the other one), and the program's next `up` would
+ * then re-create it in place, its launch having recorded the old member. Stopped, the member is
+ * listed `Evacuated`, which takes no container, and the next `up` re-creates it where the spread
+ * says. Evacuating a member under one of the pair's nodes stops that node cleanly: keepalived hands
+ * the virtual IP to the peer first (pairScripts.ts's KEEPALIVED_STOPS_FIRST).
+ */
+export const EVACUATE_CONFIG = "cluster.evacuate=stop";
+
 /** Refuses, naming the owner, a container that another stack made. Needs VEZA_REF and VEZA_OWNER. */
 const OWNER_CHECK = `owner=$(incus config get "$VEZA_REF" ${OWNER_KEY})
 if [ -n "$owner" ] && [ "$owner" != "$VEZA_OWNER" ]; then`;
@@ -113,7 +124,7 @@ exit 1`;
 
 /**
  * Launches the container unless it exists (with `withRole`, its role from VEZA_ROLE in
- * {@link ROLE_CONFIG_KEY} beside its owner), starts it if it is stopped, waits for the DHCP address
+ * {@link ROLE_CONFIG_KEY} beside its owner, and {@link EVACUATE_CONFIG}), starts it if it is stopped, waits for the DHCP address
  * on eth0, and prints that IPv4 address. An existing container is adopted only when no other
  * stack owns it (so an interrupted `pulumi up` converges, and a stack whose prefix collides with
  * another's is refused instead of taking its containers). A container this run created is deleted
@@ -124,7 +135,7 @@ exit 1`;
  * from systemd-networkd, so systemd is up and the deploy steps can use `systemctl` from then on.
  */
 export function launchScript(withRole: boolean): string {
-  const role = withRole ? ` --config ${ROLE_CONFIG_KEY}="$VEZA_ROLE"` : "";
+  const role = withRole ? ` --config ${ROLE_CONFIG_KEY}="$VEZA_ROLE" --config ${EVACUATE_CONFIG}` : "";
   return `created=false
 # shellcheck disable=SC2317 # called by the EXIT trap
 forget_failed_create() {

@@ -2,7 +2,9 @@
  * The program on the cluster lab (Pulumi.cluster.yaml, docs/cluster-lab.md): the member under the
  * virtual IP loses power (scripts/cluster-lab.sh kill-member: its daemon and every container on it
  * at once) under 50 requests/s through the address and with WebSockets open; then it comes back and
- * the next `pulumi up` converges without re-creating what survived. Issue 21's drill.
+ * the next `pulumi up` converges without re-creating what survived. Issue 21's drill. Before it,
+ * maintenance: the member under the address is cordoned and the next `up` moves its containers to
+ * the others, the address answering every request meanwhile.
  *
  * It builds the cluster lab and the `cluster` stack, and tears both down at the end whatever
  * happened. Built for a busy 2-core machine: the only timing asserted is a ceiling far above what
@@ -186,6 +188,44 @@ test("the program spreads the pair and the fleets over the members, the virtual 
   expect(first).toBeDefined();
   expect(first).not.toBe(second);
   expect(await vipHolder()).not.toBe("");
+});
+
+test("the member under the virtual IP is cordoned: the next up moves its containers off with the address answering throughout", async () => {
+  const holder = await vipHolder();
+  const cordoned = stack.containerMembers[holder];
+  const moving = Object.entries(stack.containerMembers)
+    .filter(([, member]) => member === cordoned)
+    .map(([container]) => container);
+  const sockets = [keptSocket(stack.lbUrl), keptSocket(stack.lbUrl)];
+  await Promise.all(sockets.map((s) => s.ready));
+  const load = steadyLoad(`${stack.lbUrl.replace(/\/$/, "")}/api/v1/items`, LOAD_RATE, { freshConnections: true });
+  let failures: string[] = [];
+  let tally = "";
+  const started = Date.now();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await incus("cluster", "set", `${REMOTE}:${cordoned}`, "scheduler.instance", "manual");
+    figures["cordoned member's up: resources"] = resourceCounts(await pulumi("up", "--yes", "--skip-preview"));
+    figures["cordoned member's up (s)"] = (Date.now() - started) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+  } finally {
+    ({ failures, tally } = await load.stop());
+    sockets.forEach((s) => s.stop());
+  }
+  stack = JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as ClusterOutputs;
+  figures["cordoned member (its containers)"] = `${cordoned} (${moving.join(", ")})`;
+  figures["requests through the virtual IP during that up, ok/failed"] = tally;
+  figures["WebSockets during that up: reconnects / failed attempts"] =
+    `${sockets.reduce((n, s) => n + s.kept.reconnects, 0)} / ${sockets.reduce((n, s) => n + s.kept.failedAttempts, 0)}`;
+  figures["virtual IP holder after that up"] = await vipHolder();
+  expect(failures).toEqual([]);
+  expect(Object.values(stack.containerMembers)).not.toContain(cordoned);
+  const [first, second] = stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);
+  expect(first).not.toBe(second);
+
+  // Back in service: nothing moves back (containers stay where they are while the spread allows).
+  await incus("cluster", "unset", `${REMOTE}:${cordoned}`, "scheduler.instance");
+  await pulumi("preview", "--expect-no-changes");
 });
 
 test("the member under the virtual IP loses power: the address answers again, no request after that fails, and the next up converges", async () => {

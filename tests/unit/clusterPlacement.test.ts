@@ -40,6 +40,15 @@ describe("clusterMembers", () => {
     ]);
   });
 
+  test("a member cordoned for Incus's scheduler (scheduler.instance manual) takes nothing; other scheduler values do", () => {
+    const listed = [
+      { server_name: "m1", status: "Online", config: { "scheduler.instance": "manual" } },
+      { server_name: "m2", status: "Online", config: { "scheduler.instance": "group" } },
+      { server_name: "m3", status: "Online", config: null },
+    ];
+    expect(clusterMembers(JSON.stringify(listed))).toEqual([{ name: "m2" }, { name: "m3" }]);
+  });
+
   test("any other failure says why Incus could not be asked", () => {
     expect(() => clusterMembers(failure("Error: not authorized"))).toThrow(
       /^cannot list the cluster's members \(incus cluster list\) on Incus remote "edge": certificate refused/,

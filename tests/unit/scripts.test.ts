@@ -176,7 +176,7 @@ esac`;
     }
   });
 
-  test("on a cluster member the launch writes the container's role beside its owner; off a cluster nothing changes", () => {
+  test("on a cluster member the launch writes the container's role beside its owner and has an evacuation stop it; off a cluster nothing changes", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-launch-"));
     const launched = (target: string) => {
       fs.rmSync(path.join(dir, "calls"), { force: true });
@@ -198,7 +198,7 @@ esac`;
       fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\n${STAND_IN}\n`, { mode: 0o755 });
       fs.writeFileSync(path.join(dir, "down"), "0");
       expect(launched("m2")).toBe(
-        "launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s --config user.veza.role=p/s/haproxy --target m2",
+        "launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s --config user.veza.role=p/s/haproxy --config cluster.evacuate=stop --target m2",
       );
       expect(launched("")).toBe("launch cl:img cl:c-haproxy --storage pool --network br --config user.veza.owner=p/s");
       expect(launchScript(false)).toBe(LAUNCH_SCRIPT);

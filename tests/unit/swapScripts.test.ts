@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxy/haproxyConfig";
 import { APPLY_CONFIG_SCRIPT } from "../../components/haproxy/haproxyScripts";
-import { KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
+import { KEEPALIVED_SCRIPT, KEEPALIVED_STOPS_FIRST, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
 import { BASH } from "../../components/incus/incusScripts";
 import { KEEPALIVED_CONF_PATH } from "../../components/haproxy/keepalivedConfig";
 import { sha256 } from "../../components/incus/liveState";
@@ -305,9 +305,12 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
     expect(etc("lab-haproxy")).toEqual({
       "keepalived/keepalived.conf": "644 vrrp_instance v2 {}\n",
       "keepalived/keepalived.conf.sha256": `644 ${sha256("vrrp_instance v2 {}\n")}\n`,
+      // keepalived stops before HAProxy when the node shuts down.
+      [KEEPALIVED_STOPS_FIRST.path.replace("/etc/", "")]: `644 ${KEEPALIVED_STOPS_FIRST.text}`,
     });
     expect(calls()).toEqual([
       check(),
+      "lab-haproxy systemctl daemon-reload",
       "lab-haproxy systemctl enable --quiet keepalived",
       "lab-haproxy systemctl is-active --quiet keepalived",
       "lab-haproxy systemctl reload keepalived",
@@ -316,6 +319,8 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
 
   test("the same config again reloads nothing; a stopped keepalived is started", () => {
     expect(apply("vrrp_instance v1 {}\n").status).toBe(0);
+    expect(apply("vrrp_instance v1 {}\n").status).toBe(0);
+    expect(calls().filter((call) => call.endsWith("daemon-reload"))).toHaveLength(1);
     expect(calls()).not.toContain("lab-haproxy systemctl reload keepalived");
     fs.rmSync(file("lab-haproxy", "fake/keepalived.active"));
     expect(apply("vrrp_instance v1 {}\n").status).toBe(0);

@@ -1,2 +1,3 @@
-incus info "$VEZA_REF" >/dev/null 2>&1 || exit 0
+status=$(incus info "$VEZA_REF" 2>/dev/null | awk '$1 == "Status:" { print $2 }') || true
+[ "$status" = RUNNING ] || exit 0
 incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived

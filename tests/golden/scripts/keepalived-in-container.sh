@@ -10,6 +10,15 @@ changed=false
 install_next() {
   if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
 }
+order="$root"/etc/systemd/system/keepalived.service.d/veza-stops-first.conf
+mkdir -p "${order%/*}"
+printf '%s' '[Unit]
+# Stop before HAProxy, so the peer holds the virtual IP before this node stops serving it.
+After=haproxy.service
+' > "$order.next"
+install_next "$order"
+if $changed; then systemctl daemon-reload; fi
+changed=false
 install_next "$conf"
 sha256sum < "$root/etc/keepalived/keepalived.conf" | cut -c1-64 > "$root/etc/keepalived/keepalived.conf.sha256"
 systemctl enable --quiet keepalived
