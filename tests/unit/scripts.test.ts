@@ -208,6 +208,31 @@ esac`;
   });
 });
 
+describe("keepalived's delete step, before a node's container goes", () => {
+  /** The calls KEEPALIVED_DELETE_SCRIPT makes against a stub incus whose `info` prints `status` (absent: fails). */
+  const callsWith = (status: string | undefined) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veza-keepalived-delete-"));
+    try {
+      const info = status === undefined ? "exit 1" : `echo "Status: ${status}"`;
+      fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\necho "$*" >> "${dir}/calls"\n[ "$1" != info ] || ${info}\n`, { mode: 0o755 });
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "cl:cl-haproxy" };
+      execFileSync(BASH[0], [...BASH.slice(1), KEEPALIVED_DELETE_SCRIPT], { env, stdio: "pipe" });
+      return fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test("a running node stops keepalived, which hands the address to the peer", () => {
+    expect(callsWith("RUNNING")).toEqual(["info cl:cl-haproxy", "exec cl:cl-haproxy -- systemctl disable --now --quiet keepalived"]);
+  });
+
+  test("a node stopped by an evacuation, or gone, has nothing to stop and is no error", () => {
+    expect(callsWith("STOPPED")).toEqual(["info cl:cl-haproxy"]);
+    expect(callsWith(undefined)).toEqual(["info cl:cl-haproxy"]);
+  });
+});
+
 describe("launch and delete against a stub incus that says who owns the container", () => {
   let dir: string;
   beforeEach(() => {
