@@ -19,6 +19,12 @@ download_timeout=${VEZA_PLUGIN_DOWNLOAD_TIMEOUT:-20}
 
 log() { printf 'toolchain: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+
+# One set-up at a time per cache: two at once (a test run and `npm run lab` from another checkout)
+# would build into the same temporary files, and one would move the other's away.
+mkdir -p "$cache"
+exec 9>"$cache/.toolchain.lock"
+flock 9
 package_version() { node -p "require('$repo/package.json').devDependencies['$1']"; }
 
 pulumi_version=v$(package_version @pulumi/pulumi)

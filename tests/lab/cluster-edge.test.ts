@@ -91,7 +91,7 @@ const answers = (url: string) =>
 const resourceCounts = (output: string) =>
   output
     .split("\n")
-    .filter((line) => /^\s+[+~-]?\s*\d+ (created|updated|replaced|deleted|unchanged)/.test(line))
+    .filter((line) => /^\s+[+~-]*\s*\d+ (created|updated|replaced|deleted|unchanged)/.test(line))
     .map((line) => line.trim())
     .join(", ");
 
@@ -218,6 +218,8 @@ test("the member under the virtual IP is cordoned: the next up moves its contain
   figures["WebSockets during that up: reconnects / failed attempts"] =
     `${sockets.reduce((n, s) => n + s.kept.reconnects, 0)} / ${sockets.reduce((n, s) => n + s.kept.failedAttempts, 0)}`;
   figures["virtual IP holder after that up"] = await vipHolder();
+  for (const node of stack.haproxyContainers)
+    console.log(`${node} keepalived:\n${await incus("exec", node, "--", "journalctl", "-u", "keepalived", "--no-pager", "-o", "short-precise").catch((e: Error) => e.message)}`);
   expect(failures).toEqual([]);
   expect(Object.values(stack.containerMembers)).not.toContain(cordoned);
   const [first, second] = stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);
