@@ -109,16 +109,16 @@ const without = (ranges: AddressRange[], cut: AddressRange): AddressRange[] =>
 interface Segment {
   subnet: AddressRange;
   /** `vrrp.leasedRange` and `vrrp.gateway`, those given, each with its path. */
-  avoided: { path: string; range: AddressRange }[];
+  avoided: { path: "vrrp.leasedRange" | "vrrp.gateway"; range: AddressRange }[];
 }
 
 /** The segment, or undefined while the rule of one of its arguments refuses it (that rule says why). */
 function segmentOf(context: RuleContext): Segment | undefined {
   if (Object.entries(SEGMENT_RULES).some(([path, rule]) => rule.check(context.value(path), context).length > 0)) return undefined;
   const [leased, gateway] = [context.value("vrrp.leasedRange") as string, context.value("vrrp.gateway") as string];
-  const avoided = [
-    ...(leased ? [{ path: "vrrp.leasedRange", range: parseIPv4Range(leased) as AddressRange }] : []),
-    ...(gateway ? [{ path: "vrrp.gateway", range: addressRange(gateway) }] : []),
+  const avoided: Segment["avoided"] = [
+    ...(leased ? [{ path: "vrrp.leasedRange" as const, range: parseIPv4Range(leased) as AddressRange }] : []),
+    ...(gateway ? [{ path: "vrrp.gateway" as const, range: addressRange(gateway) }] : []),
   ];
   return { subnet: vrrpSubnet(context.value("vrrp.subnet")) as AddressRange, avoided };
 }
