@@ -22,8 +22,9 @@ started_ns=$(date +%s%N)
 
 pool=${VEZA_LAB_POOL:-veza}
 network=${VEZA_LAB_NETWORK:-vezabr0}
-# Fixed: veza-infra:virtualIp is validated against these numbers, which components/incus/labNetwork.ts
-# holds too (a unit test compares them). DHCP leases stop at .199; .200-.254 are for virtual IPs.
+# Fixed: the pair's segment arguments (veza-infra:vrrpSubnet, vrrpLeasedRange, vrrpGateway) default to
+# these numbers, which components/incus/labNetwork.ts holds too (a unit test compares them). DHCP
+# leases stop at .199; .200-.254 are for virtual IPs.
 subnet=10.77.0.1/24
 dhcp_ranges=10.77.0.2-10.77.0.199
 image_alias=${VEZA_LAB_IMAGE:-veza-lab/bookworm}

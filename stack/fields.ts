@@ -53,6 +53,9 @@ export const HAPROXY_FIELDS = {
 /** The HaproxyPair's `vrrp` paths. */
 export const VRRP_FIELDS = {
   virtualIp: "vrrp.virtualIp",
+  vrrpSubnet: "vrrp.subnet",
+  vrrpLeasedRange: "vrrp.leasedRange",
+  vrrpGateway: "vrrp.gateway",
   vrrpAdvertIntervalMs: "vrrp.advertIntervalMs",
   vrrpRouterId: "vrrp.routerId",
 } as const;

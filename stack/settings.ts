@@ -64,6 +64,9 @@ export interface Settings {
   policyWaivers: string[];
   haproxyCount: number;
   virtualIp: string;
+  vrrpSubnet: string;
+  vrrpLeasedRange: string;
+  vrrpGateway: string;
   vrrpAdvertIntervalMs: number;
   vrrpRouterId: number;
   logEveryRequest: boolean;

@@ -6,8 +6,8 @@
  */
 import { WAIVER_FORMAT, parseWaiver } from "../policy/rules";
 import { INCUS_NAME_RULE, isIncusName } from "../components/common/checks";
-import { FileAccess, LOCAL_FILES, atPath, escaped, inRange, problemsOf, shown } from "../components/common/rules";
-import { VIRTUAL_IP_RULE, virtualIpProblem, virtualIpRule } from "../components/haproxy/haproxyRules";
+import { FileAccess, LOCAL_FILES, RuleContext, atPath, escaped, inRange, problemsOf, shown } from "../components/common/rules";
+import { virtualIpProblem, virtualIpRule } from "../components/haproxy/haproxyRules";
 import { FEEDS, LIMITS_FIELDS, VRRP_FIELDS, argumentsOf } from "./fields";
 import { CONFIG_NAMESPACE, DEFAULTS, RawSettings, Settings, configKey, containerName, fleetNames, haproxyNames } from "./settings";
 
@@ -76,6 +76,20 @@ export function unknownKeyProblems(keys: readonly string[]): string[] {
     });
 }
 
+/** How a component's rules see the settings of one group of keys: each argument read from, and named as, its key. */
+function feedContext(fields: Readonly<Record<string, string>>, raw: RawSettings | Settings, files: FileAccess): RuleContext {
+  const keyOf = new Map(Object.entries(fields).map(([key, path]) => [path, key]));
+  const args = argumentsOf(fields, raw);
+  return {
+    value: (path) => atPath(args, path),
+    name: (path) => {
+      const key = keyOf.get(path);
+      return key ? configKey(key as keyof Settings) : path;
+    },
+    files,
+  };
+}
+
 /**
  * The problems of every key feeding a component, by that component's rules, each naming the key.
  * A key feeding two components is checked once, by the first.
@@ -90,12 +104,8 @@ function componentProblems(raw: RawSettings | Settings, files: FileAccess): stri
       checked.add(key);
       return true;
     });
-    const args = argumentsOf(fields, raw);
-    const name = (path: string) => {
-      const key = keyOf.get(path);
-      return key ? configKey(key as keyof Settings) : path;
-    };
-    return problemsOf(Object.fromEntries(own), (path) => atPath(args, path), name, files);
+    const context = feedContext(fields, raw, files);
+    return problemsOf(Object.fromEntries(own), context.value, context.name, files);
   });
 }
 
@@ -167,11 +177,16 @@ export function validateSettings(
   const virtualIp = raw.virtualIp;
   if (typeof virtualIp !== "string") problem("virtualIp", `must be a string (got ${shown(virtualIp)})`);
   else {
-    const conflict = virtualIp === "" ? undefined : virtualIpProblem(virtualIp);
+    // Judged on the segment the vrrp* keys describe, which the message names by their keys.
+    const segment = feedContext(VRRP_FIELDS, raw, files);
+    const conflict = virtualIp === "" ? undefined : virtualIpProblem(virtualIp, segment);
     if (conflict) {
-      problem("virtualIp", `must be empty or ${virtualIpRule(virtualIp)} (got ${shown(virtualIp)}: ${conflict})`);
+      problem("virtualIp", `must be empty or ${virtualIpRule(segment)} (got ${shown(virtualIp)}: ${conflict})`);
     } else if (virtualIp === "" && raw.haproxyCount === 2) {
-      problem("virtualIp", `must be ${VIRTUAL_IP_RULE} when ${configKey("haproxyCount")} is 2: clients reach the pair there (got "")`);
+      problem(
+        "virtualIp",
+        `must be ${virtualIpRule(segment)} when ${configKey("haproxyCount")} is 2: clients reach the pair there (got "")`,
+      );
     } else if (virtualIp !== "" && raw.haproxyCount === 1) {
       problem(
         "virtualIp",

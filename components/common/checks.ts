@@ -22,17 +22,57 @@ export function isIPv4(address: string): boolean {
   return IPV4.test(address);
 }
 
+/** One IPv4 address as an unsigned 32-bit number, so addresses and ranges compare as numbers. */
+export function ipv4ToNumber(address: string): number {
+  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+function numberToIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+/** Consecutive IPv4 addresses, both ends included, as numbers. */
+export interface AddressRange {
+  first: number;
+  last: number;
+}
+
+/** One IPv4 address as the range that holds only it. */
+export function addressRange(address: string): AddressRange {
+  const value = ipv4ToNumber(address);
+  return { first: value, last: value };
+}
+
+/** A range as `first-last`, or the one address it holds. */
+export const rangeText = ({ first, last }: AddressRange) =>
+  first === last ? numberToIpv4(first) : `${numberToIpv4(first)}-${numberToIpv4(last)}`;
+
+/** True when `outer` holds every address of `inner`. */
+export const rangeHolds = (outer: AddressRange, inner: AddressRange) => outer.first <= inner.first && inner.last <= outer.last;
+
 /**
- * True for an IPv4 network such as `10.77.0.0/24` whose address has no bit set beyond the prefix:
- * `10.77.0.5/24` is refused rather than read as 10.77.0.0/24, since it is most likely a typo for
+ * The addresses of an IPv4 network such as `10.77.0.0/24`, network and broadcast included, and
+ * its prefix length; undefined unless it is one. An address with a bit set beyond the prefix
+ * (`10.77.0.5/24`) is refused rather than read as 10.77.0.0/24, since it is most likely a typo for
  * one host (`/32`) or one network, and the two differ by 255 allowed clients.
  */
-export function isIPv4Cidr(cidr: string): boolean {
+export function parseIPv4Cidr(cidr: string): (AddressRange & { prefixLength: number }) | undefined {
   const match = IPV4_CIDR.exec(cidr);
-  if (!match || !isIPv4(match[1])) return false;
-  const address = match[1].split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
-  const hostBits = 2 ** (32 - Number(match[2]));
-  return address % hostBits === 0;
+  if (!match || !isIPv4(match[1])) return undefined;
+  const first = ipv4ToNumber(match[1]);
+  const size = 2 ** (32 - Number(match[2]));
+  return first % size === 0 ? { first, last: first + size - 1, prefixLength: Number(match[2]) } : undefined;
+}
+
+/** True for an IPv4 network such as `10.77.0.0/24` whose address has no bit set beyond the prefix ({@link parseIPv4Cidr}). */
+export function isIPv4Cidr(cidr: string): boolean {
+  return parseIPv4Cidr(cidr) !== undefined;
+}
+
+/** `first-last` with two IPv4 addresses, e.g. `10.77.0.2-10.77.0.199`, as numbers; the first may exceed the last. */
+export function parseIPv4Range(range: string): AddressRange | undefined {
+  const ends = range.split("-");
+  return ends.length === 2 && ends.every(isIPv4) ? { first: ipv4ToNumber(ends[0]), last: ipv4ToNumber(ends[1]) } : undefined;
 }
 
 /** True for an IPv4 dotted quad or a DNS host name; all-numeric names must be valid IPv4. */

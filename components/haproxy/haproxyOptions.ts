@@ -218,15 +218,33 @@ export interface HaproxyOptions<P = HaproxyPool> {
 }
 
 /**
- * The pair's VRRP (keepalived, VRRPv3 unicast, nopreempt): the address clients use and how fast
- * it moves to the other node.
+ * The pair's VRRP (keepalived, VRRPv3 unicast, nopreempt): the address clients use, the segment it
+ * lives on, and how fast it moves to the other node. The segment's three fields describe the
+ * network the nodes' eth0 are on; their defaults describe the one-host lab's bridge
+ * (scripts/lab-host.sh), so a pair elsewhere sets the three together.
  */
 export interface HaproxyVrrp {
   /**
-   * The virtual IP the pair holds: an IPv4 address of the nodes' subnet that no container is
-   * leased (the lab: 10.77.0.200-10.77.0.254; the cluster lab: 10.79.0.200-10.79.0.254). Required; the stack's default is "", which runs one node.
+   * The virtual IP the pair holds: a host address of `subnet`, outside `leasedRange` and not
+   * `gateway` (the lab: 10.77.0.200-10.77.0.254). Required; the stack's default is "", which runs one node.
    */
   virtualIp: string;
+  /**
+   * The IPv4 network (CIDR, /8 to /29) the nodes' eth0 are on, where the adverts go and the
+   * virtual IP is added with its prefix length. Defaults to "10.77.0.0/24", the one-host lab's bridge.
+   */
+  subnet?: string;
+  /**
+   * The addresses of `subnet` something else may hand out, as `first-last` (a DHCP server's
+   * pool, addresses given by hand): the virtual IP must stay out of them, or it could be handed
+   * to another host. "" when nothing is. Defaults to "10.77.0.2-10.77.0.199", the lab's DHCP range.
+   */
+  leasedRange?: string;
+  /**
+   * The router's (or host's) own address on `subnet`, which the virtual IP must not be; "" when
+   * not known. Defaults to "10.77.0.1", the lab host's address on its bridge.
+   */
+  gateway?: string;
   /**
    * Advertisement interval in ms (100..1000, a multiple of 10: VRRPv3 counts centiseconds). The
    * survivor takes the address about 3.6 intervals after the holder falls silent. Defaults to 200.

@@ -4,17 +4,24 @@
  * with these; the stack validator runs them over stack config, naming its keys instead; the
  * TSDoc of haproxyOptions.ts, Pulumi.yaml and docs/configuration.md are tested against them.
  */
-import { hostFile, PORT_RANGE, URL_PATH, URL_PATH_RULE, isIPv4, isIPv4Cidr, notAFile, parseHostPort } from "../common/checks";
-import { Rule, RuleContext, Rules, flag, inRange, integer, list, oneOf, shown, text } from "../common/rules";
 import {
-  CLUSTER_LAB_NETWORK,
-  LAB_STATIC_RANGE,
-  LAB_SUBNET,
-  labNetworkOf,
-  staticRangeOf,
-  subnetOf,
-  virtualIpConflict,
-} from "../incus/labNetwork";
+  AddressRange,
+  PORT_RANGE,
+  URL_PATH,
+  URL_PATH_RULE,
+  addressRange,
+  hostFile,
+  isIPv4,
+  isIPv4Cidr,
+  notAFile,
+  parseHostPort,
+  parseIPv4Cidr,
+  parseIPv4Range,
+  rangeHolds,
+  rangeText,
+} from "../common/checks";
+import { Rule, RuleContext, Rules, flag, inRange, integer, list, oneOf, shown, text } from "../common/rules";
+import { LAB_NETWORK } from "../incus/labNetwork";
 import { CLIENT_ADDRESS_SOURCES, PEERS_PORT } from "./haproxyOptions";
 
 const MAX_INTERVAL_MS = 3_600_000;
@@ -35,21 +42,117 @@ const CIDR = {
 /** VRRPv3 carries the advertisement interval in centiseconds; keepalived would round anything finer. */
 const VRRP_INTERVAL_STEP_MS = 10;
 
-export const VIRTUAL_IP_RULE = `an IPv4 address from ${LAB_STATIC_RANGE}, the part of the lab subnet ${LAB_SUBNET} no container is leased`;
-
 /**
- * The rule a refused `virtualIp` is told: the cluster lab's for an address on its segment, else
- * the one-host lab's {@link VIRTUAL_IP_RULE} (so every message outside the segment is as it was).
+ * The prefix lengths a VRRP subnet may have: no private network is larger than 10.0.0.0/8, and the
+ * two nodes and the virtual IP need three host addresses, which a /29 is the smallest to hold.
  */
-export function virtualIpRule(virtualIp: string): string {
-  return isIPv4(virtualIp) && labNetworkOf(virtualIp) === CLUSTER_LAB_NETWORK
-    ? `an IPv4 address from ${staticRangeOf(CLUSTER_LAB_NETWORK)}, the part of the cluster lab's segment ${subnetOf(CLUSTER_LAB_NETWORK)} no container is leased`
-    : VIRTUAL_IP_RULE;
+const SUBNET_PREFIX = [8, 29] as const;
+
+/** A network's host addresses: all but its network and broadcast address. */
+const hostsOf = (subnet: AddressRange): AddressRange => ({ first: subnet.first + 1, last: subnet.last - 1 });
+
+/** A VRRP subnet's addresses and prefix length, or undefined when `vrrp.subnet`'s rule refuses it. */
+function vrrpSubnet(value: unknown): ReturnType<typeof parseIPv4Cidr> {
+  const subnet = typeof value === "string" ? parseIPv4Cidr(value) : undefined;
+  return subnet && inRange(subnet.prefixLength, ...SUBNET_PREFIX) ? subnet : undefined;
 }
 
-/** Why `virtualIp` cannot be the pair's address, or undefined when it can. */
-export function virtualIpProblem(virtualIp: string): string | undefined {
-  return isIPv4(virtualIp) ? virtualIpConflict(virtualIp) : "not an IPv4 address";
+/** A string that may be empty (nothing there, or not known); `check` judges one that is not. */
+function emptyOr(defaultValue: string, check: (value: string, context: RuleContext) => string[]): Rule<string> {
+  return {
+    default: defaultValue,
+    check: (value, context) =>
+      typeof value !== "string" ? [`must be a string (got ${shown(value)})`] : value === "" ? [] : check(value, context),
+  };
+}
+
+/**
+ * The problem of addresses outside the subnet, when the subnet is valid: where they must be, and
+ * that a default left while the subnet was set is the one-host lab's.
+ */
+function outsideSubnet(context: RuleContext, range: AddressRange, value: string, defaultValue: string): string[] {
+  const subnet = vrrpSubnet(context.value("vrrp.subnet"));
+  if (!subnet || rangeHolds(hostsOf(subnet), range)) return [];
+  const lab = value === defaultValue ? `, the default: set it along with ${context.name("vrrp.subnet")}` : "";
+  return [
+    `must be empty or within the host addresses of ${context.name("vrrp.subnet")}, ${rangeText(hostsOf(subnet))} (got ${shown(value)}${lab})`,
+  ];
+}
+
+/** The rules of the pair's segment; their defaults describe the one-host lab's bridge. */
+const SEGMENT_RULES: Rules = {
+  "vrrp.subnet": text(
+    (value) => vrrpSubnet(value) !== undefined,
+    `must be an IPv4 network in CIDR notation with no host bits set, /${SUBNET_PREFIX[0]} to /${SUBNET_PREFIX[1]}, e.g. 10.79.0.0/24`,
+    LAB_NETWORK.subnet,
+  ),
+  "vrrp.leasedRange": emptyOr(LAB_NETWORK.leasedRange, (value, context) => {
+    const range = parseIPv4Range(value);
+    if (!range) return [`must be empty or first-last, two IPv4 addresses, e.g. 10.79.0.2-10.79.0.199 (got ${shown(value)})`];
+    if (range.first > range.last) return [`must be empty or first-last with the first address not above the last (got ${shown(value)})`];
+    return outsideSubnet(context, range, value, LAB_NETWORK.leasedRange);
+  }),
+  "vrrp.gateway": emptyOr(LAB_NETWORK.gateway, (value, context) => {
+    if (!isIPv4(value)) return [`must be empty or an IPv4 address (got ${shown(value)})`];
+    return outsideSubnet(context, addressRange(value), value, LAB_NETWORK.gateway);
+  }),
+};
+
+/** The addresses of `ranges` that are not in `cut`. */
+const without = (ranges: AddressRange[], cut: AddressRange): AddressRange[] =>
+  ranges.flatMap((range) => [
+    ...(range.first < cut.first ? [{ first: range.first, last: Math.min(range.last, cut.first - 1) }] : []),
+    ...(range.last > cut.last ? [{ first: Math.max(range.first, cut.last + 1), last: range.last }] : []),
+  ]);
+
+/** The pair's segment as its `vrrp` arguments describe it: the subnet, and what in it the virtual IP must avoid. */
+interface Segment {
+  subnet: AddressRange;
+  /** `vrrp.leasedRange` and `vrrp.gateway`, those given, each with its path. */
+  avoided: { path: "vrrp.leasedRange" | "vrrp.gateway"; range: AddressRange }[];
+}
+
+/** The segment, or undefined while the rule of one of its arguments refuses it (that rule says why). */
+function segmentOf(context: RuleContext): Segment | undefined {
+  if (Object.entries(SEGMENT_RULES).some(([path, rule]) => rule.check(context.value(path), context).length > 0)) return undefined;
+  const [leased, gateway] = [context.value("vrrp.leasedRange") as string, context.value("vrrp.gateway") as string];
+  const avoided: Segment["avoided"] = [
+    ...(leased ? [{ path: "vrrp.leasedRange" as const, range: parseIPv4Range(leased) as AddressRange }] : []),
+    ...(gateway ? [{ path: "vrrp.gateway" as const, range: addressRange(gateway) }] : []),
+  ];
+  return { subnet: vrrpSubnet(context.value("vrrp.subnet")) as AddressRange, avoided };
+}
+
+/**
+ * What `virtualIp` must be, naming the arguments (or stack keys) of the segment: the addresses
+ * left for it, then why those. While one of them is invalid, only that it is an IPv4 address.
+ */
+export function virtualIpRule(context: RuleContext): string {
+  const segment = segmentOf(context);
+  if (!segment) return `an IPv4 address of ${context.name("vrrp.subnet")}`;
+  const subnet = `${context.name("vrrp.subnet")} ${String(context.value("vrrp.subnet"))}`;
+  const free = segment.avoided.reduce((left, { range }) => without(left, range), [hostsOf(segment.subnet)]);
+  const from = free.length > 0 ? `from ${free.map(rangeText).join(", ")}` : "(none is left)";
+  const avoided = segment.avoided.map(
+    ({ path }) => `${path === "vrrp.gateway" ? "not" : "outside"} ${context.name(path)} ${String(context.value(path))}`,
+  );
+  return [`an IPv4 address ${from}: a host address of ${subnet}`, ...avoided].join(", ");
+}
+
+/** Why `virtualIp` cannot be the pair's address on the segment `context` describes, or undefined when it can. */
+export function virtualIpProblem(virtualIp: string, context: RuleContext): string | undefined {
+  if (!isIPv4(virtualIp)) return "not an IPv4 address";
+  const segment = segmentOf(context);
+  if (!segment) return undefined;
+  const address = addressRange(virtualIp);
+  const { subnet } = segment;
+  if (!rangeHolds(subnet, address)) return `outside ${context.name("vrrp.subnet")}`;
+  if (address.first === subnet.first) return "the subnet's network address";
+  if (address.first === subnet.last) return "the subnet's broadcast address";
+  const avoided = segment.avoided.find(({ range }) => rangeHolds(range, address));
+  if (avoided?.path === "vrrp.gateway") return `${context.name("vrrp.gateway")}, the router's own address`;
+  if (avoided) return `inside ${context.name("vrrp.leasedRange")}, so it could be handed to another host`;
+  return undefined;
 }
 
 /** A list of networks for one `src` ACL; `whyNotEmpty` says why an empty one is refused, if it is. */
@@ -199,11 +302,12 @@ export function haproxyRules(paired: boolean): Rules {
 export const VRRP_RULES: Rules = {
   "vrrp.virtualIp": {
     default: "",
-    check: (value) => {
-      const problem = typeof value === "string" ? virtualIpProblem(value) : "not a string";
-      return problem ? [`must be ${virtualIpRule(String(value))} (got ${shown(value)}: ${problem})`] : [];
+    check: (value, context) => {
+      const problem = typeof value === "string" ? virtualIpProblem(value, context) : "not a string";
+      return problem ? [`must be ${virtualIpRule(context)} (got ${shown(value)}: ${problem})`] : [];
     },
   },
+  ...SEGMENT_RULES,
   "vrrp.advertIntervalMs": integer(100, 1000, 200, (interval) =>
     interval % VRRP_INTERVAL_STEP_MS === 0
       ? []

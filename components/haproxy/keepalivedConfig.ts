@@ -14,11 +14,11 @@
  * address stays where it is.
  */
 import { ALIVE_URI, Upstream } from "./haproxyConfig";
-import { labNetworkOf } from "../incus/labNetwork";
-import { virtualIpProblem } from "./haproxyRules";
+import { VRRP_RULES } from "./haproxyRules";
 import { HaproxyVrrp } from "./haproxyOptions";
 import { renderTemplate } from "../common/templates";
-import { isIPv4, isIncusName } from "../common/checks";
+import { argumentPath, atPath, problemsOf } from "../common/rules";
+import { addressRange, isIPv4, isIncusName, parseIPv4Cidr, rangeHolds } from "../common/checks";
 
 /** What keepalived.conf is rendered from: the pair's VRRP, every field given, and the port its check asks HAProxy on. */
 export interface KeepalivedArgs {
@@ -48,7 +48,7 @@ const GARP_REFRESH_SECONDS = 10;
 /**
  * keepalived.conf of the node named `self`, one of `pair` (in the order of their priorities:
  * the first is preferred when neither holds the address). Throws when the pair is not two nodes
- * with distinct names and IPv4 addresses, or the virtual IP is not one they can share.
+ * with distinct names and IPv4 addresses on `vrrp.subnet`, or the VRRP arguments are invalid.
  */
 export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upstream[], self: string): string {
   const problems: string[] = [];
@@ -65,11 +65,17 @@ export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upst
   const index = pair.findIndex((node) => node.name === self);
   if (index < 0) problems.push(`${JSON.stringify(self)} is not a node of the pair`);
   const vip = args.vrrp.virtualIp;
-  const conflict = virtualIpProblem(vip);
-  if (conflict)
-    problems.push(`vrrp.virtualIp ${JSON.stringify(vip)} cannot be the pair's address: ${conflict}; validate the arguments first`);
+  const invalid = problemsOf(VRRP_RULES, (path) => atPath(args, path), argumentPath);
+  if (invalid.length > 0) problems.push(`${invalid.join("; ")}; validate the arguments first`);
   if (pair.some((node) => node.address === vip)) problems.push(`vrrp.virtualIp ${vip} is a node's own address`);
-  if (problems.length > 0) throw new Error(`keepalived pair: ${problems.join("; ")}`);
+  // The adverts and the address go out on eth0's segment: a node off it would never be reached.
+  const subnet = parseIPv4Cidr(args.vrrp.subnet);
+  for (const node of pair) {
+    if (subnet && isIPv4(node.address) && !rangeHolds(subnet, addressRange(node.address)))
+      problems.push(`${node.name} has address ${node.address}, outside vrrp.subnet ${args.vrrp.subnet}`);
+  }
+  // A valid vrrp.subnet always parses: `!subnet` only narrows its type.
+  if (problems.length > 0 || !subnet) throw new Error(`keepalived pair: ${problems.join("; ")}`);
 
   const node = pair[index];
   return renderTemplate("keepalived.conf.mustache", {
@@ -80,7 +86,7 @@ export function renderKeepalivedConfig(args: KeepalivedArgs, pair: readonly Upst
     routerId: args.vrrp.routerId,
     advertInterval: (args.vrrp.advertIntervalMs / 1000).toFixed(2),
     virtualIp: vip,
-    prefixLength: labNetworkOf(vip).prefixLength,
+    prefixLength: subnet.prefixLength,
     interface: INTERFACE,
     statsPort: args.statsPort,
     aliveUri: ALIVE_URI,

@@ -4,7 +4,16 @@
  * with a ResourceError naming the argument. index.ts and its validation are not involved.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BackendApiInstance, FleetRollout, HaproxyNode, HaproxyPair, StreamServerInstance } from "../../components";
+import {
+  BackendApiInstance,
+  FleetRollout,
+  HaproxyNode,
+  HaproxyPair,
+  HaproxyPairArgs,
+  StreamServerInstance,
+  completeVrrp,
+  pairProblems,
+} from "../../components";
 import { completeHaproxyOptions } from "../../components/haproxy/haproxyArgs";
 import { haproxyOptionsFromSettings } from "../../stack/componentArgs";
 import { configEnvironment } from "../../components/haproxy/haproxyNode";
@@ -274,9 +283,31 @@ describe("HaproxyPair", () => {
     expect(build).toThrow("healthCheck.fall must be an integer from 1 to 100 (got 0)");
     expect(build).toThrow('nodes[].name must differ between the two nodes (both are "edge")');
     expect(build).toThrow(
-      'vrrp.virtualIp must be an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased (got "10.77.0.20"',
+      'vrrp.virtualIp must be an IPv4 address from 10.77.0.200-10.77.0.254: a host address of vrrp.subnet 10.77.0.0/24, outside vrrp.leasedRange 10.77.0.2-10.77.0.199, not vrrp.gateway 10.77.0.1 (got "10.77.0.20": inside vrrp.leasedRange, so it could be handed to another host)',
     );
     expect(build).toThrow("vrrp.advertIntervalMs must be a multiple of 10: VRRPv3 counts the interval in centiseconds (got 105)");
     expect(build).toThrow("vrrp.routerId must be an integer from 1 to 255 (got 0)");
+  });
+
+  const nodes: HaproxyPairArgs["nodes"] = [
+    { name: "edge", containerName: "t-edge" },
+    { name: "edge-2", containerName: "t-edge-2" },
+  ];
+
+  test("takes the segment it is given: a real cluster's /16, routed at its top", () => {
+    const vrrp = { virtualIp: "10.20.4.1", subnet: "10.20.0.0/16", leasedRange: "10.20.0.2-10.20.3.255", gateway: "10.20.255.254" };
+    expect(pairProblems({ placement, nodes, vrrp })).toEqual([]);
+    expect(completeVrrp(vrrp)).toEqual({ ...vrrp, advertIntervalMs: 200, routerId: 51 });
+  });
+
+  test("names every argument of a segment it cannot take", () => {
+    const vrrp = { virtualIp: "10.20.0.5", subnet: "10.20.0.0/16", leasedRange: "10.20.0.2", gateway: "10.77.0.1" };
+    expect(pairProblems({ placement, nodes, vrrp })).toEqual([
+      'vrrp.leasedRange must be empty or first-last, two IPv4 addresses, e.g. 10.79.0.2-10.79.0.199 (got "10.20.0.2")',
+      'vrrp.gateway must be empty or within the host addresses of vrrp.subnet, 10.20.0.1-10.20.255.254 (got "10.77.0.1", the default: set it along with vrrp.subnet)',
+    ]);
+    expect(pairProblems({ placement, nodes, vrrp: { ...vrrp, leasedRange: "10.20.0.2-10.20.0.99", gateway: "" } })).toEqual([
+      'vrrp.virtualIp must be an IPv4 address from 10.20.0.1, 10.20.0.100-10.20.255.254: a host address of vrrp.subnet 10.20.0.0/16, outside vrrp.leasedRange 10.20.0.2-10.20.0.99 (got "10.20.0.5": inside vrrp.leasedRange, so it could be handed to another host)',
+    ]);
   });
 });

@@ -27,6 +27,15 @@ const value = (config: string, keyword: string) => new RegExp(`^\\s*${keyword} (
 /** The check's command line, as keepalived splits it: words, no shell. */
 const checkCommand = (config: string) => (/^\s*script "(.+)"$/m.exec(config)?.[1] ?? "").split(" ");
 
+/** A real cluster's segment: a /16 whose DHCP server leases its first 1024 addresses, routed at its top. */
+const CLUSTER_VRRP = { virtualIp: "10.20.4.1", subnet: "10.20.0.0/16", leasedRange: "10.20.0.2-10.20.3.255", gateway: "10.20.255.254" };
+/** Nodes on it, leased addresses in two of its /24s. */
+const CLUSTER_PAIR: Upstream[] = [
+  { name: "haproxy", address: "10.20.0.11" },
+  { name: "haproxy-2", address: "10.20.1.12" },
+];
+const REAL_CLUSTER = renderKeepalivedConfig(settings(CLUSTER_VRRP), CLUSTER_PAIR, "haproxy");
+
 const GOLDEN: Record<string, string> = {
   "keepalived-node1": renderKeepalivedConfig(settings(), PAIR, "haproxy"),
   "keepalived-node2": renderKeepalivedConfig(settings(), PAIR, "haproxy-2"),
@@ -105,10 +114,31 @@ describe("renderKeepalivedConfig", () => {
 
   test.each([
     ["", "not an IPv4 address"],
-    ["10.77.0.50", "inside the DHCP range"],
-    ["10.77.0.1", "the bridge's own address"],
+    ["10.77.0.50", "inside vrrp.leasedRange, so it could be handed to another host"],
+    ["10.77.0.1", "vrrp.gateway, the router's own address"],
   ])("refuses the virtual IP %j: %s", (virtualIp, reason) => {
     expect(() => renderKeepalivedConfig(settings({ virtualIp }), PAIR, "haproxy")).toThrow(reason);
+  });
+
+  test("adds the address with the prefix length of the subnet it is given: a real cluster's /16", () => {
+    expect(REAL_CLUSTER).toContain("virtual_ipaddress {\n        10.20.4.1/16 dev eth0\n    }");
+    expect(value(REAL_CLUSTER, "unicast_src_ip")).toBe("10.20.0.11");
+  });
+
+  test("refuses a segment its arguments' rules refuse, and a node off the subnet", () => {
+    const onCluster = (vrrp: Partial<KeepalivedArgs["vrrp"]>) => () =>
+      renderKeepalivedConfig(settings({ ...CLUSTER_VRRP, ...vrrp }), CLUSTER_PAIR, "haproxy");
+    expect(onCluster({ gateway: "10.77.0.1" })).toThrow(
+      'vrrp.gateway must be empty or within the host addresses of vrrp.subnet, 10.20.0.1-10.20.255.254 (got "10.77.0.1", the default: set it along with vrrp.subnet); validate the arguments first',
+    );
+    expect(onCluster({ subnet: "10.20.0.0/24" })).toThrow("outside vrrp.subnet");
+    expect(() =>
+      renderKeepalivedConfig(
+        settings({ ...CLUSTER_VRRP, subnet: "10.20.0.0/24", leasedRange: "", gateway: "", virtualIp: "10.20.0.201" }),
+        CLUSTER_PAIR,
+        "haproxy",
+      ),
+    ).toThrow("haproxy-2 has address 10.20.1.12, outside vrrp.subnet 10.20.0.0/24");
   });
 
   test("refuses a virtual IP that is a node's own address", () => {
@@ -128,6 +158,7 @@ describeWithTools([KEEPALIVED])("the real keepalived -t accepts every variant", 
       "longest advert interval, highest router id",
       renderKeepalivedConfig(settings({ advertIntervalMs: 1000, routerId: 255 }), PAIR, "haproxy-2"),
     ],
+    ["a real cluster's /16", REAL_CLUSTER],
   ];
 
   test.each(variants)("%s", (_label, config) => {

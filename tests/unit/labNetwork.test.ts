@@ -1,29 +1,37 @@
 import * as fs from "fs";
 import * as path from "path";
-import {
-  CLUSTER_LAB_NETWORK,
-  CLUSTER_LAB_STATIC_RANGE,
-  LAB_NETWORK,
-  LAB_STATIC_RANGE,
-  LAB_SUBNET,
-  ipv4ToNumber,
-  virtualIpConflict,
-} from "../../components/incus/labNetwork";
+import { load } from "js-yaml";
+import { CLUSTER_LAB_NETWORK, LAB_NETWORK } from "../../components/incus/labNetwork";
+import { completeVrrp } from "../../components/haproxy/haproxyPair";
 
-const labHost = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "lab-host.sh"), "utf8");
+const ROOT = path.join(__dirname, "..", "..");
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
+const labHost = read("scripts/lab-host.sh");
 /** The value of a plain `name=value` assignment of lab-host.sh. */
 const assigned = (name: string) => new RegExp(`^${name}=(\\S+)$`, "m").exec(labHost)?.[1];
+/** A segment's subnet as its bridge is given it: the host's address with the prefix length. */
+const bridgeAddress = (lab: typeof LAB_NETWORK) => `${lab.gateway}/${lab.subnet.split("/")[1]}`;
+/** The `vrrp*` keys a stack file sets, by their argument's name. */
+const segmentOfStack = (file: string) => {
+  const config = (load(read(file)) as { config: Record<string, unknown> }).config;
+  return {
+    subnet: config["veza-infra:vrrpSubnet"],
+    leasedRange: config["veza-infra:vrrpLeasedRange"],
+    gateway: config["veza-infra:vrrpGateway"],
+  };
+};
 
 describe("the lab bridge", () => {
-  test("lab-host.sh creates it with the addresses labNetwork.ts validates against", () => {
-    expect(assigned("subnet")).toBe(`${LAB_NETWORK.gateway}/${LAB_NETWORK.prefixLength}`);
-    expect(assigned("dhcp_ranges")).toBe(`${LAB_NETWORK.dhcpFirst}-${LAB_NETWORK.dhcpLast}`);
+  test("lab-host.sh creates it with the addresses the pair's segment defaults to", () => {
+    expect(assigned("subnet")).toBe(bridgeAddress(LAB_NETWORK));
+    expect(assigned("dhcp_ranges")).toBe(LAB_NETWORK.leasedRange);
     expect(labHost).toContain("[ipv4.dhcp.ranges]=$dhcp_ranges");
+    const { subnet, leasedRange, gateway } = completeVrrp({ virtualIp: "" });
+    expect({ subnet, leasedRange, gateway }).toEqual(LAB_NETWORK);
   });
 
-  test("leaves the top of the subnet to virtual IPs", () => {
-    expect(LAB_SUBNET).toBe("10.77.0.0/24");
-    expect(LAB_STATIC_RANGE).toBe("10.77.0.200-10.77.0.254");
+  test("the lab stack leaves the segment to those defaults", () => {
+    expect(segmentOfStack("Pulumi.lab.yaml")).toEqual({ subnet: undefined, leasedRange: undefined, gateway: undefined });
   });
 
   test("the image carries keepalived, disabled like HAProxy, and the host has it to check configs", () => {
@@ -39,41 +47,18 @@ describe("the lab bridge", () => {
 });
 
 describe("the cluster lab's segment", () => {
-  const clusterLab = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "cluster-lab.sh"), "utf8");
+  const clusterLab = read("scripts/cluster-lab.sh");
   const segment = /^seg_net=(\S+)$/m.exec(clusterLab)?.[1];
 
-  test("cluster-lab.sh gives the host bridge and its DHCP server the addresses labNetwork.ts validates against", () => {
-    expect(`${segment}.1/24`).toBe(`${CLUSTER_LAB_NETWORK.gateway}/${CLUSTER_LAB_NETWORK.prefixLength}`);
+  test("cluster-lab.sh gives the host bridge and its DHCP server the addresses of CLUSTER_LAB_NETWORK", () => {
+    expect(`${segment}.1/24`).toBe(bridgeAddress(CLUSTER_LAB_NETWORK));
     expect(clusterLab).toContain('ensure_bridge "$seg_bridge" "$seg_net.1/24"');
     expect(clusterLab).toContain('--dhcp-range="$seg_net.2,$seg_net.199,12h"');
-    expect(`${segment}.2-${segment}.199`).toBe(`${CLUSTER_LAB_NETWORK.dhcpFirst}-${CLUSTER_LAB_NETWORK.dhcpLast}`);
-    expect(CLUSTER_LAB_STATIC_RANGE).toBe("10.79.0.200-10.79.0.254");
-  });
-});
-
-describe("virtualIpConflict", () => {
-  test.each(["10.77.0.200", "10.77.0.230", "10.77.0.254", "10.79.0.200", "10.79.0.254"])("%s can be a virtual IP", (address) => {
-    expect(virtualIpConflict(address)).toBeUndefined();
+    expect(`${segment}.2-${segment}.199`).toBe(CLUSTER_LAB_NETWORK.leasedRange);
+    expect(`${segment}.0/24`).toBe(CLUSTER_LAB_NETWORK.subnet);
   });
 
-  test.each([
-    ["10.77.0.0", "the subnet's network address"],
-    ["10.77.0.255", "the subnet's broadcast address"],
-    ["10.77.0.1", "the bridge's own address on the host"],
-    ["10.77.0.2", "inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it"],
-    ["10.77.0.199", "inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it"],
-    ["10.76.255.255", "outside the lab subnet 10.77.0.0/24"],
-    ["10.77.1.0", "outside the lab subnet 10.77.0.0/24"],
-    ["10.78.0.200", "outside the lab subnet 10.77.0.0/24"],
-    ["10.79.0.1", "the bridge's own address on the host"],
-    ["10.79.0.150", "inside the DHCP range 10.79.0.2-10.79.0.199, so a container could be leased it"],
-    ["10.79.0.255", "the subnet's broadcast address"],
-  ])("%s cannot: %s", (address, reason) => {
-    expect(virtualIpConflict(address)).toBe(reason);
-  });
-
-  test("compares addresses as unsigned numbers", () => {
-    expect(ipv4ToNumber("255.255.255.255")).toBe(2 ** 32 - 1);
-    expect(ipv4ToNumber("10.77.0.200")).toBeGreaterThan(ipv4ToNumber("10.77.0.199"));
+  test("the cluster stack describes that segment to the pair", () => {
+    expect(segmentOfStack("Pulumi.cluster.yaml")).toEqual(CLUSTER_LAB_NETWORK);
   });
 });

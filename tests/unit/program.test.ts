@@ -334,6 +334,30 @@ describe("index.ts with the HAProxy pair under mocks", () => {
   });
 });
 
+describe("index.ts with the pair on a segment of its own under mocks", () => {
+  // A /16 around the mocks' addresses (10.77.0.10..), its DHCP pool and gateway where the lab's are.
+  const SEGMENT = { vrrpSubnet: "10.77.0.0/16", vrrpLeasedRange: "10.77.0.2-10.77.0.199", vrrpGateway: "10.77.0.1" };
+
+  test("the vrrp* keys reach keepalived.conf: the virtual IP is added with the subnet's prefix length", async () => {
+    const run = await runProgram({ namePrefix: "lab-", haproxyCount: "2", virtualIp: "10.77.200.1", ...SEGMENT });
+    expect(run.outputs.virtualIp).toBe("10.77.200.1");
+    expect(environment(run, "haproxy-keepalived").VEZA_KEEPALIVED_CONF).toContain("10.77.200.1/16 dev eth0");
+  });
+
+  test("a subnet set without its leased range and gateway stops the program before any resource is registered", async () => {
+    let registered = 0;
+    const message = await runProgram({ haproxyCount: "2", virtualIp: "10.20.0.5", vrrpSubnet: "10.20.0.0/16" }).then(
+      (run) => ((registered = run.resources.length), "no error"),
+      (error: Error) => error.message,
+    );
+    expect(message).toContain(
+      'veza-infra:vrrpLeasedRange must be empty or within the host addresses of veza-infra:vrrpSubnet, 10.20.0.1-10.20.255.254 (got "10.77.0.2-10.77.0.199", the default: set it along with veza-infra:vrrpSubnet)',
+    );
+    expect(message).toContain("veza-infra:vrrpGateway must be empty or within the host addresses of veza-infra:vrrpSubnet");
+    expect(registered).toBe(0);
+  });
+});
+
 describe("index.ts with the pair on an Incus remote under mocks", () => {
   let remote: ProgramRun;
   beforeAll(async () => {

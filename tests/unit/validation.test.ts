@@ -1,7 +1,16 @@
 import { DEFAULTS, RawSettings, Settings, settingsFromConfig } from "../../stack/settings";
 import { SettingsError, unknownKeyProblems, validateSettings } from "../../stack/validation";
 import { FileAccess, LOCAL_FILES } from "../../components/common/rules";
-import { isHost, isIPv4Cidr, parseHostPort } from "../../components/common/checks";
+import {
+  AddressRange,
+  addressRange,
+  isHost,
+  isIPv4Cidr,
+  parseHostPort,
+  parseIPv4Cidr,
+  parseIPv4Range,
+  rangeText,
+} from "../../components/common/checks";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
@@ -41,7 +50,12 @@ function problemsOf(overrides: Partial<Record<keyof RawSettings, unknown>>): rea
 
 const URL_PATH_RULE = "must be a URL path: '/' then letters, digits and -._~/:@+,= only (no %), at most 256 characters";
 const FILE_PATH_RULE = "a path of 1 to 4096 letters, digits and ._/+-@, not starting with '-'";
-const VIRTUAL_IP_RULE = "an IPv4 address from 10.77.0.200-10.77.0.254, the part of the lab subnet 10.77.0.0/24 no container is leased";
+const VIRTUAL_IP_RULE =
+  "an IPv4 address from 10.77.0.200-10.77.0.254: a host address of veza-infra:vrrpSubnet 10.77.0.0/24, outside veza-infra:vrrpLeasedRange 10.77.0.2-10.77.0.199, not veza-infra:vrrpGateway 10.77.0.1";
+/** A real cluster's segment: a /16 whose DHCP server leases its first 1024 addresses, routed at its top. */
+const CLUSTER_SEGMENT = { vrrpSubnet: "10.20.0.0/16", vrrpLeasedRange: "10.20.0.2-10.20.3.255", vrrpGateway: "10.20.255.254" };
+const CLUSTER_VIRTUAL_IP_RULE =
+  "an IPv4 address from 10.20.0.1, 10.20.4.0-10.20.255.253: a host address of veza-infra:vrrpSubnet 10.20.0.0/16, outside veza-infra:vrrpLeasedRange 10.20.0.2-10.20.3.255, not veza-infra:vrrpGateway 10.20.255.254";
 
 const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   [
@@ -351,7 +365,7 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   [
     "virtual IP outside the subnet",
     { haproxyCount: 2, virtualIp: "10.77.1.200" },
-    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.1.200": outside the lab subnet 10.77.0.0/24)`,
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.1.200": outside veza-infra:vrrpSubnet)`,
   ],
   [
     "virtual IP on the network address",
@@ -366,17 +380,68 @@ const BAD: [string, Partial<Record<keyof RawSettings, unknown>>, string][] = [
   [
     "virtual IP on the gateway",
     { haproxyCount: 2, virtualIp: "10.77.0.1" },
-    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.1": the bridge's own address on the host)`,
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.77.0.1": veza-infra:vrrpGateway, the router's own address)`,
   ],
   ...["10.77.0.2", "10.77.0.100", "10.77.0.199"].map((ip): [string, Partial<Record<keyof RawSettings, unknown>>, string] => [
     `virtual IP ${ip}, in the DHCP range`,
     { haproxyCount: 2, virtualIp: ip },
-    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "${ip}": inside the DHCP range 10.77.0.2-10.77.0.199, so a container could be leased it)`,
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "${ip}": inside veza-infra:vrrpLeasedRange, so it could be handed to another host)`,
   ]),
   [
-    "virtual IP in the cluster lab's DHCP range",
-    { haproxyCount: 2, virtualIp: "10.79.0.50" },
-    'veza-infra:virtualIp must be empty or an IPv4 address from 10.79.0.200-10.79.0.254, the part of the cluster lab\'s segment 10.79.0.0/24 no container is leased (got "10.79.0.50": inside the DHCP range 10.79.0.2-10.79.0.199, so a container could be leased it)',
+    "virtual IP on the cluster lab's segment, which the defaults do not describe",
+    { haproxyCount: 2, virtualIp: "10.79.0.200" },
+    `veza-infra:virtualIp must be empty or ${VIRTUAL_IP_RULE} (got "10.79.0.200": outside veza-infra:vrrpSubnet)`,
+  ],
+  [
+    "virtual IP in a real cluster's leased range",
+    { haproxyCount: 2, virtualIp: "10.20.1.5", ...CLUSTER_SEGMENT },
+    `veza-infra:virtualIp must be empty or ${CLUSTER_VIRTUAL_IP_RULE} (got "10.20.1.5": inside veza-infra:vrrpLeasedRange, so it could be handed to another host)`,
+  ],
+  [
+    "virtual IP on a real cluster's gateway",
+    { haproxyCount: 2, virtualIp: "10.20.255.254", ...CLUSTER_SEGMENT },
+    `veza-infra:virtualIp must be empty or ${CLUSTER_VIRTUAL_IP_RULE} (got "10.20.255.254": veza-infra:vrrpGateway, the router's own address)`,
+  ],
+  [
+    "a pair on a real cluster without a virtual IP",
+    { haproxyCount: 2, ...CLUSTER_SEGMENT },
+    `veza-infra:virtualIp must be ${CLUSTER_VIRTUAL_IP_RULE} when veza-infra:haproxyCount is 2: clients reach the pair there (got "")`,
+  ],
+  [
+    "a subnet with host bits set",
+    { vrrpSubnet: "10.77.0.1/24" },
+    'veza-infra:vrrpSubnet must be an IPv4 network in CIDR notation with no host bits set, /8 to /29, e.g. 10.79.0.0/24 (got "10.77.0.1/24")',
+  ],
+  [
+    "a subnet too small for two nodes and the virtual IP",
+    { vrrpSubnet: "10.77.0.0/30", vrrpLeasedRange: "", vrrpGateway: "" },
+    'veza-infra:vrrpSubnet must be an IPv4 network in CIDR notation with no host bits set, /8 to /29, e.g. 10.79.0.0/24 (got "10.77.0.0/30")',
+  ],
+  [
+    "a subnet larger than any private network",
+    { vrrpSubnet: "10.0.0.0/7" },
+    'veza-infra:vrrpSubnet must be an IPv4 network in CIDR notation with no host bits set, /8 to /29, e.g. 10.79.0.0/24 (got "10.0.0.0/7")',
+  ],
+  [
+    "a leased range that is one address",
+    { vrrpLeasedRange: "10.77.0.2" },
+    'veza-infra:vrrpLeasedRange must be empty or first-last, two IPv4 addresses, e.g. 10.79.0.2-10.79.0.199 (got "10.77.0.2")',
+  ],
+  [
+    "a leased range backwards",
+    { vrrpLeasedRange: "10.77.0.199-10.77.0.2" },
+    'veza-infra:vrrpLeasedRange must be empty or first-last with the first address not above the last (got "10.77.0.199-10.77.0.2")',
+  ],
+  [
+    "a leased range past the subnet's broadcast address",
+    { vrrpLeasedRange: "10.77.0.2-10.77.0.255" },
+    'veza-infra:vrrpLeasedRange must be empty or within the host addresses of veza-infra:vrrpSubnet, 10.77.0.1-10.77.0.254 (got "10.77.0.2-10.77.0.255")',
+  ],
+  ["a gateway that is a name", { vrrpGateway: "router.lan" }, 'veza-infra:vrrpGateway must be empty or an IPv4 address (got "router.lan")'],
+  [
+    "a gateway on another subnet",
+    { vrrpGateway: "10.78.0.1" },
+    'veza-infra:vrrpGateway must be empty or within the host addresses of veza-infra:vrrpSubnet, 10.77.0.1-10.77.0.254 (got "10.78.0.1")',
   ],
   ["virtual IP of the wrong type", { haproxyCount: 2, virtualIp: 10 }, "veza-infra:virtualIp must be a string (got 10)"],
   ["negative CPU limit", { haproxyLimitsCpu: -1 }, "veza-infra:haproxyLimitsCpu must be an integer from 0 to 256 (got -1)"],
@@ -507,6 +572,38 @@ describe("validateSettings", () => {
   test.each(["10.77.0.200", "10.77.0.254"])("accepts a pair behind the virtual IP %s, with the VRRP bounds", (virtualIp) => {
     expect(problemsOf({ haproxyCount: 2, virtualIp, vrrpAdvertIntervalMs: 100, vrrpRouterId: 255 })).toEqual([]);
     expect(problemsOf({ haproxyCount: 2, virtualIp, vrrpAdvertIntervalMs: 1000, vrrpRouterId: 1 })).toEqual([]);
+  });
+
+  test.each(["10.20.0.1", "10.20.4.0", "10.20.128.7", "10.20.255.253"])(
+    "accepts a pair behind %s on a real cluster's /16, once its segment is described",
+    (virtualIp) => {
+      expect(problemsOf({ haproxyCount: 2, virtualIp, ...CLUSTER_SEGMENT })).toEqual([]);
+    },
+  );
+
+  test("accepts a segment with nothing leased and no gateway known: any host address, the lab host's included", () => {
+    expect(problemsOf({ haproxyCount: 2, virtualIp: "10.77.0.1", vrrpLeasedRange: "", vrrpGateway: "" })).toEqual([]);
+    expect(
+      problemsOf({ haproxyCount: 2, virtualIp: "10.77.0.6", vrrpSubnet: "10.77.0.0/29", vrrpLeasedRange: "", vrrpGateway: "" }),
+    ).toEqual([]);
+  });
+
+  test("a subnet set alone: the lab's leased range and gateway left beside it are named, the virtual IP not judged on them", () => {
+    expect(problemsOf({ haproxyCount: 2, virtualIp: "10.20.0.5", vrrpSubnet: "10.20.0.0/16" })).toEqual([
+      'veza-infra:vrrpLeasedRange must be empty or within the host addresses of veza-infra:vrrpSubnet, 10.20.0.1-10.20.255.254 (got "10.77.0.2-10.77.0.199", the default: set it along with veza-infra:vrrpSubnet)',
+      'veza-infra:vrrpGateway must be empty or within the host addresses of veza-infra:vrrpSubnet, 10.20.0.1-10.20.255.254 (got "10.77.0.1", the default: set it along with veza-infra:vrrpSubnet)',
+    ]);
+  });
+
+  test("every problem of the segment at once, and a virtual IP that is not one named as such", () => {
+    expect(
+      problemsOf({ haproxyCount: 2, virtualIp: "10.20.0", vrrpSubnet: "10.20.0.0/33", vrrpLeasedRange: "10.20.0.9-", vrrpGateway: 1 }),
+    ).toEqual([
+      'veza-infra:vrrpSubnet must be an IPv4 network in CIDR notation with no host bits set, /8 to /29, e.g. 10.79.0.0/24 (got "10.20.0.0/33")',
+      'veza-infra:vrrpLeasedRange must be empty or first-last, two IPv4 addresses, e.g. 10.79.0.2-10.79.0.199 (got "10.20.0.9-")',
+      "veza-infra:vrrpGateway must be a string (got 1)",
+      'veza-infra:virtualIp must be empty or an IPv4 address of veza-infra:vrrpSubnet (got "10.20.0": not an IPv4 address)',
+    ]);
   });
 
   test("holds the second HAProxy's container name to the prefix rule too", () => {
@@ -669,7 +766,7 @@ describe("the injection class: every string key and list item refuses each value
   ];
 
   test("covers every key that holds text", () => {
-    expect(STRING_KEYS).toHaveLength(20);
+    expect(STRING_KEYS).toHaveLength(23);
     expect(LIST_KEYS).toHaveLength(8);
   });
 
@@ -740,6 +837,28 @@ describe("host and host:port", () => {
   );
   test.each(["10.77.0.1/24", "11.0.0.0/7", "1.0.0.0/0", "10.77.0.0", "10.77.0/24"])("%s is not an IPv4 network", (cidr) =>
     expect(isIPv4Cidr(cidr)).toBe(false),
+  );
+  test("reads a network as its addresses, numbers that compare as addresses do", () => {
+    expect(parseIPv4Cidr("10.20.0.0/16")).toEqual({
+      first: 10 * 2 ** 24 + 20 * 2 ** 16,
+      last: 10 * 2 ** 24 + 21 * 2 ** 16 - 1,
+      prefixLength: 16,
+    });
+    expect(parseIPv4Cidr("255.255.255.255/32")).toEqual({ first: 2 ** 32 - 1, last: 2 ** 32 - 1, prefixLength: 32 });
+    expect(parseIPv4Cidr("10.20.0.1/16")).toBeUndefined();
+    expect(rangeText(parseIPv4Cidr("10.77.0.0/24") as AddressRange)).toBe("10.77.0.0-10.77.0.255");
+    expect(rangeText(addressRange("10.77.0.200"))).toBe("10.77.0.200");
+  });
+  test.each([
+    ["10.77.0.2-10.77.0.199", "10.77.0.2-10.77.0.199"],
+    ["10.77.0.199-10.77.0.2", "10.77.0.199-10.77.0.2"],
+    ["10.77.0.9-10.77.0.9", "10.77.0.9"],
+  ])("reads the range %s as first and last, in the order given", (range, shown) => {
+    expect(rangeText(parseIPv4Range(range) as AddressRange)).toBe(shown);
+  });
+  test.each(["10.77.0.2", "10.77.0.2-", "-10.77.0.2", "10.77.0.2-10.77.0.256", "10.77.0.2-10.77.0.3-10.77.0.4", "10.77.0.0/24"])(
+    "%s is not a range",
+    (range) => expect(parseIPv4Range(range)).toBeUndefined(),
   );
   test("parses host:port and refuses IPv6 and ports out of range", () => {
     expect(parseHostPort("10.0.0.1:8080")).toEqual({ host: "10.0.0.1", port: 8080 });

@@ -9,6 +9,7 @@
 import fc from "fast-check";
 import { Fleets, Upstream } from "../../../components/haproxy/haproxyConfig";
 import { KeepalivedArgs, renderKeepalivedConfig } from "../../../components/haproxy/keepalivedConfig";
+import { completeVrrp } from "../../../components/haproxy/haproxyPair";
 import { stackHaproxyConfig } from "../../../stack/componentArgs";
 import { HAPROXY_FIELDS } from "../../../stack/fields";
 import { DEFAULTS, Settings } from "../../../stack/settings";
@@ -85,7 +86,7 @@ describe("haproxy.cfg", () => {
   });
 });
 
-/** Two nodes with Incus names and distinct addresses, none of them the virtual IP, and valid VRRP settings. */
+/** Two nodes with Incus names and distinct addresses on the lab's segment, none of them the virtual IP, and valid VRRP settings. */
 const PAIRS = fc
   .record({
     names: fc.uniqueArray(fc.stringMatching(/^[A-Za-z]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?$/), { minLength: 2, maxLength: 2 }),
@@ -96,7 +97,7 @@ const PAIRS = fc
     statsPort: fc.integer({ min: 1, max: 65535 }),
   })
   .map(({ names, addresses, virtualIp, statsPort, ...vrrp }) => ({
-    settings: { statsPort, vrrp: { ...vrrp, virtualIp: `10.77.0.${virtualIp}` } } as KeepalivedArgs,
+    settings: { statsPort, vrrp: completeVrrp({ ...vrrp, virtualIp: `10.77.0.${virtualIp}` }) } satisfies KeepalivedArgs,
     pair: names.map((name, i): Upstream => ({ name, address: `10.77.0.${addresses[i]}` })),
   }));
 

@@ -48,7 +48,8 @@ const OPTIONAL_TOKEN = /^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const SIZE = /^$|^[1-9][0-9]*(MiB|GiB)$/;
 const INCUS_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
-const IPV4_NETWORK = /^[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}$/;
+const IPV4 = /[0-9]{1,3}(\.[0-9]{1,3}){3}/;
+const IPV4_NETWORK = new RegExp(`^${IPV4.source}/[0-9]{1,2}$`);
 
 interface StringRule {
   /** The characters and shape the validator's message documents for the setting (a list: for each item). */
@@ -88,7 +89,10 @@ const STRING_SETTINGS: Record<StringKey, StringRule> = {
   streamServerRootSize: { documented: SIZE, examples: ["4GiB"] },
   // The container names it starts must be Incus names, so it may be empty or start one.
   namePrefix: { documented: /^$|^[A-Za-z][A-Za-z0-9-]*$/, examples: ["", "lab-", "a1"] },
-  virtualIp: { documented: /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, examples: ["10.77.0.250", ""], context: { haproxyCount: 2 } },
+  virtualIp: { documented: new RegExp(`^${IPV4.source}$`), examples: ["10.77.0.250", ""], context: { haproxyCount: 2 } },
+  vrrpSubnet: { documented: IPV4_NETWORK, examples: ["10.77.0.0/24", "10.76.0.0/15"] },
+  vrrpLeasedRange: { documented: new RegExp(`^$|^${IPV4.source}-${IPV4.source}$`), examples: ["10.77.0.2-10.77.0.199", ""] },
+  vrrpGateway: { documented: new RegExp(`^$|^${IPV4.source}$`), examples: ["10.77.0.1", "10.77.0.254", ""] },
   // Read by the policy pack only, and shown in previews: one line of the documented characters.
   policyWaivers: { documented: /^[a-z0-9-]+: *[A-Za-z0-9 .,;:()/'#_+-]{1,200}$/, examples: [`${RULE_NAMES[0]}: lab only (see docs/)`] },
 };
