@@ -179,7 +179,8 @@ export class HaproxyPair extends pulumi.ComponentResource {
       { name: second.nodeName, address: b },
     ]);
     const keepalived = labelledStep(["configure keepalived", KEEPALIVED_SCRIPT], ["stop keepalived", KEEPALIVED_DELETE_SCRIPT]);
-    return this.nodes.map((node) => {
+    return this.nodes.map((node, i) => {
+      const peer = this.nodes[1 - i];
       const live = driftOption(driftOf(node.live, { recorded: [KEEPALIVED_CONF_PATH], units: ["keepalived"] }), seenAt);
       return new command.local.Command(
         `${node.nodeName}-keepalived`,
@@ -187,9 +188,12 @@ export class HaproxyPair extends pulumi.ComponentResource {
           create: keepalived.create,
           delete: keepalived.delete,
           interpreter: keepalived.interpreter,
-          environment: pulumi.all([node.container.ref, pair]).apply(([ref, p]) => ({
+          environment: pulumi.all([node.container.ref, peer.container.ref, node.address, pair]).apply(([ref, peerRef, address, p]) => ({
             ...keepalived.environment,
             VEZA_REF: ref,
+            VEZA_PEER_REF: peerRef,
+            VEZA_ADDRESS: address,
+            VEZA_VIRTUAL_IP: keepalivedArgs.vrrp.virtualIp,
             VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(keepalivedArgs, p, node.nodeName),
             ...live.environment,
           })),

@@ -50,20 +50,69 @@ systemctl enable --quiet keepalived
 if ! systemctl is-active --quiet keepalived; then systemctl start keepalived
 elif $changed; then systemctl reload keepalived; fi`;
 
-/** Writes VEZA_KEEPALIVED_CONF into the node VEZA_REF, then {@link KEEPALIVED_IN_CONTAINER}. */
+/** Inside a node: whether its live keepalived.conf names the address "$1" (its unicast peer). */
+const KNOWS_ADDRESS = `${FILES_ROOT}; grep -Fqw -e "$1" "$root"${KEEPALIVED_CONF_PATH}`;
+
+/** How long a node waits for its peer to learn its address: the peer's own step reloads within seconds. */
+export const PEER_WAIT_SECONDS = 60;
+
+/**
+ * Writes VEZA_KEEPALIVED_CONF into the node VEZA_REF, then {@link KEEPALIVED_IN_CONTAINER}. A node
+ * whose keepalived is about to start (new, or replacing one that moved to another member, with a
+ * new address) first waits until its peer VEZA_PEER_REF, if its keepalived runs, names the node's
+ * VEZA_ADDRESS in its live keepalived.conf: the peer advertises only to the addresses it knows, and
+ * a node that hears no advert takes the address too once its master-down interval (under a
+ * second) passes, two holders answering for it. The peer's own step reloads it with the new
+ * address; if it never does, this step fails and keepalived stays stopped here, the address
+ * where it was.
+ */
 export const KEEPALIVED_SCRIPT = `printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c ${shellQuote(WRITE_FILE)} sh ${KEEPALIVED_CONF_PATH}.next 0644
+if ! incus exec "$VEZA_REF" -- systemctl is-active --quiet keepalived; then
+  waited=0
+  until ! incus exec "$VEZA_PEER_REF" -- systemctl is-active --quiet keepalived 2>/dev/null ||
+    incus exec "$VEZA_PEER_REF" -- sh -c ${shellQuote(KNOWS_ADDRESS)} sh "$VEZA_ADDRESS"; do
+    if [ "$waited" -ge ${PEER_WAIT_SECONDS * 2} ]; then
+      echo "$VEZA_PEER_REF still does not name $VEZA_ADDRESS in its keepalived.conf after ${PEER_WAIT_SECONDS} s: keepalived stays stopped on $VEZA_REF rather than take the address beside it" >&2
+      exit 1
+    fi
+    sleep 0.5
+    waited=$((waited + 1))
+  done
+fi
 incus exec "$VEZA_REF" -- sh -c ${shellQuote(KEEPALIVED_IN_CONTAINER)}`;
+
+/** How long connections already open to the address are served after it moved: their answers are on the way. */
+export const HANDOVER_DRAIN_SECONDS = 2;
+
+/**
+ * Inside a node, the virtual IP "$1": keepalived stops (priority 0: the peer takes the address at
+ * once). When the node held the address, the connections open to it would lose their replies (a
+ * reply from an address no longer local is not sent) and fail: the address stays on `lo` for
+ * {@link HANDOVER_DRAIN_SECONDS}, with eth0 answering ARP only for its own addresses, so that what
+ * HAProxy is answering still reaches the client while every new connection goes to the peer.
+ */
+export const HAND_OVER_IN_CONTAINER = `vip=$1
+holds=false
+if ip -4 -o addr show dev eth0 | grep -F " $vip/" >/dev/null; then holds=true; fi
+if $holds; then
+  sysctl -qw net.ipv4.conf.eth0.arp_ignore=1
+  ip addr add "$vip/32" dev lo
+fi
+systemctl disable --now --quiet keepalived
+if $holds; then
+  sleep ${HANDOVER_DRAIN_SECONDS}
+  ip addr del "$vip/32" dev lo
+fi`;
 
 /**
  * Before a node's container goes (it moves to another member or is replaced: its keepalived step
- * is deleted first), and when the pair goes (haproxyCount back to 1) on a node that stays:
- * keepalived stops, so the address moves to the peer by keepalived's priority-0 advert, before
- * anything else of the node stops. A node not running (gone, or stopped by an evacuation) holds
- * no address and has nothing to stop.
+ * is deleted first), and when the pair goes (haproxyCount back to 1) on a node that stays: the
+ * node hands VEZA_VIRTUAL_IP over ({@link HAND_OVER_IN_CONTAINER}) before anything else of it
+ * stops. A node not running (gone, or stopped by an evacuation) holds no address.
  */
 export const KEEPALIVED_DELETE_SCRIPT = `status=$(incus info "$VEZA_REF" 2>/dev/null | awk '$1 == "Status:" { print $2 }') || true
 [ "$status" = RUNNING ] || exit 0
-incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived`;
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(HAND_OVER_IN_CONTAINER)} sh "$VEZA_VIRTUAL_IP"`;
 
 /**
  * Rolls haproxy.cfg out to both nodes (VEZA_REFS, space-separated, in priority order), one after

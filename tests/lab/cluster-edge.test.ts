@@ -219,7 +219,9 @@ test("the member under the virtual IP is cordoned: the next up moves its contain
     `${sockets.reduce((n, s) => n + s.kept.reconnects, 0)} / ${sockets.reduce((n, s) => n + s.kept.failedAttempts, 0)}`;
   figures["virtual IP holder after that up"] = await vipHolder();
   for (const node of stack.haproxyContainers)
-    console.log(`${node} keepalived:\n${await incus("exec", node, "--", "journalctl", "-u", "keepalived", "--no-pager", "-o", "short-precise").catch((e: Error) => e.message)}`);
+    console.log(
+      `${node} keepalived:\n${await incus("exec", node, "--", "journalctl", "-u", "keepalived", "--no-pager", "-o", "short-precise").catch((e: Error) => e.message)}`,
+    );
   expect(failures).toEqual([]);
   expect(Object.values(stack.containerMembers)).not.toContain(cordoned);
   const [first, second] = stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);

@@ -15,7 +15,13 @@ import {
   SET_SERVER_STATES,
   SWAP_AND_RELOAD,
 } from "../../components/haproxy/haproxyScripts";
-import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_IN_CONTAINER, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
+import {
+  HAND_OVER_IN_CONTAINER,
+  KEEPALIVED_DELETE_SCRIPT,
+  KEEPALIVED_IN_CONTAINER,
+  KEEPALIVED_SCRIPT,
+  ROLLOUT_SCRIPT,
+} from "../../components/haproxy/pairScripts";
 import {
   BASH,
   DELETE_SCRIPT,
@@ -64,6 +70,7 @@ const IN_CONTAINER: Record<string, string> = {
   "haproxy-check-candidate": CHECK_CANDIDATE,
   "haproxy-swap-and-reload": SWAP_AND_RELOAD,
   "keepalived-in-container": KEEPALIVED_IN_CONTAINER,
+  "haproxy-pair-hand-over-in-container": HAND_OVER_IN_CONTAINER,
   "haproxy-set-server-states": SET_SERVER_STATES,
 };
 
@@ -215,7 +222,7 @@ describe("keepalived's delete step, before a node's container goes", () => {
     try {
       const info = status === undefined ? "exit 1" : `echo "Status: ${status}"`;
       fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\necho "$*" >> "${dir}/calls"\n[ "$1" != info ] || ${info}\n`, { mode: 0o755 });
-      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "cl:cl-haproxy" };
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "cl:cl-haproxy", VEZA_VIRTUAL_IP: "10.79.0.200" };
       execFileSync(BASH[0], [...BASH.slice(1), KEEPALIVED_DELETE_SCRIPT], { env, stdio: "pipe" });
       return fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
     } finally {
@@ -223,8 +230,10 @@ describe("keepalived's delete step, before a node's container goes", () => {
     }
   };
 
-  test("a running node stops keepalived, which hands the address to the peer", () => {
-    expect(callsWith("RUNNING")).toEqual(["info cl:cl-haproxy", "exec cl:cl-haproxy -- systemctl disable --now --quiet keepalived"]);
+  test("a running node hands the address over (HAND_OVER_IN_CONTAINER, swapScripts.test.ts runs it)", () => {
+    expect(callsWith("RUNNING").join("\n")).toBe(
+      `info cl:cl-haproxy\nexec cl:cl-haproxy -- sh -c ${HAND_OVER_IN_CONTAINER} sh 10.79.0.200`,
+    );
   });
 
   test("a node stopped by an evacuation, or gone, has nothing to stop and is no error", () => {

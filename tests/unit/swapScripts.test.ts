@@ -11,7 +11,13 @@ import * as os from "os";
 import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxy/haproxyConfig";
 import { APPLY_CONFIG_SCRIPT } from "../../components/haproxy/haproxyScripts";
-import { KEEPALIVED_SCRIPT, KEEPALIVED_STOPS_FIRST, ROLLOUT_SCRIPT } from "../../components/haproxy/pairScripts";
+import {
+  HAND_OVER_IN_CONTAINER,
+  KEEPALIVED_SCRIPT,
+  KEEPALIVED_STOPS_FIRST,
+  PEER_WAIT_SECONDS,
+  ROLLOUT_SCRIPT,
+} from "../../components/haproxy/pairScripts";
 import { BASH } from "../../components/incus/incusScripts";
 import { KEEPALIVED_CONF_PATH } from "../../components/haproxy/keepalivedConfig";
 import { sha256 } from "../../components/incus/liveState";
@@ -78,9 +84,14 @@ esac
   journalctl: `#!/bin/sh
 echo "haproxy[101]: [ALERT] (fake journal) the new worker failed"
 `,
-  ip: `#!/bin/sh
-[ -e "$VEZA_ROOT/fake/holder" ] && echo "2: eth0    inet ${VIP}/24 scope global secondary eth0"
+  // \`ip -4 -o addr show\` lists the address on the holder; any other use is logged.
+  ip: `${LOG}case "$*" in
+  "-4 -o addr show"*) [ -e "$fake/holder" ] && echo "2: eth0    inet ${VIP}/24 scope global secondary eth0" ;;
+  *) log ip "$@" ;;
+esac
 exit 0
+`,
+  sysctl: `${LOG}log sysctl "$@"
 `,
   sleep: "#!/bin/sh\n",
 };
@@ -284,7 +295,9 @@ describe("haproxy.cfg rolled out to a pair (ROLLOUT_SCRIPT)", () => {
 });
 
 describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
-  const apply = (conf: string) => run(KEEPALIVED_SCRIPT, { VEZA_REF: "lab-haproxy", VEZA_KEEPALIVED_CONF: conf });
+  const ADDRESS = "10.77.0.31";
+  const apply = (conf: string) =>
+    run(KEEPALIVED_SCRIPT, { VEZA_REF: "lab-haproxy", VEZA_PEER_REF: "lab-haproxy-2", VEZA_ADDRESS: ADDRESS, VEZA_KEEPALIVED_CONF: conf });
   const check = () => `lab-haproxy keepalived -t -f ${file("lab-haproxy", `${KEEPALIVED_CONF_PATH}.next`)}`;
   beforeEach(() => {
     write("lab-haproxy", KEEPALIVED_CONF_PATH, "vrrp_instance v1 {}\n");
@@ -296,7 +309,7 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("keepalived rejected the new configuration; the live one stays: (line 2) Unknown keyword 'reject'");
     expect(etc("lab-haproxy")).toEqual({ "keepalived/keepalived.conf": "644 vrrp_instance v1 {}\n" });
-    expect(calls()).toEqual([check()]);
+    expect(calls()).toEqual(["lab-haproxy systemctl is-active --quiet keepalived", check()]);
   });
 
   test("an accepted, changed config is installed and keepalived reloaded (the address stays put)", () => {
@@ -309,6 +322,7 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
       [KEEPALIVED_STOPS_FIRST.path.replace("/etc/", "")]: `644 ${KEEPALIVED_STOPS_FIRST.text}`,
     });
     expect(calls()).toEqual([
+      "lab-haproxy systemctl is-active --quiet keepalived",
       check(),
       "lab-haproxy systemctl daemon-reload",
       "lab-haproxy systemctl enable --quiet keepalived",
@@ -325,5 +339,49 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
     fs.rmSync(file("lab-haproxy", "fake/keepalived.active"));
     expect(apply("vrrp_instance v1 {}\n").status).toBe(0);
     expect(calls()).toContain("lab-haproxy systemctl start keepalived");
+  });
+
+  test("a node starting keepalived while its peer runs it waits until the peer names its address", () => {
+    fs.rmSync(file("lab-haproxy", "fake/keepalived.active"));
+    write("lab-haproxy-2", "fake/keepalived.active", "");
+    write("lab-haproxy-2", KEEPALIVED_CONF_PATH, "unicast_peer {\n  10.77.0.3\n}\n");
+    const refused = apply("vrrp_instance v1 {}\n");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      `lab-haproxy-2 still does not name ${ADDRESS} in its keepalived.conf after ${PEER_WAIT_SECONDS} s: keepalived stays stopped on lab-haproxy`,
+    );
+    expect(calls()).not.toContain("lab-haproxy systemctl start keepalived");
+    // An address that merely starts with this one is another node's.
+    write("lab-haproxy-2", KEEPALIVED_CONF_PATH, `unicast_peer {\n  ${ADDRESS}5\n}\n`);
+    expect(apply("vrrp_instance v1 {}\n").status).toBe(1);
+    write("lab-haproxy-2", KEEPALIVED_CONF_PATH, `unicast_peer {\n  ${ADDRESS}\n}\n`);
+    expect(apply("vrrp_instance v1 {}\n").status).toBe(0);
+    expect(calls()).toContain("lab-haproxy systemctl start keepalived");
+  });
+
+  test("a node whose peer does not run keepalived (both starting, or the peer gone) starts at once", () => {
+    fs.rmSync(file("lab-haproxy", "fake/keepalived.active"));
+    expect(apply("vrrp_instance v1 {}\n").status).toBe(0);
+    expect(calls()).toContain("lab-haproxy systemctl start keepalived");
+  });
+});
+
+describe("a node handing the address over (HAND_OVER_IN_CONTAINER)", () => {
+  const handOver = (node: string) => run(`incus exec ${node} -- sh -c "$SCRIPT" sh ${VIP}`, { SCRIPT: HAND_OVER_IN_CONTAINER });
+
+  test("the holder keeps the address on lo, not answering ARP for it, while keepalived stops and answers drain", () => {
+    write("lab-haproxy", "fake/holder", "");
+    expect(handOver("lab-haproxy").status).toBe(0);
+    expect(calls()).toEqual([
+      "lab-haproxy sysctl -qw net.ipv4.conf.eth0.arp_ignore=1",
+      `lab-haproxy ip addr add ${VIP}/32 dev lo`,
+      "lab-haproxy systemctl disable --now --quiet keepalived",
+      `lab-haproxy ip addr del ${VIP}/32 dev lo`,
+    ]);
+  });
+
+  test("a node without the address only stops keepalived", () => {
+    expect(handOver("lab-haproxy-2").status).toBe(0);
+    expect(calls()).toEqual(["lab-haproxy-2 systemctl disable --now --quiet keepalived"]);
   });
 });

@@ -1,5 +1,17 @@
 printf '%s' "$VEZA_KEEPALIVED_CONF" | incus exec "$VEZA_REF" -- sh -c 'root=${VEZA_ROOT:-}; f="$root$1"; umask 077; mkdir -p "${f%/*}" || exit 1
 if ! { cat > "$f.tmp" && chmod "$2" "$f.tmp" && mv "$f.tmp" "$f"; }; then rm -f "$f.tmp"; exit 1; fi' sh /etc/keepalived/keepalived.conf.next 0644
+if ! incus exec "$VEZA_REF" -- systemctl is-active --quiet keepalived; then
+  waited=0
+  until ! incus exec "$VEZA_PEER_REF" -- systemctl is-active --quiet keepalived 2>/dev/null ||
+    incus exec "$VEZA_PEER_REF" -- sh -c 'root=${VEZA_ROOT:-}; grep -Fqw -e "$1" "$root"/etc/keepalived/keepalived.conf' sh "$VEZA_ADDRESS"; do
+    if [ "$waited" -ge 120 ]; then
+      echo "$VEZA_PEER_REF still does not name $VEZA_ADDRESS in its keepalived.conf after 60 s: keepalived stays stopped on $VEZA_REF rather than take the address beside it" >&2
+      exit 1
+    fi
+    sleep 0.5
+    waited=$((waited + 1))
+  done
+fi
 incus exec "$VEZA_REF" -- sh -c 'set -e
 root=${VEZA_ROOT:-}
 conf="$root"/etc/keepalived/keepalived.conf
