@@ -3,10 +3,10 @@
  * Pure: results in, text out.
  */
 import { ConfigName, RestoreCheck } from "./lb";
-import { LOAD_RATE, LoadSummary } from "./measure";
+import { LOAD_RATE, LoadSummary, SETTLE_MS, SLOW_MS } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
 import { EdgeLimitsRun, LIMITS_DURATION_S, LIMITS_ROUNDS } from "./scenarios/edgeLimits";
-import { ANCHOR_MEMBER, DARK_BOUND_MS, HostDiesRun } from "./scenarios/hostDies";
+import { AFTER_ANSWER_MS, ANCHOR_MEMBER, DARK_BOUND_MS, HostDiesRun } from "./scenarios/hostDies";
 import { LbNodeRun, RESTART_AFTER_MS } from "./scenarios/lbNode";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { AS_DEPLOYED, BISECT_LOAD, BisectRun, CannonResult, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
@@ -679,6 +679,10 @@ interface OutageColumn {
   /** What was killed, and what t = 0 is. */
   killed: string;
   zero: string;
+  /** How long the command that killed it took: t = 0 is when it returned. */
+  fromCommandMs: number;
+  /** Scenario 13: when the last failed request was sent (null: none). */
+  lastFailedSentMs?: number | null;
   run: OutageFigures;
   /** When the bench brought back what died (the anchors), and with what. */
   back?: { atMs: number; command: string };
@@ -686,7 +690,12 @@ interface OutageColumn {
 
 function outageColumns(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies: Partial<Record<ConfigName, HostDiesRun>>): OutageColumn[] {
   const columns: OutageColumn[] = [];
-  const stopped = (run: LbNodeRun) => ({ killed: `\`incus stop --force ${run.victim}\``, zero: "the stop returned", run });
+  const stopped = (run: LbNodeRun) => ({
+    killed: `\`incus stop --force ${run.victim}\``,
+    zero: `the stop returned (it took ${seconds(run.stopCommandMs)})`,
+    fromCommandMs: run.stopCommandMs,
+    run,
+  });
   if (lbNode.project) columns.push({ label: "9 LB node dies: project (pair)", ...stopped(lbNode.project) });
   if (lbNode.anchor)
     columns.push({
@@ -696,7 +705,9 @@ function outageColumns(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies:
     });
   const killed = (run: HostDiesRun) => ({
     killed: `\`kill-member ${run.member}\` (${run.containers.join(", ")}; clients on ${run.victim})`,
-    zero: `kill-member started (it took ${seconds(run.killCommandMs)})`,
+    zero: `kill-member returned (it took ${seconds(run.killCommandMs)})`,
+    fromCommandMs: run.killCommandMs,
+    lastFailedSentMs: run.lastFailedSentMs,
     run,
   });
   if (hostDies.project) columns.push({ label: "13 host dies: project (cluster stack)", ...killed(hostDies.project) });
@@ -760,16 +771,21 @@ pair and the fleets spread over m1 m2 m3; the member of the node holding the vir
 on the same stack, every container on ${ANCHOR_MEMBER} (\`veza-infra:incusTarget\`; not m1, the database leader, whose death stalls
 the Incus API) behind one HAProxy node (\`haproxyCount\` 1, reached at its own address); that member is killed, watched
 ${seconds(DARK_BOUND_MS)} for any answer, then revived (what the seed needs: the host back). ${nine} force-stopped, the
-anchor's one node started again ${seconds(RESTART_AFTER_MS)} after.
+anchor's one node started again ${seconds(RESTART_AFTER_MS)} after. In both, t = 0 is when the killing command returned, what it
+killed dead for sure; requests sent while it ran count as in flight at t = 0. Scenario 13's load runs ${seconds(SETTLE_MS)} before t = 0
+and ${seconds(AFTER_ANSWER_MS)} after the first answer.
 
 | figure | ${columns.map((c) => c.label).join(" | ")} |
 | --- | ${columns.map(() => "---").join(" | ")} |
 ${row("what died", (c) => c.killed)}
 ${row("t = 0", (c) => c.zero)}
-${row("t = 0 -> first answer", (c) => seconds(c.run.firstAnswerMs))}
+${row("t = 0 -> first answer to a request sent after t = 0", (c) => seconds(c.run.firstAnswerMs))}
+${row("command started -> that first answer", (c) => seconds(c.fromCommandMs + (c.run.firstAnswerMs ?? NaN)))}
 ${row("anything answered before it was brought back", (c) => backCells(c)[0])}
 ${row("brought back -> first answer", (c) => backCells(c)[1])}
 ${row("failed: in flight at t = 0 / sent while dark / sent after the first answer", (c) => lost(c.run))}
+${row("last failed request sent at", (c) => (c.lastFailedSentMs === undefined ? "n/a" : c.lastFailedSentMs === null ? "none failed" : seconds(c.lastFailedSentMs)))}
+${row(`answered but slower than ${SLOW_MS} ms / slowest answer`, (c) => `${c.run.load.slow} / ${millis(c.run.load.maxMs)}`)}
 ${row("requests answered / sent", (c) => okShare(c.run))}
 
 Project against anchor:

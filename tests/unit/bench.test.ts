@@ -151,9 +151,13 @@ describe("scenario 11, version rollout", () => {
 });
 
 describe("scenario 13, host dies", () => {
-  test("without a revival, the figures are scenario 9's", () => {
+  test("without a revival, the figures are scenario 9's and when the last failure was sent", () => {
     const samples = [sample(9_990, 10_300, false), sample(10_100, 10_400, false), sample(10_500, 10_800, true)];
-    expect(hostDiesFigures(samples, 10_000, 8_000, 12_000)).toEqual(lbNodeFigures(samples, 10_000, 8_000, 12_000));
+    expect(hostDiesFigures(samples, 10_000, 8_000, 12_000)).toEqual({
+      ...lbNodeFigures(samples, 10_000, 8_000, 12_000),
+      lastFailedSentMs: 100,
+    });
+    expect(hostDiesFigures([sample(10_500, 10_800, true)], 10_000, 8_000, 12_000).lastFailedSentMs).toBeNull();
   });
 
   test("with a revival: nothing answered before it, and the first answer counted from it", () => {
@@ -165,7 +169,13 @@ describe("scenario 13, host dies", () => {
       45_000,
       30_000,
     );
-    expect(figures).toMatchObject({ reviveAtMs: 20_000, answeredBeforeRevive: false, firstAnswerMs: 31_200, reviveToAnswerMs: 11_200 });
+    expect(figures).toMatchObject({
+      reviveAtMs: 20_000,
+      answeredBeforeRevive: false,
+      firstAnswerMs: 31_200,
+      reviveToAnswerMs: 11_200,
+      lastFailedSentMs: 20_500,
+    });
     expect([figures.failedInFlight, figures.failedWhileDown, figures.failedAfterAnswer]).toEqual([0, 2, 0]);
   });
 
@@ -200,6 +210,7 @@ describe("scenario 13, host dies", () => {
       containers: ["cl-backend-api-2", "cl-haproxy"],
       victim: "cl-haproxy",
       killCommandMs: 250,
+      lastFailedSentMs: 600,
       ...figures(700, 400, 10),
     },
     anchor: {
@@ -208,6 +219,7 @@ describe("scenario 13, host dies", () => {
       containers: ["cl-backend-api-1", "cl-haproxy"],
       victim: "cl-haproxy",
       killCommandMs: 300,
+      lastFailedSentMs: 29_900,
       reviveAtMs: 20_300,
       answeredBeforeRevive: false,
       reviveToAnswerMs: 9_700,
@@ -224,7 +236,9 @@ describe("scenario 13, host dies", () => {
     const section = hostDiesSection(hostDies, undefined, run);
     expect(section.startsWith(HOST_DIES_MARKERS.begin)).toBe(true);
     expect(section.endsWith(HOST_DIES_MARKERS.end)).toBe(true);
-    expect(section).toContain("| t = 0 -> first answer | 0.70 s | 30.00 s |");
+    expect(section).toContain("| t = 0 -> first answer to a request sent after t = 0 | 0.70 s | 30.00 s |");
+    expect(section).toContain("| command started -> that first answer | 0.95 s | 30.30 s |");
+    expect(section).toContain("| last failed request sent at | 0.60 s | 29.90 s |");
     expect(section).toContain(
       "| anything answered before it was brought back | nothing brought back: the other node took over | no answer within 20.30 s; `revive-member` at 20.30 s |",
     );
@@ -252,7 +266,8 @@ describe("scenario 13, host dies", () => {
     expect(section).toContain(
       "| figure | 9 LB node dies: project (pair) | 9 LB node dies: anchor (seed's one node) | 13 host dies: project (cluster stack) |",
     );
-    expect(section).toContain("| t = 0 -> first answer | 0.90 s | 0.90 s | 0.70 s | 30.00 s |");
+    expect(section).toContain("| t = 0 -> first answer to a request sent after t = 0 | 0.90 s | 0.90 s | 0.70 s | 30.00 s |");
+    expect(section).toContain("| last failed request sent at | n/a | n/a | 0.60 s | 29.90 s |");
     expect(section).toContain("- 9 LB node dies:");
     expect(section).not.toContain("did not run");
   });
