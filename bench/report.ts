@@ -688,21 +688,20 @@ interface OutageColumn {
   back?: { atMs: number; command: string };
 }
 
-function outageColumns(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies: Partial<Record<ConfigName, HostDiesRun>>): OutageColumn[] {
-  const columns: OutageColumn[] = [];
+/** Scenario 9's and 13's runs, each as the project and the anchor that ran. */
+interface OutagePair {
+  scenario: string;
+  project?: OutageColumn;
+  anchor?: OutageColumn;
+}
+
+function outagePairs(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies: Partial<Record<ConfigName, HostDiesRun>>): OutagePair[] {
   const stopped = (run: LbNodeRun) => ({
     killed: `\`incus stop --force ${run.victim}\``,
     zero: `the stop returned (it took ${seconds(run.stopCommandMs)})`,
     fromCommandMs: run.stopCommandMs,
     run,
   });
-  if (lbNode.project) columns.push({ label: "9 LB node dies: project (pair)", ...stopped(lbNode.project) });
-  if (lbNode.anchor)
-    columns.push({
-      label: "9 LB node dies: anchor (seed's one node)",
-      ...stopped(lbNode.anchor),
-      back: lbNode.anchor.startAtMs === undefined ? undefined : { atMs: lbNode.anchor.startAtMs, command: "`incus start`" },
-    });
   const killed = (run: HostDiesRun) => ({
     killed: `\`kill-member ${run.member}\` (${run.containers.join(", ")}; clients on ${run.victim})`,
     zero: `kill-member returned (it took ${seconds(run.killCommandMs)})`,
@@ -710,14 +709,28 @@ function outageColumns(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies:
     lastFailedSentMs: run.lastFailedSentMs,
     run,
   });
-  if (hostDies.project) columns.push({ label: "13 host dies: project (cluster stack)", ...killed(hostDies.project) });
-  if (hostDies.anchor)
-    columns.push({
-      label: `13 host dies: anchor (seed's layout, all on ${hostDies.anchor.member})`,
-      ...killed(hostDies.anchor),
-      back: hostDies.anchor.reviveAtMs === undefined ? undefined : { atMs: hostDies.anchor.reviveAtMs, command: "`revive-member`" },
-    });
-  return columns;
+  const nine = "9 LB node dies";
+  const thirteen = "13 host dies";
+  return [
+    {
+      scenario: nine,
+      project: lbNode.project && { label: `${nine}: project (pair)`, ...stopped(lbNode.project) },
+      anchor: lbNode.anchor && {
+        label: `${nine}: anchor (seed's one node)`,
+        ...stopped(lbNode.anchor),
+        back: lbNode.anchor.startAtMs === undefined ? undefined : { atMs: lbNode.anchor.startAtMs, command: "`incus start`" },
+      },
+    },
+    {
+      scenario: thirteen,
+      project: hostDies.project && { label: `${thirteen}: project (cluster stack)`, ...killed(hostDies.project) },
+      anchor: hostDies.anchor && {
+        label: `${thirteen}: anchor (seed's layout, all on ${hostDies.anchor.member})`,
+        ...killed(hostDies.anchor),
+        back: hostDies.anchor.reviveAtMs === undefined ? undefined : { atMs: hostDies.anchor.reviveAtMs, command: "`revive-member`" },
+      },
+    },
+  ];
 }
 
 /** Whether anything answered before what died was brought back, and how long after that the first answer came. */
@@ -733,11 +746,18 @@ const okShare = (run: OutageFigures) => {
   return `${run.load.ok} / ${total} (${pct(total ? run.load.ok / total : NaN)})`;
 };
 
-/** "anchor / project" of the time to the first answer and of the share answered, for one scenario run both ways. */
-function outageRatio(scenario: string, project?: OutageFigures, anchor?: OutageFigures): string | undefined {
-  if (!project || !anchor || project.firstAnswerMs === null || anchor.firstAnswerMs === null) return undefined;
-  const share = (run: OutageFigures) => run.load.ok / (run.load.ok + run.load.failed);
-  return `- ${scenario}: t = 0 -> first answer ${seconds(project.firstAnswerMs)} (project) against ${seconds(anchor.firstAnswerMs)} (anchor), the anchor's outage ${(anchor.firstAnswerMs / project.firstAnswerMs).toFixed(1)}x the project's; requests answered ${pct(share(project))} against ${pct(share(anchor))}.`;
+/** The command started -> the first answer to a request sent after t = 0. */
+const outageMs = (c: OutageColumn) => c.fromCommandMs + (c.run.firstAnswerMs ?? NaN);
+
+/**
+ * "anchor / project" of the outage and the share answered, for one scenario run both ways. The
+ * outage is counted from the command's start: the project's other node may take over before the
+ * command returns (t = 0 -> first answer near 0), so its figure is an upper bound.
+ */
+function outageRatio({ scenario, project, anchor }: OutagePair): string | undefined {
+  if (!project || !anchor || project.run.firstAnswerMs === null || anchor.run.firstAnswerMs === null) return undefined;
+  const share = (c: OutageColumn) => c.run.load.ok / (c.run.load.ok + c.run.load.failed);
+  return `- ${scenario}: command started -> first answer ${seconds(outageMs(project))} (project, at most) against ${seconds(outageMs(anchor))} (anchor): the anchor's outage ${(outageMs(anchor) / outageMs(project)).toFixed(1)}x the project's; requests answered ${pct(share(project))} against ${pct(share(anchor))} (the anchor's share depends on how long the bench waited before bringing it back).`;
 }
 
 /**
@@ -749,12 +769,10 @@ export function hostDiesSection(
   lbNode: Partial<Record<ConfigName, LbNodeRun>> | undefined,
   r: Pick<Results, "startedAt" | "host" | "files">,
 ): string {
-  const columns = outageColumns(lbNode ?? {}, hostDies);
+  const pairs = outagePairs(lbNode ?? {}, hostDies);
+  const columns = pairs.flatMap(({ project, anchor }) => [project, anchor]).filter((c): c is OutageColumn => c !== undefined);
   const row = (figure: string, cell: (c: OutageColumn) => string) => `| ${[figure, ...columns.map(cell)].join(" | ")} |`;
-  const ratios = [
-    outageRatio("9 LB node dies", lbNode?.project, lbNode?.anchor),
-    outageRatio("13 host dies", hostDies.project, hostDies.anchor),
-  ].filter((line): line is string => line !== undefined);
+  const ratios = pairs.map(outageRatio).filter((line): line is string => line !== undefined);
   const json = r.files.find((f) => f.endsWith(".json")) ?? "n/a";
   const nine = lbNode
     ? "Scenario 9 ran in the same run, on the one-host lab's bench stack: the HAProxy container clients reach"
@@ -770,17 +788,17 @@ and every container on it (a host losing power). Project: the \`cluster\` stack 
 pair and the fleets spread over m1 m2 m3; the member of the node holding the virtual IP is killed. Anchor: the seed's layout
 on the same stack, every container on ${ANCHOR_MEMBER} (\`veza-infra:incusTarget\`; not m1, the database leader, whose death stalls
 the Incus API) behind one HAProxy node (\`haproxyCount\` 1, reached at its own address); that member is killed, watched
-${seconds(DARK_BOUND_MS)} for any answer, then revived (what the seed needs: the host back). ${nine} force-stopped, the
-anchor's one node started again ${seconds(RESTART_AFTER_MS)} after. In both, t = 0 is when the killing command returned, what it
-killed dead for sure; requests sent while it ran count as in flight at t = 0. Scenario 13's load runs ${seconds(SETTLE_MS)} before t = 0
-and ${seconds(AFTER_ANSWER_MS)} after the first answer.
+${seconds(DARK_BOUND_MS)} for any answer, then revived (what the seed needs: the host back).
+${nine} force-stopped, the anchor's one node started again ${seconds(RESTART_AFTER_MS)} after.
+In both, t = 0 is when the killing command returned, what it killed dead for sure; requests sent while it ran count as in
+flight at t = 0. Scenario 13's load runs ${seconds(SETTLE_MS)} before t = 0 and ${seconds(AFTER_ANSWER_MS)} after the first answer.
 
 | figure | ${columns.map((c) => c.label).join(" | ")} |
 | --- | ${columns.map(() => "---").join(" | ")} |
 ${row("what died", (c) => c.killed)}
 ${row("t = 0", (c) => c.zero)}
 ${row("t = 0 -> first answer to a request sent after t = 0", (c) => seconds(c.run.firstAnswerMs))}
-${row("command started -> that first answer", (c) => seconds(c.fromCommandMs + (c.run.firstAnswerMs ?? NaN)))}
+${row("command started -> that first answer", (c) => seconds(outageMs(c)))}
 ${row("anything answered before it was brought back", (c) => backCells(c)[0])}
 ${row("brought back -> first answer", (c) => backCells(c)[1])}
 ${row("failed: in flight at t = 0 / sent while dark / sent after the first answer", (c) => lost(c.run))}
