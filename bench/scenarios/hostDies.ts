@@ -63,31 +63,16 @@ export interface HostDiesRun extends Pick<
   killCommandMs: number;
   /** When the last failed request was sent (null: none failed after t = 0), to see when the edge settled. */
   lastFailedSentMs: number | null;
-  /** Anchor: when `revive-member` was issued, whether any request was answered before it, and revive -> first answer. */
+  /** Anchor: when `revive-member` was issued. */
   reviveAtMs?: number;
-  answeredBeforeRevive?: boolean;
-  reviveToAnswerMs?: number | null;
 }
 
-/**
- * The figures of one kill from its samples (`killedAt` is t = 0): scenario 9's, and when the last
- * failed request was sent; with `revivedAt`, also whether anything answered before the revival and how long after
- * it the first answer came.
- */
-export function hostDiesFigures(samples: LoadSample[], killedAt: number, windowStart: number, windowEnd: number, revivedAt?: number) {
+/** The figures of one kill from its samples (`killedAt` is t = 0): scenario 9's, and when the last failed request was sent. */
+export function hostDiesFigures(samples: LoadSample[], killedAt: number, windowStart: number, windowEnd: number) {
   const lastFailed = Math.max(...samples.filter((s) => !s.ok && s.sentAt >= killedAt).map((s) => s.sentAt));
-  const figures = {
+  return {
     ...lbNodeFigures(samples, killedAt, windowStart, windowEnd),
     lastFailedSentMs: Number.isFinite(lastFailed) ? lastFailed - killedAt : null,
-  };
-  if (revivedAt === undefined) return figures;
-  const reviveAtMs = revivedAt - killedAt;
-  const answered = figures.firstAnswerMs;
-  return {
-    ...figures,
-    reviveAtMs,
-    answeredBeforeRevive: answered !== null && answered < reviveAtMs,
-    reviveToAnswerMs: answered === null ? null : answered - reviveAtMs,
   };
 }
 
@@ -124,7 +109,11 @@ async function killUnderLoad(url: string, member: string, meanwhile: () => Promi
     windowEnd = Date.now();
     samples = await load.stop();
   }
-  return { killCommandMs, ...hostDiesFigures(samples, killedAt, windowStart, windowEnd, revivedAt) };
+  return {
+    killCommandMs,
+    ...(revivedAt === undefined ? {} : { reviveAtMs: revivedAt - killedAt }),
+    ...hostDiesFigures(samples, killedAt, windowStart, windowEnd),
+  };
 }
 
 const itemsUrl = (stack: ClusterOutputs) => `${stack.lbUrl.replace(/\/$/, "")}/api/v1/items`;
