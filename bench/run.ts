@@ -4,7 +4,8 @@
  * and the failover, LB-node and soak pictures (SVG), and refreshes bench/LATEST.md,
  * bench/timeline-backend-dies.svg, bench/timeline-lb-node-dies.svg and bench/soak.svg.
  *
- *   npm run bench                       everything, then `pulumi destroy -s bench`
+ *   flock /tmp/veza-cluster.lock npm run bench   everything (scenario 13 on the cluster lab, hence the
+ *                                                 lock), then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
  *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, lbnode, speed,
  *                                                 preview, soak, limits, rollout, hostdies; a partial run leaves
