@@ -3,9 +3,10 @@
  * Pure: results in, text out.
  */
 import { ConfigName, RestoreCheck } from "./lb";
-import { LOAD_RATE, LoadSummary } from "./measure";
+import { LOAD_RATE, LoadSummary, SETTLE_MS, SLOW_MS } from "./measure";
 import { FailoverRun, FailureKind } from "./scenarios/failover";
 import { EdgeLimitsRun, LIMITS_DURATION_S, LIMITS_ROUNDS } from "./scenarios/edgeLimits";
+import { AFTER_ANSWER_MS, ANCHOR_MEMBER, DARK_BOUND_MS, HostDiesRun } from "./scenarios/hostDies";
 import { LbNodeRun, RESTART_AFTER_MS } from "./scenarios/lbNode";
 import { LocalityRun, Movement, TRACK_COUNT } from "./scenarios/locality";
 import { AS_DEPLOYED, BISECT_LOAD, BisectRun, CannonResult, OVERHEAD_LOAD, OverheadRun } from "./scenarios/overhead";
@@ -43,6 +44,7 @@ export interface Results {
   soak?: SoakResult;
   limits?: EdgeLimitsRun;
   rollout?: RolloutResult;
+  hostDies?: Partial<Record<ConfigName, HostDiesRun>>;
   finalDestroyMs?: number;
   restores: RestoreCheck[];
   anchorFiles: Record<string, string>;
@@ -343,13 +345,18 @@ function bisectRows(b?: BisectRun): Row[] {
 /** The issue's bound: the other node answers within 1 s of the kill. */
 const TAKEOVER_BOUND_MS = 1_000;
 
+/** What scenarios 9 and 13 both measure of an edge that lost its node or its host. */
+type OutageFigures = Pick<LbNodeRun, "firstAnswerMs" | "failedInFlight" | "failedWhileDown" | "failedAfterAnswer" | "load">;
+
+/** "in flight / while down / after the first answer of total (outcomes)". */
+const lost = (run?: OutageFigures) =>
+  run
+    ? `${run.failedInFlight} / ${run.failedWhileDown} / ${run.failedAfterAnswer} of ${run.load.ok + run.load.failed}${failures(run.load).replace(/^\d+ of \d+/, "")}`
+    : "n/a";
+
 function lbNodeRows(l?: Partial<Record<ConfigName, LbNodeRun>>): Row[] {
   if (!l) return [];
   const { project, anchor } = l;
-  const lost = (run?: LbNodeRun) =>
-    run
-      ? `${run.failedInFlight} / ${run.failedWhileDown} / ${run.failedAfterAnswer} of ${run.load.ok + run.load.failed}${failures(run.load).replace(/^\d+ of \d+/, "")}`
-      : "n/a";
   return [
     {
       scenario: "9 LB node dies",
@@ -595,13 +602,18 @@ ${table}
 ![failover timeline](timeline-backend-dies.svg)
 
 ![LB node dies timeline](timeline-lb-node-dies.svg)
-${r.soak ? "\n![soak](soak.svg)\n" : ""}${r.rollout ? `\n${rolloutSection(r.rollout, r)}` : ""}`;
+${r.soak ? "\n![soak](soak.svg)\n" : ""}${r.rollout ? `\n${rolloutSection(r.rollout, r)}\n` : ""}${r.hostDies ? `\n${hostDiesSection(r.hostDies, r.lbNode, r)}` : ""}`;
 }
 
 /** The issue's bound on the project's rollout: each instance within this many times its floor. */
 export const ROLLOUT_RATIO_TARGET = 1.5;
-const ROLLOUT_BEGIN = "<!-- version rollout: begin -->";
-const ROLLOUT_END = "<!-- version rollout: end -->";
+/** The comments that open and close a section of bench/LATEST.md which a partial run replaces on its own. */
+export interface SectionMarkers {
+  begin: string;
+  end: string;
+}
+
+export const ROLLOUT_MARKERS: SectionMarkers = { begin: "<!-- version rollout: begin -->", end: "<!-- version rollout: end -->" };
 const VARIANT_LABELS: Record<Variant, string> = {
   project: "project: `pulumi up`, FleetRollout",
   allAtOnce: "all at once (before the rollout): swap + restart every instance together",
@@ -632,7 +644,7 @@ export function rolloutSection(o: RolloutResult, r: Pick<Results, "startedAt" | 
     .map((s) => `${s.backends} backends ${seconds(s.stopStartMs)} (runs: ${s.stopStartRunsMs.map((ms) => seconds(ms)).join(", ")})`)
     .join("; ");
   const json = r.files.find((f) => f.endsWith(".json")) ?? "n/a";
-  return `${ROLLOUT_BEGIN}
+  return `${ROLLOUT_MARKERS.begin}
 ## 12 version rollout
 
 \`npm run bench -- --only rollout\` on ${r.host.nproc} cores, ${r.startedAt} (commit ${String(r.host.commit).slice(0, 7)}), results
@@ -656,13 +668,154 @@ median over the instances.
 | backends | variant | releases (after: answered by) | failed requests | rollout duration | per instance: median ratio to the floor | per instance: measured / floor | project's target: failed; ratio | meets |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
-${ROLLOUT_END}`;
+${ROLLOUT_MARKERS.end}`;
 }
 
-/** `existing` (bench/LATEST.md) with its version-rollout section replaced by `section`, or `section` appended. */
-export function withRolloutSection(existing: string, section: string): string {
-  const begin = existing.indexOf(ROLLOUT_BEGIN);
-  const end = existing.indexOf(ROLLOUT_END);
+export const HOST_DIES_MARKERS: SectionMarkers = { begin: "<!-- host dies: begin -->", end: "<!-- host dies: end -->" };
+
+/** One column of the host-dies section's table: a run of scenario 9 or 13. */
+interface OutageColumn {
+  label: string;
+  /** What was killed, and what t = 0 is. */
+  killed: string;
+  zero: string;
+  /** How long the command that killed it took: t = 0 is when it returned. */
+  fromCommandMs: number;
+  /** Scenario 13: when the last failed request was sent (null: none). */
+  lastFailedSentMs?: number | null;
+  run: OutageFigures;
+  /** When the bench brought back what died (the anchors), and with what. */
+  back?: { atMs: number; command: string };
+}
+
+/** Scenario 9's and 13's runs, each as the project and the anchor that ran. */
+interface OutagePair {
+  scenario: string;
+  project?: OutageColumn;
+  anchor?: OutageColumn;
+}
+
+function outagePairs(lbNode: Partial<Record<ConfigName, LbNodeRun>>, hostDies: Partial<Record<ConfigName, HostDiesRun>>): OutagePair[] {
+  const stopped = (run: LbNodeRun) => ({
+    killed: `\`incus stop --force ${run.victim}\``,
+    zero: `the stop returned (it took ${seconds(run.stopCommandMs)})`,
+    fromCommandMs: run.stopCommandMs,
+    run,
+  });
+  const killed = (run: HostDiesRun) => ({
+    killed: `\`kill-member ${run.member}\` (${run.containers.join(", ")}; clients on ${run.victim})`,
+    zero: `kill-member returned (it took ${seconds(run.killCommandMs)})`,
+    fromCommandMs: run.killCommandMs,
+    lastFailedSentMs: run.lastFailedSentMs,
+    run,
+  });
+  const nine = "9 LB node dies";
+  const thirteen = "13 host dies";
+  return [
+    {
+      scenario: nine,
+      project: lbNode.project && { label: `${nine}: project (pair)`, ...stopped(lbNode.project) },
+      anchor: lbNode.anchor && {
+        label: `${nine}: anchor (seed's one node)`,
+        ...stopped(lbNode.anchor),
+        back: lbNode.anchor.startAtMs === undefined ? undefined : { atMs: lbNode.anchor.startAtMs, command: "`incus start`" },
+      },
+    },
+    {
+      scenario: thirteen,
+      project: hostDies.project && { label: `${thirteen}: project (cluster stack)`, ...killed(hostDies.project) },
+      anchor: hostDies.anchor && {
+        label: `${thirteen}: anchor (seed's layout, all on ${hostDies.anchor.member})`,
+        ...killed(hostDies.anchor),
+        back: hostDies.anchor.reviveAtMs === undefined ? undefined : { atMs: hostDies.anchor.reviveAtMs, command: "`revive-member`" },
+      },
+    },
+  ];
+}
+
+/** Whether anything answered before what died was brought back, and how long after that the first answer came. */
+function backCells(c: OutageColumn): [string, string] {
+  if (!c.back) return ["nothing brought back: the other node took over", ""];
+  const first = c.run.firstAnswerMs;
+  const before = first !== null && first < c.back.atMs ? `yes, at ${seconds(first)}` : `no answer within ${seconds(c.back.atMs)}`;
+  return [`${before}; ${c.back.command} at ${seconds(c.back.atMs)}`, first === null ? "no answer" : seconds(first - c.back.atMs)];
+}
+
+const okShare = (run: OutageFigures) => {
+  const total = run.load.ok + run.load.failed;
+  return `${run.load.ok} / ${total} (${pct(total ? run.load.ok / total : NaN)})`;
+};
+
+/** The command started -> the first answer to a request sent after t = 0. */
+const outageMs = (c: OutageColumn) => c.fromCommandMs + (c.run.firstAnswerMs ?? NaN);
+
+/**
+ * "anchor / project" of the outage and the share answered, for one scenario run both ways. The
+ * outage is counted from the command's start: the project's other node may take over before the
+ * command returns (t = 0 -> first answer near 0), so its figure is an upper bound.
+ */
+function outageRatio({ scenario, project, anchor }: OutagePair): string | undefined {
+  if (!project || !anchor || project.run.firstAnswerMs === null || anchor.run.firstAnswerMs === null) return undefined;
+  const share = (c: OutageColumn) => c.run.load.ok / (c.run.load.ok + c.run.load.failed);
+  return `- ${scenario}: command started -> first answer ${seconds(outageMs(project))} (project, at most) against ${seconds(outageMs(anchor))} (anchor): the anchor's outage ${(outageMs(anchor) / outageMs(project)).toFixed(1)}x the project's; requests answered ${pct(share(project))} against ${pct(share(anchor))} (the anchor's share depends on how long the bench waited before bringing it back).`;
+}
+
+/**
+ * Scenario 13's own section of bench/LATEST.md, beside scenario 9 when it ran in the same run
+ * (`--only lbnode,hostdies`), between markers so that a partial run replaces it alone.
+ */
+export function hostDiesSection(
+  hostDies: Partial<Record<ConfigName, HostDiesRun>>,
+  lbNode: Partial<Record<ConfigName, LbNodeRun>> | undefined,
+  r: Pick<Results, "startedAt" | "host" | "files">,
+): string {
+  const pairs = outagePairs(lbNode ?? {}, hostDies);
+  const columns = pairs.flatMap(({ project, anchor }) => [project, anchor]).filter((c): c is OutageColumn => c !== undefined);
+  const row = (figure: string, cell: (c: OutageColumn) => string) => `| ${[figure, ...columns.map(cell)].join(" | ")} |`;
+  const ratios = pairs.map(outageRatio).filter((line): line is string => line !== undefined);
+  const json = r.files.find((f) => f.endsWith(".json")) ?? "n/a";
+  const nine = lbNode
+    ? "Scenario 9 ran in the same run, on the one-host lab's bench stack: the HAProxy container clients reach"
+    : "Scenario 9 did not run in this one: its figures are the `9 LB node dies` rows of the table above, from the last full run. There, the HAProxy container clients reach is";
+  return `${HOST_DIES_MARKERS.begin}
+## 13 host dies, beside 9 LB node dies
+
+\`${String(r.host.command ?? "npm run bench -- --only hostdies")}\` under \`flock /tmp/veza-cluster.lock\`, on ${r.host.nproc} cores, ${r.startedAt}
+(commit ${String(r.host.commit).slice(0, 7)}), results \`${json}\`. Scenario 13 runs on the cluster lab (scripts/cluster-lab.sh,
+docs/cluster-lab.md), built for it and torn down after: ${LOAD_RATE} req/s open loop, a fresh connection per request, to
+\`GET /api/v1/items\` through the edge's address, while \`kill-member\` takes a member's links down, then SIGKILLs its daemon
+and every container on it (a host losing power). Project: the \`cluster\` stack as committed (Pulumi.cluster.yaml), the HAProxy
+pair and the fleets spread over m1 m2 m3; the member of the node holding the virtual IP is killed. Anchor: the seed's layout
+on the same stack, every container on ${ANCHOR_MEMBER} (\`veza-infra:incusTarget\`; not m1, the database leader, whose death stalls
+the Incus API) behind one HAProxy node (\`haproxyCount\` 1, reached at its own address); that member is killed, watched
+${seconds(DARK_BOUND_MS)} for any answer, then revived (what the seed needs: the host back).
+${nine} force-stopped, the anchor's one node started again ${seconds(RESTART_AFTER_MS)} after.
+In both, t = 0 is when the killing command returned, what it killed dead for sure; requests sent while it ran count as in
+flight at t = 0. Scenario 13's load runs ${seconds(SETTLE_MS)} before t = 0 and ${seconds(AFTER_ANSWER_MS)} after the first answer.
+
+| figure | ${columns.map((c) => c.label).join(" | ")} |
+| --- | ${columns.map(() => "---").join(" | ")} |
+${row("what died", (c) => c.killed)}
+${row("t = 0", (c) => c.zero)}
+${row("t = 0 -> first answer to a request sent after t = 0", (c) => seconds(c.run.firstAnswerMs))}
+${row("command started -> that first answer", (c) => seconds(outageMs(c)))}
+${row("anything answered before it was brought back", (c) => backCells(c)[0])}
+${row("brought back -> first answer", (c) => backCells(c)[1])}
+${row("failed: in flight at t = 0 / sent while dark / sent after the first answer", (c) => lost(c.run))}
+${row("last failed request sent at", (c) => (c.lastFailedSentMs === undefined ? "n/a" : c.lastFailedSentMs === null ? "none failed" : seconds(c.lastFailedSentMs)))}
+${row(`answered but slower than ${SLOW_MS} ms / slowest answer`, (c) => `${c.run.load.slow} / ${millis(c.run.load.maxMs)}`)}
+${row("requests answered / sent", (c) => okShare(c.run))}
+
+Project against anchor:
+
+${ratios.length ? ratios.join("\n") : "- (a side without a first answer: no ratio)"}
+${HOST_DIES_MARKERS.end}`;
+}
+
+/** `existing` (bench/LATEST.md) with the section between `markers` replaced by `section`, or `section` appended. */
+export function withSection(existing: string, section: string, markers: SectionMarkers): string {
+  const begin = existing.indexOf(markers.begin);
+  const end = existing.indexOf(markers.end);
   if (begin < 0 || end < begin) return `${existing.replace(/\n*$/, "")}\n\n${section}\n`;
-  return existing.slice(0, begin) + section + existing.slice(end + ROLLOUT_END.length);
+  return existing.slice(0, begin) + section + existing.slice(end + markers.end.length);
 }

@@ -4,18 +4,23 @@
  * and the failover, LB-node and soak pictures (SVG), and refreshes bench/LATEST.md,
  * bench/timeline-backend-dies.svg, bench/timeline-lb-node-dies.svg and bench/soak.svg.
  *
- *   npm run bench                       everything, then `pulumi destroy -s bench`
+ *   flock /tmp/veza-cluster.lock npm run bench   everything (scenario 13 on the cluster lab, hence the
+ *                                                 lock), then `pulumi destroy -s bench`
  *   npm run bench -- --keep             leave the bench stack up
  *   npm run bench -- --only failover,locality    (overhead, failover, reconfig, locality, lbnode, speed,
- *                                                 preview, soak, limits, rollout; a partial run leaves bench/LATEST.md
- *                                                 as it was, but for the version rollout's own section when it ran)
+ *                                                 preview, soak, limits, rollout, hostdies; a partial run leaves
+ *                                                 bench/LATEST.md as it was, but for the own sections of the
+ *                                                 version rollout and of the host dying when they ran)
+ *   flock /tmp/veza-cluster.lock npm run bench -- --only lbnode,hostdies   the host dying (on the
+ *                                                 cluster lab, which it builds and tears down) beside scenario 9
  *   npm run bench -- --only soak --soak-minutes 2   a shorter soak (default 10 minutes)
  *   npm run bench -- --only preview [--preview-stack lab]   preview cost alone: no container is
  *                                                 touched, the stack (default bench) is only previewed
  *   npm run bench -- --report bench/results/<time>.json   LATEST.md again from a saved full run
  *
  * Only the `bench` stack and bench-* containers are touched (bench/env.ts); the preview scenario
- * only previews its stack, and deploys its own trivial fixture (bench/fixtures/trivial).
+ * only previews its stack, and deploys its own trivial fixture (bench/fixtures/trivial); the host
+ * dying uses the cluster lab and its `cluster` stack alone (bench/scenarios/hostDies.ts).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -26,9 +31,22 @@ import { incus } from "../tests/lab/harness";
 import { ANCHOR_SETTINGS } from "./anchor";
 import { BENCH_DIR, BENCH_STACK, REPO_DIR, RESULTS_DIR, ensureStack, loadToolchainEnv, pulumi, timed } from "./env";
 import { BASE, CONFIGS, Lb } from "./lb";
-import { Results, failoverSvg, latestMarkdown, lbNodeSvg, markdownTable, rolloutSection, tableRows, withRolloutSection } from "./report";
+import {
+  HOST_DIES_MARKERS,
+  ROLLOUT_MARKERS,
+  Results,
+  failoverSvg,
+  hostDiesSection,
+  latestMarkdown,
+  lbNodeSvg,
+  markdownTable,
+  rolloutSection,
+  tableRows,
+  withSection,
+} from "./report";
 import { EDGE_LIMITS_KEYS, edgeLimits } from "./scenarios/edgeLimits";
 import { FailureKind, failover } from "./scenarios/failover";
+import { hostDies } from "./scenarios/hostDies";
 import { LB_NODE_KEYS, lbNode } from "./scenarios/lbNode";
 import { locality } from "./scenarios/locality";
 import { overhead, overheadBisect } from "./scenarios/overhead";
@@ -39,8 +57,22 @@ import { SOAK_DEFAULT_MINUTES, soak } from "./scenarios/soak";
 import { soakSvg } from "./soakSvg";
 import { coldStart, scaleSpeed } from "./scenarios/toolSpeed";
 
-const SCENARIOS = ["overhead", "failover", "reconfig", "locality", "lbnode", "speed", "preview", "soak", "limits", "rollout"] as const;
+const SCENARIOS = [
+  "overhead",
+  "failover",
+  "reconfig",
+  "locality",
+  "lbnode",
+  "speed",
+  "preview",
+  "soak",
+  "limits",
+  "rollout",
+  "hostdies",
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** The scenarios that touch no bench-* container: the preview cost only previews, the host dying has the cluster lab. */
+const OFF_FLEET: readonly Scenario[] = ["preview", "hostdies"];
 /** The stack config keys the scenarios change; all are removed (back to defaults) before and after. */
 const CHANGED_KEYS = ["healthCheckFall", "backendApiCount", "streamServerCount", ...LB_NODE_KEYS, ...EDGE_LIMITS_KEYS, ...ROLLOUT_KEYS];
 /** The project's check spacing while a failure is confirmed (components/haproxyConfig.ts FAST_INTERVAL_MS). */
@@ -74,8 +106,7 @@ async function main(): Promise<void> {
     return;
   }
   const { only, keep, previewStack, soakMinutes } = parseArgs(process.argv.slice(2));
-  // Every scenario but the preview cost needs the bench fleet up; that one alone touches no container.
-  const fleet = [...only].some((name) => name !== "preview");
+  const fleet = [...only].some((name) => !OFF_FLEET.includes(name));
   const started = Date.now();
   loadToolchainEnv();
   if (fleet) {
@@ -91,6 +122,7 @@ async function main(): Promise<void> {
       loadavgAtStart: os.loadavg(),
       node: process.version,
       kernel: os.release(),
+      command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
       commit: git("rev-parse", "HEAD"),
       // What the project's config is built from, if it differs from the commit.
       uncommitted: git("status", "--porcelain", "--", "index.ts", "components", "templates", "Pulumi.yaml", "lab")
@@ -122,10 +154,18 @@ async function main(): Promise<void> {
   };
 
   try {
-    if (!fleet) {
-      await phase(`8 preview cost (stack ${previewStack})`, async () => {
-        results.preview = await previewCost(previewStack);
+    // First, on its own lab: the bench fleet is not up yet, so the two labs never load the host together.
+    if (only.has("hostdies")) {
+      await phase("13 host dies: the cluster stack's member under the virtual IP, then the seed's layout's one member", async () => {
+        results.hostDies = await hostDies();
       });
+    }
+    if (!fleet) {
+      if (only.has("preview")) {
+        await phase(`8 preview cost (stack ${previewStack})`, async () => {
+          results.preview = await previewCost(previewStack);
+        });
+      }
       return;
     }
     if (only.has("speed")) {
@@ -270,12 +310,25 @@ function writeOutputs(results: Results, complete: boolean): void {
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
   const table = complete ? writeLatest(results) : markdownTable(tableRows(results));
   process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_DIR, json)}\n`);
-  if (results.rollout) process.stdout.write(`\n${rolloutSection(results.rollout, results)}\n`);
-  if (!complete && results.rollout) {
-    // The version rollout's section stands apart from the table, so a run of it alone refreshes it.
+  // The sections that stand apart from the table, so that a run of their scenario alone refreshes them.
+  const sections = [
+    results.rollout && { name: "the version rollout's", text: rolloutSection(results.rollout, results), markers: ROLLOUT_MARKERS },
+    results.hostDies && {
+      name: "the host dying's",
+      text: hostDiesSection(results.hostDies, results.lbNode, results),
+      markers: HOST_DIES_MARKERS,
+    },
+  ].filter((section) => !!section);
+  for (const section of sections) process.stdout.write(`\n${section.text}\n`);
+  if (!complete && sections.length > 0) {
     const latest = path.join(BENCH_DIR, "LATEST.md");
-    fs.writeFileSync(latest, withRolloutSection(fs.readFileSync(latest, "utf8"), rolloutSection(results.rollout, results)));
-    process.stdout.write("a partial run (--only): of bench/LATEST.md, only the version rollout's section was refreshed\n");
+    fs.writeFileSync(
+      latest,
+      sections.reduce((text, section) => withSection(text, section.text, section.markers), fs.readFileSync(latest, "utf8")),
+    );
+    process.stdout.write(
+      `a partial run (--only): of bench/LATEST.md, only ${sections.map((s) => s.name).join(" and ")} ${sections.length > 1 ? "sections were" : "section was"} refreshed\n`,
+    );
   } else if (!complete) process.stdout.write("a partial run (--only): bench/LATEST.md is left as it was\n");
   if (results.errors.length > 0) process.stdout.write(`errors:\n${results.errors.map((e) => `  - ${e}`).join("\n")}\n`);
 }

@@ -11,74 +11,30 @@
  * was measured; the figures are printed.
  */
 import { LoadSample } from "../../bench/load";
-import { PinnedSocket, StackOutputs, inFlightAt, openSocket, run, steadyLoad, waitFor } from "./harness";
+import {
+  CLUSTER_REMOTE as REMOTE,
+  ClusterOutputs,
+  Instance,
+  bareName,
+  clusterIncus as incus,
+  clusterLab,
+  clusterPulumi as pulumi,
+  instances,
+  upCluster,
+  vipHolder,
+  waitRevived,
+} from "./cluster";
+import { PinnedSocket, inFlightAt, openSocket, steadyLoad, waitFor } from "./harness";
 
 jest.setTimeout(30 * 60_000);
 
-const STACK = "cluster";
-const REMOTE = "veza-cluster";
 const LOAD_RATE = 50;
 /** Far above the measured takeover (about 1 s): what a busy CI machine must never exceed. */
 const TAKEOVER_CEILING_MS = 30_000;
 
-const clusterLab = (...args: string[]) => run("bash", ["scripts/cluster-lab.sh", ...args], { timeoutMs: 20 * 60_000 });
-const pulumi = (...args: string[]) => run("pulumi", [...args, "--stack", STACK, "--non-interactive"]);
-/** Standard input closed: with a pipe there, some incus commands wait to read from it. */
-const incus = (...args: string[]) => run("incus", args, { input: "", timeoutMs: 5 * 60_000 });
-
-interface ClusterOutputs extends StackOutputs {
-  containerMembers: Record<string, string>;
-}
 let stack: ClusterOutputs;
 const figures: Record<string, string | number> = {};
 const health = () => `${stack.lbUrl.replace(/\/$/, "")}/api/v1/health`;
-
-/** What the cluster says of one instance: where it runs, whether it runs, its identity, its addresses. */
-interface Instance {
-  name: string;
-  location: string;
-  status: string;
-  config: Record<string, string>;
-  state: { network?: Record<string, { addresses: { family: string; address: string }[] }> } | null;
-}
-
-async function instances(): Promise<Map<string, Instance>> {
-  const list = JSON.parse(await incus("list", `${REMOTE}:`, "--format", "json")) as Instance[];
-  return new Map(list.map((instance) => [instance.name, instance]));
-}
-
-async function members(): Promise<Map<string, string>> {
-  const list = JSON.parse(await incus("cluster", "list", `${REMOTE}:`, "--format", "json")) as { server_name: string; status: string }[];
-  return new Map(list.map((member) => [member.server_name, member.status]));
-}
-
-const bareName = (container: string) => container.replace(`${REMOTE}:`, "");
-
-/** The HAProxy container with the virtual IP on its eth0, by the cluster's own listing; "" if none. */
-async function vipHolder(): Promise<string> {
-  const listed = await instances();
-  return (
-    stack.haproxyContainers
-      .map(bareName)
-      .find((name) =>
-        listed.get(name)?.state?.network?.eth0?.addresses.some((a) => a.family === "inet" && a.address === stack.virtualIp),
-      ) ?? ""
-  );
-}
-
-/** Whether every server is UP in an HAProxy container's `show stat`. */
-async function allServersUp(container: string): Promise<boolean> {
-  const stat = await run("incus", ["exec", `${REMOTE}:${bareName(container)}`, "--", "socat", "stdio", "/run/haproxy/admin.sock"], {
-    input: "show stat\n",
-    timeoutMs: 30_000,
-  });
-  const rows = stat
-    .split("\n")
-    .filter((line) => line && !line.startsWith("#"))
-    .map((line) => line.split(","))
-    .filter(([, server]) => server !== "FRONTEND" && server !== "BACKEND");
-  return rows.length > 0 && rows.every((fields) => fields[17] === "UP");
-}
 
 /** One GET on a connection of its own, given 2 s. */
 const answers = (url: string) =>
@@ -94,18 +50,6 @@ const resourceCounts = (output: string) =>
     .filter((line) => /^\s+[+~-]*\s*\d+ (created|updated|replaced|deleted|unchanged)/.test(line))
     .map((line) => line.trim())
     .join(", ");
-
-async function up(): Promise<void> {
-  await pulumi("up", "--yes", "--skip-preview");
-  stack = JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as ClusterOutputs;
-  await waitFor("the virtual IP to answer", () => answers(health()), 120_000, 200);
-  await waitFor(
-    "every server UP on every HAProxy node",
-    async () => (await Promise.all(stack.haproxyContainers.map(allServersUp))).every(Boolean),
-    180_000,
-    1_000,
-  );
-}
 
 /**
  * A WebSocket client as an application keeps one: it sends a message every 200 ms and expects its
@@ -164,7 +108,7 @@ beforeAll(async () => {
     if (!/already exists/.test(error.message)) throw error;
   });
   const started = Date.now();
-  await up();
+  stack = await upCluster();
   figures["first pulumi up, to every server UP (s)"] = (Date.now() - started) / 1000;
 });
 
@@ -187,11 +131,11 @@ test("the program spreads the pair and the fleets over the members, the virtual 
   const [first, second] = stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);
   expect(first).toBeDefined();
   expect(first).not.toBe(second);
-  expect(await vipHolder()).not.toBe("");
+  expect(await vipHolder(stack)).not.toBe("");
 });
 
 test("the member under the virtual IP is cordoned: the next up moves its containers off with the address answering throughout", async () => {
-  const holder = await vipHolder();
+  const holder = await vipHolder(stack);
   const cordoned = stack.containerMembers[holder];
   const moving = Object.entries(stack.containerMembers)
     .filter(([, member]) => member === cordoned)
@@ -217,7 +161,7 @@ test("the member under the virtual IP is cordoned: the next up moves its contain
   figures["requests through the virtual IP during that up, ok/failed"] = tally;
   figures["WebSockets during that up: reconnects / failed attempts"] =
     `${sockets.reduce((n, s) => n + s.kept.reconnects, 0)} / ${sockets.reduce((n, s) => n + s.kept.failedAttempts, 0)}`;
-  figures["virtual IP holder after that up"] = await vipHolder();
+  figures["virtual IP holder after that up"] = await vipHolder(stack);
   for (const node of stack.haproxyContainers)
     console.log(
       `${node} keepalived:\n${await incus("exec", node, "--", "journalctl", "-u", "keepalived", "--no-pager", "-o", "short-precise").catch((e: Error) => e.message)}`,
@@ -233,7 +177,7 @@ test("the member under the virtual IP is cordoned: the next up moves its contain
 });
 
 test("the member under the virtual IP loses power: the address answers again, no request after that fails, and the next up converges", async () => {
-  const holder = await vipHolder();
+  const holder = await vipHolder(stack);
   const dyingMember = stack.containerMembers[holder];
   const survivors = Object.entries(stack.containerMembers)
     .filter(([, member]) => member !== dyingMember)
@@ -290,16 +234,7 @@ test("the member under the virtual IP loses power: the address answers again, no
   // Power back: the member rejoins and restarts its containers; the next up changes nothing that survived.
   const revived = Date.now();
   await clusterLab("revive-member", dyingMember);
-  await waitFor(`${dyingMember} online again`, async () => (await members()).get(dyingMember) === "Online", 180_000, 1_000);
-  await waitFor(
-    "every container of the stack running",
-    async () => {
-      const listed = await instances();
-      return Object.keys(stack.containerMembers).every((name) => listed.get(name)?.status === "Running");
-    },
-    180_000,
-    1_000,
-  );
+  await waitRevived(stack, dyingMember);
   figures["revive-member -> member online, its containers running (s)"] = (Date.now() - revived) / 1000;
   const started = Date.now();
   figures["pulumi up after the revival"] = resourceCounts(await pulumi("up", "--yes", "--skip-preview"));
@@ -313,7 +248,7 @@ test("the member under the virtual IP loses power: the address answers again, no
 });
 
 test("the member under the virtual IP is evacuated: Incus stops the stack's containers there, and the next up re-creates them on the others", async () => {
-  const holder = await vipHolder();
+  const holder = await vipHolder(stack);
   const evacuated = stack.containerMembers[holder];
   const load = steadyLoad(`${stack.lbUrl.replace(/\/$/, "")}/api/v1/items`, LOAD_RATE, { freshConnections: true });
   let tally = "";

@@ -11,11 +11,11 @@
 import * as fs from "fs";
 import * as net from "net";
 import { ROLE_CONFIG_KEY, renderPlacementScriptlet } from "../../components/incus/placement";
+import { CLUSTER_REMOTE as REMOTE, clusterIncus as incus, clusterLab, members } from "./cluster";
 import { run, waitFor } from "./harness";
 
 jest.setTimeout(20 * 60_000);
 
-const REMOTE = "veza-cluster";
 const MEMBERS = ["m1", "m2", "m3"];
 const STATE_DIR = "/var/lib/veza-cluster";
 /** In the segment's range left for virtual IPs (.200-.254), as on the one-host lab. */
@@ -28,16 +28,8 @@ const NODES = [
 ];
 const BYSTANDER = { name: "clt-probe", member: "m1" };
 
-const clusterLab = (...args: string[]) => run("bash", ["scripts/cluster-lab.sh", ...args], { timeoutMs: 20 * 60_000 });
-/** Standard input closed: with a pipe there, `incus launch` and `incus init` wait to read instance config from it. */
-const incus = (...args: string[]) => run("incus", args, { input: "", timeoutMs: 5 * 60_000 });
 const inside = (container: string, command: string[], input?: string) =>
   run("incus", ["exec", `${REMOTE}:${container}`, "--", ...command], { input, timeoutMs: 60_000 });
-
-async function members(): Promise<Map<string, string>> {
-  const list = JSON.parse(await incus("cluster", "list", `${REMOTE}:`, "--format", "json")) as { server_name: string; status: string }[];
-  return new Map(list.map((member) => [member.server_name, member.status]));
-}
 
 async function address(container: string): Promise<string> {
   const state = JSON.parse(await incus("query", `${REMOTE}:/1.0/instances/${container}/state`)) as {

@@ -1,8 +1,9 @@
 import { LoadSample } from "../../bench/load";
-import { lbNodeFigures } from "../../bench/scenarios/lbNode";
+import { HostDiesRun, containersOn, hostDiesFigures } from "../../bench/scenarios/hostDies";
+import { LbNodeRun, lbNodeFigures } from "../../bench/scenarios/lbNode";
 import { BISECT_VARIANTS } from "../../bench/scenarios/overhead";
 import { RISE_MS, RolloutResult, instanceTiming, median, parseRolledLines, projectTimings } from "../../bench/scenarios/rollout";
-import { rolloutSection, withRolloutSection } from "../../bench/report";
+import { HOST_DIES_MARKERS, ROLLOUT_MARKERS, hostDiesSection, rolloutSection, withSection } from "../../bench/report";
 import { DEFAULTS } from "../../stack/settings";
 import { stackHaproxyConfig } from "../../stack/componentArgs";
 
@@ -141,10 +142,126 @@ describe("scenario 11, version rollout", () => {
       "| 2 | project: `pulumi up`, FleetRollout | v1 -> v2 | 0 of 1000 | 30.00 s (of which the canary's watch 10.00 s) | 1.30 |",
     );
     const latest = "# Bench: latest run\n\n| table |\n\n![soak](soak.svg)\n";
-    const once = withRolloutSection(latest, section);
+    const once = withSection(latest, section, ROLLOUT_MARKERS);
     expect(once.startsWith(latest.trimEnd())).toBe(true);
     expect(once).toContain(section);
-    const again = withRolloutSection(once, section.replace("1.30", "1.40"));
+    const again = withSection(once, section.replace("1.30", "1.40"), ROLLOUT_MARKERS);
     expect(again).toBe(once.replace("1.30", "1.40"));
+  });
+});
+
+describe("scenario 13, host dies", () => {
+  test("without a revival, the figures are scenario 9's and when the last failure was sent", () => {
+    const samples = [sample(9_990, 10_300, false), sample(10_100, 10_400, false), sample(10_500, 10_800, true)];
+    expect(hostDiesFigures(samples, 10_000, 8_000, 12_000)).toEqual({
+      ...lbNodeFigures(samples, 10_000, 8_000, 12_000),
+      lastFailedSentMs: 100,
+    });
+    expect(hostDiesFigures([sample(10_500, 10_800, true)], 10_000, 8_000, 12_000).lastFailedSentMs).toBeNull();
+  });
+
+  test("the containers on a member, by the stack's containerMembers", () => {
+    const stack = { containerMembers: { "cl-haproxy-2": "m2", "cl-haproxy": "m3", "cl-backend-api-1": "m2" } };
+    expect(containersOn(stack, "m2")).toEqual(["cl-backend-api-1", "cl-haproxy-2"]);
+    expect(containersOn(stack, "m1")).toEqual([]);
+  });
+
+  const figures = (firstAnswerMs: number, ok: number, failed: number) => ({
+    firstAnswerMs,
+    failedInFlight: 0,
+    failedWhileDown: failed,
+    failedAfterAnswer: 0,
+    load: { ok, failed, outcomes: { "200": ok, ...(failed ? { timeout: failed } : {}) }, slow: 0, p50Ms: 2, p99Ms: 5, maxMs: 9 },
+    buckets: [],
+    window: { fromMs: -2_000, toMs: 5_000 },
+  });
+  const hostDies: Partial<Record<"project" | "anchor", HostDiesRun>> = {
+    project: {
+      config: "project",
+      member: "m3",
+      containers: ["cl-backend-api-2", "cl-haproxy"],
+      victim: "cl-haproxy",
+      killCommandMs: 250,
+      lastFailedSentMs: 600,
+      ...figures(700, 400, 10),
+    },
+    anchor: {
+      config: "anchor",
+      member: "m2",
+      containers: ["cl-backend-api-1", "cl-haproxy"],
+      victim: "cl-haproxy",
+      killCommandMs: 300,
+      lastFailedSentMs: 29_900,
+      reviveAtMs: 20_300,
+      ...figures(30_000, 300, 1_500),
+    },
+  };
+  const run = {
+    startedAt: "2026-12-06T21:00:00.000Z",
+    host: { nproc: 2, commit: "abcdef0123", command: "npm run bench -- --only hostdies" },
+    files: ["x.json"],
+  };
+
+  test("the section sets the project against the anchor, side by side and as a ratio", () => {
+    const section = hostDiesSection(hostDies, undefined, run);
+    expect(section.startsWith(HOST_DIES_MARKERS.begin)).toBe(true);
+    expect(section.endsWith(HOST_DIES_MARKERS.end)).toBe(true);
+    expect(section).toContain("| t = 0 -> first answer to a request sent after t = 0 | 0.70 s | 30.00 s |");
+    expect(section).toContain("| command started -> that first answer | 0.95 s | 30.30 s |");
+    expect(section).toContain("| last failed request sent at | 0.60 s | 29.90 s |");
+    expect(section).toContain(
+      "| anything answered before it was brought back | nothing brought back: the other node took over | no answer within 20.30 s; `revive-member` at 20.30 s |",
+    );
+    expect(section).toContain("| brought back -> first answer |  | 9.70 s |");
+    expect(section).toContain("| requests answered / sent | 400 / 410 (97.6 %) | 300 / 1800 (16.7 %) |");
+    expect(section).toContain(
+      "command started -> first answer 0.95 s (project, at most) against 30.30 s (anchor): the anchor's outage 31.9x the project's",
+    );
+    expect(section).toContain("Scenario 9 did not run in this one");
+  });
+
+  test("an anchor that answered before it was brought back is reported so", () => {
+    const early = { ...hostDies, anchor: { ...hostDies.anchor!, ...figures(1_500, 900, 10) } };
+    expect(hostDiesSection(early, undefined, run)).toContain("| yes, at 1.50 s; `revive-member` at 20.30 s |");
+  });
+
+  test("with scenario 9 in the same run, its two columns come first", () => {
+    const stopped = (config: "project" | "anchor", victim: string): LbNodeRun => ({
+      config,
+      victim,
+      stopCommandMs: 400,
+      ...figures(900, 450, 5),
+    });
+    const section = hostDiesSection(
+      hostDies,
+      {
+        project: stopped("project", "bench-haproxy"),
+        anchor: { ...stopped("anchor", "bench-haproxy"), startAtMs: 5_000, startCommandMs: 300 },
+      },
+      run,
+    );
+    expect(section).toContain(
+      "| figure | 9 LB node dies: project (pair) | 9 LB node dies: anchor (seed's one node) | 13 host dies: project (cluster stack) |",
+    );
+    expect(section).toContain("| t = 0 -> first answer to a request sent after t = 0 | 0.90 s | 0.90 s | 0.70 s | 30.00 s |");
+    expect(section).toContain("| last failed request sent at | n/a | n/a | 0.60 s | 29.90 s |");
+    expect(section).toContain("- 9 LB node dies:");
+    expect(section).not.toContain("did not run");
+  });
+
+  test("a partial run replaces the host-dies section and leaves the rollout's", () => {
+    const latest = withSection(
+      "# Bench: latest run\n\n| table |\n",
+      "<!-- version rollout: begin -->\nR\n<!-- version rollout: end -->",
+      ROLLOUT_MARKERS,
+    );
+    const once = withSection(latest, hostDiesSection(hostDies, undefined, run), HOST_DIES_MARKERS);
+    const again = withSection(
+      once,
+      hostDiesSection(hostDies, undefined, { ...run, startedAt: "2026-12-07T00:00:00.000Z" }),
+      HOST_DIES_MARKERS,
+    );
+    expect(again).toBe(once.replace("2026-12-06T21:00:00.000Z", "2026-12-07T00:00:00.000Z"));
+    expect(again).toContain("\nR\n");
   });
 });
