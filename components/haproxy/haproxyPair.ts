@@ -12,7 +12,7 @@ import { KEEPALIVED_CONF_PATH, KeepalivedArgs, renderKeepalivedConfig } from "./
 import { LiveContainer, driftOf, driftOption } from "../incus/liveState";
 import { INCUS_NAME_RULE, isIncusName } from "../common/checks";
 import { argumentPath, atPath, completed, problemsOf } from "../common/rules";
-import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
+import { KEEPALIVED_DELETE_SCRIPT, KEEPALIVED_FILES, KEEPALIVED_SCRIPT, ROLLOUT_SCRIPT } from "./pairScripts";
 
 /** The files and units of a pair's node that its probe reads besides {@link HAPROXY_WATCH}'s. */
 export const PAIR_WATCH = { files: [KEEPALIVED_CONF_PATH], units: ["keepalived"] };
@@ -190,10 +190,10 @@ export class HaproxyPair extends pulumi.ComponentResource {
           interpreter: keepalived.interpreter,
           environment: pulumi.all([node.container.ref, peer.container.ref, node.address, pair]).apply(([ref, peerRef, address, p]) => ({
             ...keepalived.environment,
+            ...KEEPALIVED_FILES,
             VEZA_REF: ref,
             VEZA_PEER_REF: peerRef,
             VEZA_ADDRESS: address,
-            VEZA_VIRTUAL_IP: keepalivedArgs.vrrp.virtualIp,
             VEZA_KEEPALIVED_CONF: renderKeepalivedConfig(keepalivedArgs, p, node.nodeName),
             ...live.environment,
           })),

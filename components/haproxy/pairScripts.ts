@@ -8,26 +8,68 @@ import { KEEPALIVED_CONF_PATH } from "./keepalivedConfig";
 import { recordSha256 } from "../incus/liveState";
 import { shellQuote } from "../common/shell";
 
+/** How long connections already open to the address are served after it moved: their answers are on the way. */
+export const HANDOVER_DRAIN_SECONDS = 2;
+
+/**
+ * keepalived's stop on a node (the drop-in's ExecStop; "$1" keepalived's main pid, "$2" its
+ * keepalived.conf), whatever stops it: the program's delete step before the node's container goes,
+ * `incus stop`, an evacuation, the host's shutdown. The peer takes the address as soon as keepalived
+ * exits (its priority-0 advert). A node that held the address would leave the connections open to it
+ * without their replies (nothing is sent from an address no longer local) and the clients' next
+ * packets would reach the peer, which resets them: the address stays on `lo` as a /32 for
+ * {@link HANDOVER_DRAIN_SECONDS}, eth0 answering ARP only for its own addresses (so no client learns
+ * this node's MAC for it), and what HAProxy is answering still leaves while every new connection
+ * goes to the peer. The addresses are those of keepalived.conf's `virtual_ipaddress` block, as
+ * keepalivedConfig.ts renders it.
+ */
+export const HAND_OVER_SCRIPT = `#!/bin/sh
+pid=$1
+vips=$(awk '/virtual_ipaddress/ { inside = 1; next } inside && /}/ { inside = 0 } inside { sub("/.*", "", $1); print $1 }' "$2")
+held=
+for vip in $vips; do
+  if ip -4 -o addr show dev eth0 | grep -F " $vip/" >/dev/null; then held="$held $vip"; fi
+done
+if [ -n "$held" ]; then
+  sysctl -qw net.ipv4.conf.eth0.arp_ignore=1
+  for vip in $held; do ip addr add "$vip/32" dev lo; done
+fi
+kill -TERM "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+if [ -n "$held" ]; then
+  sleep ${HANDOVER_DRAIN_SECONDS}
+  for vip in $held; do ip addr del "$vip/32" dev lo; done
+fi
+`;
+
+/** Where a node keeps {@link HAND_OVER_SCRIPT}. */
+export const HAND_OVER_PATH = "/usr/local/lib/veza/keepalived-hand-over";
+
 /**
  * A systemd drop-in for keepalived.service on a node. systemd stops units in the reverse of their
  * start order, and with none between them it stops keepalived and HAProxy at once: a node shut
- * down (`incus stop`, an evacuation, the host's shutdown) while it held the address could refuse
- * connections on it for a moment. Started after HAProxy, keepalived stops before it: it sends its
- * priority-0 advert, the peer takes the address, and only then does HAProxy stop.
+ * down while it held the address could refuse connections on it for a moment. Started after
+ * HAProxy, keepalived stops before it, by {@link HAND_OVER_SCRIPT}, and only then does HAProxy stop.
  */
 export const KEEPALIVED_STOPS_FIRST = {
   path: "/etc/systemd/system/keepalived.service.d/veza-stops-first.conf",
   text: `[Unit]
 # Stop before HAProxy, so the peer holds the virtual IP before this node stops serving it.
 After=haproxy.service
+
+[Service]
+ExecStop=${HAND_OVER_PATH} $MAINPID ${KEEPALIVED_CONF_PATH}
 `,
 };
+
+/** The environment entries carrying the files {@link KEEPALIVED_IN_CONTAINER} installs beside keepalived.conf: constants. */
+export const KEEPALIVED_FILES = { VEZA_HAND_OVER: HAND_OVER_SCRIPT, VEZA_STOPS_FIRST: KEEPALIVED_STOPS_FIRST.text };
 
 /**
  * Inside a node: checks the keepalived.conf written beside the live one with keepalived's own
  * parser, installs it when it changed, and reloads keepalived (a reload keeps the address where
  * it is; a restart would drop it and move every connection) or starts it if it is not running.
- * Installs {@link KEEPALIVED_STOPS_FIRST} first.
+ * First installs "$1" and "$2", {@link HAND_OVER_SCRIPT} and {@link KEEPALIVED_STOPS_FIRST}'s text.
  */
 export const KEEPALIVED_IN_CONTAINER = `set -e
 ${FILES_ROOT}
@@ -38,9 +80,13 @@ if ! verdict=$(keepalived -t -f "$conf.next" 2>&1); then
   exit 1
 fi
 ${INSTALL_NEXT}
+handover="$root"${HAND_OVER_PATH}
 order="$root"${KEEPALIVED_STOPS_FIRST.path}
-mkdir -p "\${order%/*}"
-printf '%s' ${shellQuote(KEEPALIVED_STOPS_FIRST.text)} > "$order.next"
+mkdir -p "\${handover%/*}" "\${order%/*}"
+printf '%s' "$1" > "$handover.next"
+chmod 0755 "$handover.next"
+install_next "$handover"
+printf '%s' "$2" > "$order.next"
 install_next "$order"
 if $changed; then systemctl daemon-reload; fi
 changed=false
@@ -57,7 +103,8 @@ const KNOWS_ADDRESS = `${FILES_ROOT}; grep -Fqw -e "$1" "$root"${KEEPALIVED_CONF
 export const PEER_WAIT_SECONDS = 60;
 
 /**
- * Writes VEZA_KEEPALIVED_CONF into the node VEZA_REF, then {@link KEEPALIVED_IN_CONTAINER}. A node
+ * Writes VEZA_KEEPALIVED_CONF into the node VEZA_REF, then {@link KEEPALIVED_IN_CONTAINER} with
+ * VEZA_HAND_OVER and VEZA_STOPS_FIRST ({@link KEEPALIVED_FILES}). A node
  * whose keepalived is about to start (new, or replacing one that moved to another member, with a
  * new address) first waits until its peer VEZA_PEER_REF, if its keepalived runs, names the node's
  * VEZA_ADDRESS in its live keepalived.conf: the peer advertises only to the addresses it knows, and
@@ -79,40 +126,17 @@ if ! incus exec "$VEZA_REF" -- systemctl is-active --quiet keepalived; then
     waited=$((waited + 1))
   done
 fi
-incus exec "$VEZA_REF" -- sh -c ${shellQuote(KEEPALIVED_IN_CONTAINER)}`;
-
-/** How long connections already open to the address are served after it moved: their answers are on the way. */
-export const HANDOVER_DRAIN_SECONDS = 2;
-
-/**
- * Inside a node, the virtual IP "$1": keepalived stops (priority 0: the peer takes the address at
- * once). When the node held the address, the connections open to it would lose their replies (a
- * reply from an address no longer local is not sent) and fail: the address stays on `lo` for
- * {@link HANDOVER_DRAIN_SECONDS}, with eth0 answering ARP only for its own addresses, so that what
- * HAProxy is answering still reaches the client while every new connection goes to the peer.
- */
-export const HAND_OVER_IN_CONTAINER = `vip=$1
-holds=false
-if ip -4 -o addr show dev eth0 | grep -F " $vip/" >/dev/null; then holds=true; fi
-if $holds; then
-  sysctl -qw net.ipv4.conf.eth0.arp_ignore=1
-  ip addr add "$vip/32" dev lo
-fi
-systemctl disable --now --quiet keepalived
-if $holds; then
-  sleep ${HANDOVER_DRAIN_SECONDS}
-  ip addr del "$vip/32" dev lo
-fi`;
+incus exec "$VEZA_REF" -- sh -c ${shellQuote(KEEPALIVED_IN_CONTAINER)} sh "$VEZA_HAND_OVER" "$VEZA_STOPS_FIRST"`;
 
 /**
  * Before a node's container goes (it moves to another member or is replaced: its keepalived step
- * is deleted first), and when the pair goes (haproxyCount back to 1) on a node that stays: the
- * node hands VEZA_VIRTUAL_IP over ({@link HAND_OVER_IN_CONTAINER}) before anything else of it
- * stops. A node not running (gone, or stopped by an evacuation) holds no address.
+ * is deleted first), and when the pair goes (haproxyCount back to 1) on a node that stays:
+ * keepalived stops, which hands the address over ({@link HAND_OVER_SCRIPT}) before anything else
+ * of the node stops. A node not running (gone, or stopped by an evacuation) holds no address.
  */
 export const KEEPALIVED_DELETE_SCRIPT = `status=$(incus info "$VEZA_REF" 2>/dev/null | awk '$1 == "Status:" { print $2 }') || true
 [ "$status" = RUNNING ] || exit 0
-incus exec "$VEZA_REF" -- sh -c ${shellQuote(HAND_OVER_IN_CONTAINER)} sh "$VEZA_VIRTUAL_IP"`;
+incus exec "$VEZA_REF" -- systemctl disable --now --quiet keepalived`;
 
 /**
  * Rolls haproxy.cfg out to both nodes (VEZA_REFS, space-separated, in priority order), one after

@@ -16,7 +16,7 @@ import {
   SWAP_AND_RELOAD,
 } from "../../components/haproxy/haproxyScripts";
 import {
-  HAND_OVER_IN_CONTAINER,
+  HAND_OVER_SCRIPT,
   KEEPALIVED_DELETE_SCRIPT,
   KEEPALIVED_IN_CONTAINER,
   KEEPALIVED_SCRIPT,
@@ -70,7 +70,7 @@ const IN_CONTAINER: Record<string, string> = {
   "haproxy-check-candidate": CHECK_CANDIDATE,
   "haproxy-swap-and-reload": SWAP_AND_RELOAD,
   "keepalived-in-container": KEEPALIVED_IN_CONTAINER,
-  "haproxy-pair-hand-over-in-container": HAND_OVER_IN_CONTAINER,
+  "haproxy-pair-keepalived-hand-over": HAND_OVER_SCRIPT,
   "haproxy-set-server-states": SET_SERVER_STATES,
 };
 
@@ -222,7 +222,7 @@ describe("keepalived's delete step, before a node's container goes", () => {
     try {
       const info = status === undefined ? "exit 1" : `echo "Status: ${status}"`;
       fs.writeFileSync(path.join(dir, "incus"), `#!/bin/bash\necho "$*" >> "${dir}/calls"\n[ "$1" != info ] || ${info}\n`, { mode: 0o755 });
-      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "cl:cl-haproxy", VEZA_VIRTUAL_IP: "10.79.0.200" };
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, VEZA_REF: "cl:cl-haproxy" };
       execFileSync(BASH[0], [...BASH.slice(1), KEEPALIVED_DELETE_SCRIPT], { env, stdio: "pipe" });
       return fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
     } finally {
@@ -230,10 +230,8 @@ describe("keepalived's delete step, before a node's container goes", () => {
     }
   };
 
-  test("a running node hands the address over (HAND_OVER_IN_CONTAINER, swapScripts.test.ts runs it)", () => {
-    expect(callsWith("RUNNING").join("\n")).toBe(
-      `info cl:cl-haproxy\nexec cl:cl-haproxy -- sh -c ${HAND_OVER_IN_CONTAINER} sh 10.79.0.200`,
-    );
+  test("a running node stops keepalived, whose stop hands the address over (HAND_OVER_SCRIPT, swapScripts.test.ts runs it)", () => {
+    expect(callsWith("RUNNING")).toEqual(["info cl:cl-haproxy", "exec cl:cl-haproxy -- systemctl disable --now --quiet keepalived"]);
   });
 
   test("a node stopped by an evacuation, or gone, has nothing to stop and is no error", () => {

@@ -12,7 +12,9 @@ import * as path from "path";
 import { ADMIN_SOCKET, STATS_PASSWORD_ENV, TLS_PEM_PATH } from "../../components/haproxy/haproxyConfig";
 import { APPLY_CONFIG_SCRIPT } from "../../components/haproxy/haproxyScripts";
 import {
-  HAND_OVER_IN_CONTAINER,
+  HAND_OVER_PATH,
+  HAND_OVER_SCRIPT,
+  KEEPALIVED_FILES,
   KEEPALIVED_SCRIPT,
   KEEPALIVED_STOPS_FIRST,
   PEER_WAIT_SECONDS,
@@ -297,7 +299,13 @@ describe("haproxy.cfg rolled out to a pair (ROLLOUT_SCRIPT)", () => {
 describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
   const ADDRESS = "10.77.0.31";
   const apply = (conf: string) =>
-    run(KEEPALIVED_SCRIPT, { VEZA_REF: "lab-haproxy", VEZA_PEER_REF: "lab-haproxy-2", VEZA_ADDRESS: ADDRESS, VEZA_KEEPALIVED_CONF: conf });
+    run(KEEPALIVED_SCRIPT, {
+      ...KEEPALIVED_FILES,
+      VEZA_REF: "lab-haproxy",
+      VEZA_PEER_REF: "lab-haproxy-2",
+      VEZA_ADDRESS: ADDRESS,
+      VEZA_KEEPALIVED_CONF: conf,
+    });
   const check = () => `lab-haproxy keepalived -t -f ${file("lab-haproxy", `${KEEPALIVED_CONF_PATH}.next`)}`;
   beforeEach(() => {
     write("lab-haproxy", KEEPALIVED_CONF_PATH, "vrrp_instance v1 {}\n");
@@ -321,6 +329,9 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
       // keepalived stops before HAProxy when the node shuts down.
       [KEEPALIVED_STOPS_FIRST.path.replace("/etc/", "")]: `644 ${KEEPALIVED_STOPS_FIRST.text}`,
     });
+    // keepalived's stop hands the address over, the script executable by systemd.
+    expect(fs.statSync(file("lab-haproxy", HAND_OVER_PATH)).mode & 0o777).toBe(0o755);
+    expect(read("lab-haproxy", HAND_OVER_PATH)).toBe(HAND_OVER_SCRIPT);
     expect(calls()).toEqual([
       "lab-haproxy systemctl is-active --quiet keepalived",
       check(),
@@ -366,22 +377,32 @@ describe("keepalived.conf applied to a node (KEEPALIVED_SCRIPT)", () => {
   });
 });
 
-describe("a node handing the address over (HAND_OVER_IN_CONTAINER)", () => {
-  const handOver = (node: string) => run(`incus exec ${node} -- sh -c "$SCRIPT" sh ${VIP}`, { SCRIPT: HAND_OVER_IN_CONTAINER });
+describe("keepalived's stop on a node (HAND_OVER_SCRIPT, the drop-in's ExecStop)", () => {
+  /** Runs the script as systemd would, against a stand-in for keepalived's main process; its calls, and whether that process is gone. */
+  const stop = (node: string) => {
+    write(node, KEEPALIVED_CONF_PATH, `vrrp_instance VI_1 {\n    virtual_ipaddress {\n        ${VIP}/24 dev eth0\n    }\n}\n`);
+    const result = run(
+      `/bin/sleep 30 & pid=$!
+sh -c "$SCRIPT" sh "$pid" "$VEZA_ROOT${KEEPALIVED_CONF_PATH}"
+if kill -0 "$pid" 2>/dev/null; then echo "keepalived still runs"; kill "$pid"; fi`,
+      { SCRIPT: HAND_OVER_SCRIPT, VEZA_ROOT: path.join(nodes(), node) },
+    );
+    expect(result.stderr).toBe("");
+    return result.stdout;
+  };
 
-  test("the holder keeps the address on lo, not answering ARP for it, while keepalived stops and answers drain", () => {
+  test("the holder keeps the address on lo, not answering ARP for it, until keepalived is gone and the answers drained", () => {
     write("lab-haproxy", "fake/holder", "");
-    expect(handOver("lab-haproxy").status).toBe(0);
+    expect(stop("lab-haproxy")).toBe("");
     expect(calls()).toEqual([
       "lab-haproxy sysctl -qw net.ipv4.conf.eth0.arp_ignore=1",
       `lab-haproxy ip addr add ${VIP}/32 dev lo`,
-      "lab-haproxy systemctl disable --now --quiet keepalived",
       `lab-haproxy ip addr del ${VIP}/32 dev lo`,
     ]);
   });
 
   test("a node without the address only stops keepalived", () => {
-    expect(handOver("lab-haproxy-2").status).toBe(0);
-    expect(calls()).toEqual(["lab-haproxy-2 systemctl disable --now --quiet keepalived"]);
+    expect(stop("lab-haproxy-2")).toBe("");
+    expect(calls()).toEqual([]);
   });
 });

@@ -10,12 +10,13 @@ changed=false
 install_next() {
   if cmp -s "$1.next" "$1"; then rm -f "$1.next"; else mv "$1.next" "$1"; changed=true; fi
 }
+handover="$root"/usr/local/lib/veza/keepalived-hand-over
 order="$root"/etc/systemd/system/keepalived.service.d/veza-stops-first.conf
-mkdir -p "${order%/*}"
-printf '%s' '[Unit]
-# Stop before HAProxy, so the peer holds the virtual IP before this node stops serving it.
-After=haproxy.service
-' > "$order.next"
+mkdir -p "${handover%/*}" "${order%/*}"
+printf '%s' "$1" > "$handover.next"
+chmod 0755 "$handover.next"
+install_next "$handover"
+printf '%s' "$2" > "$order.next"
 install_next "$order"
 if $changed; then systemctl daemon-reload; fi
 changed=false
