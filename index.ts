@@ -56,7 +56,12 @@ const roles = [
   { role: HAPROXY_NAME, names: haproxyNames(settings.haproxyCount) },
   { role: "backend-api", names: names.backendApi },
   { role: "stream-server", names: names.streamServer },
-].map(({ role, names: ofRole }) => ({ role, containers: ofRole.map((name) => containerName(settings.namePrefix, name)) }));
+].map(({ role, names: ofRole }) => ({
+  role,
+  containers: ofRole.map((name) => containerName(settings.namePrefix, name)),
+  // One node of the pair moves per up, so the other keeps the virtual IP meanwhile.
+  movesOneAtATime: role === HAPROXY_NAME,
+}));
 const instances = listInstances(settings.incusRemote);
 const placement = ownedPlacement(
   placementFromSettings(settings),

@@ -96,6 +96,26 @@ export interface ContainerPlacements {
   placements: Record<string, IncusPlacement>;
   /** Container name -> cluster member; empty on a daemon that is not a cluster. */
   members: Placement;
+  /** Containers left where they are this run, though placed elsewhere: one of their role moves per run. */
+  heldBack: string[];
+}
+
+/**
+ * `placed`, with all but the first move of each role that {@link RoleContainers.movesOneAtATime}
+ * undone (those containers stay where `locations` says), and the containers held back. A move is a
+ * re-creation: the two nodes of the pair moved in one run would both be gone at once, the virtual IP
+ * with them (`incusTarget` changed, say); one at a time, the other keeps it, and the next run moves
+ * the next.
+ */
+export function oneMovePerRole(
+  placed: Readonly<Placement>,
+  roles: readonly RoleContainers[],
+  locations: Readonly<Record<string, string>>,
+): { members: Placement; heldBack: string[] } {
+  const heldBack = roles
+    .filter((role) => role.movesOneAtATime)
+    .flatMap((role) => role.containers.filter((name) => locations[name] !== undefined && locations[name] !== placed[name]).slice(1));
+  return { members: { ...placed, ...Object.fromEntries(heldBack.map((name) => [name, locations[name]])) }, heldBack };
 }
 
 /**
@@ -106,6 +126,7 @@ export interface ContainerPlacements {
  *   every container goes to that member, as on one host; it must be a member that takes containers.
  * - A cluster and no target: {@link placeContainers} decides, each container staying on its
  *   member unless the spread forces a move.
+ * On a cluster, a role that moves one at a time has the rest of its moves held back ({@link oneMovePerRole}).
  */
 export function placeOnCluster(
   placement: IncusPlacement,
@@ -114,28 +135,43 @@ export function placeOnCluster(
   locations: Readonly<Record<string, string>>,
 ): ContainerPlacements {
   const containers = roles.flatMap((role) => role.containers);
-  if (members === undefined) return { placements: Object.fromEntries(containers.map((name) => [name, placement])), members: {} };
+  if (members === undefined)
+    return { placements: Object.fromEntries(containers.map((name) => [name, placement])), members: {}, heldBack: [] };
   const names = members.map((member) => member.name);
   if (placement.target !== "" && !names.includes(placement.target))
     throw new OwnershipError(
       `cluster member ${JSON.stringify(placement.target)} (the placement's target) does not take containers: the members that do are ${names.join(", ") || "none"}`,
     );
-  const placed: Placement =
+  const { members: placed, heldBack } = oneMovePerRole(
     placement.target !== ""
       ? Object.fromEntries(containers.map((name) => [name, placement.target]))
-      : placeContainers({ members, roles, current: locations });
+      : placeContainers({ members, roles, current: locations }),
+    roles,
+    locations,
+  );
   return {
     placements: Object.fromEntries(containers.map((name) => [name, { ...placement, target: placed[name] }])),
     members: placed,
+    heldBack,
   };
 }
 
 /** One line per container, as the preview logs it: where it goes and whether that is a move. */
-export function placementLog(members: Readonly<Placement>, locations: Readonly<Record<string, string>>): string {
+export function placementLog(
+  members: Readonly<Placement>,
+  locations: Readonly<Record<string, string>>,
+  heldBack: readonly string[] = [],
+): string {
   return Object.entries(members)
     .map(([container, member]) => {
       const now = locations[container];
-      const how = now === undefined ? "new" : now === member ? "stays" : `moves from ${now}`;
+      const how = heldBack.includes(container)
+        ? "stays for now: one of its role moves per up, run up again to move it"
+        : now === undefined
+          ? "new"
+          : now === member
+            ? "stays"
+            : `moves from ${now}`;
       return `${container} -> ${member} (${how})`;
     })
     .join("\n");
@@ -164,7 +200,8 @@ export function clusterPlacements(
     const containers = roles.flatMap((role) => role.containers);
     const locations = containerLocations(instancesJson, containers);
     const result = placeOnCluster(checked, roles, clusterMembers(membersJson), locations);
-    if (Object.keys(result.members).length > 0) void pulumi.log.info(`cluster placement:\n${placementLog(result.members, locations)}`);
+    if (Object.keys(result.members).length > 0)
+      void pulumi.log.info(`cluster placement:\n${placementLog(result.members, locations, result.heldBack)}`);
     return result;
   });
 }

@@ -44,6 +44,11 @@ export interface PlacementMember {
 export interface RoleContainers {
   role: string;
   containers: readonly string[];
+  /**
+   * Whether the role's containers change member one per run: the HAProxy pair, whose other node
+   * keeps the virtual IP while one moves (clusterPlacement.ts holds the rest back). Defaults to false.
+   */
+  movesOneAtATime?: boolean;
 }
 
 export interface PlacementRequest {

@@ -10,9 +10,12 @@
  * happened. Built for a busy 2-core machine: the only timing asserted is a ceiling far above what
  * was measured; the figures are printed.
  */
+import * as fs from "fs";
+import * as nodePath from "path";
 import { LoadSample } from "../../bench/load";
 import {
   CLUSTER_REMOTE as REMOTE,
+  CLUSTER_STACK,
   ClusterOutputs,
   Instance,
   bareName,
@@ -24,7 +27,7 @@ import {
   vipHolder,
   waitRevived,
 } from "./cluster";
-import { PinnedSocket, inFlightAt, openSocket, steadyLoad, waitFor } from "./harness";
+import { PinnedSocket, REPO, inFlightAt, openSocket, steadyLoad, waitFor } from "./harness";
 
 jest.setTimeout(30 * 60_000);
 
@@ -282,4 +285,34 @@ test("the member under the virtual IP is evacuated: Incus stops the stack's cont
   // Restored, the member takes containers again, and nothing moves back to it.
   await incus("cluster", "restore", "--force", `${REMOTE}:${evacuated}`);
   await pulumi("preview", "--expect-no-changes");
+});
+
+test("every container sent to one member (incusTarget): the pair's nodes move one per up, the address answering throughout", async () => {
+  const stackFile = nodePath.join(REPO, `Pulumi.${CLUSTER_STACK}.yaml`);
+  const original = fs.readFileSync(stackFile, "utf8");
+  const pairMembers = () => stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);
+  const target = ["m1", "m2", "m3"].find((member) => !pairMembers().includes(member)) ?? "m1";
+  const load = steadyLoad(`${stack.lbUrl.replace(/\/$/, "")}/api/v1/items`, LOAD_RATE, { freshConnections: true });
+  let tally = "";
+  let failures: string[] = [];
+  const upAgain = async () => {
+    await pulumi("up", "--yes", "--skip-preview");
+    stack = JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets")) as ClusterOutputs;
+  };
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await pulumi("config", "set", "veza-infra:incusTarget", target);
+    await upAgain();
+    figures[`pair's members after the first up to ${target}`] = pairMembers().join(", ");
+    expect(pairMembers().filter((member) => member === target)).toHaveLength(1);
+    await upAgain();
+    figures[`pair's members after the second up to ${target}`] = pairMembers().join(", ");
+    expect(pairMembers()).toEqual([target, target]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  } finally {
+    fs.writeFileSync(stackFile, original);
+    ({ tally, failures } = await load.stop());
+  }
+  figures["requests through the virtual IP over both ups, ok/failed"] = tally;
+  expect(failures).toEqual([]);
 });

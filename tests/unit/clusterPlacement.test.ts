@@ -12,6 +12,7 @@ import {
   LIST_MEMBERS_SCRIPT,
   clusterMembers,
   containerLocations,
+  oneMovePerRole,
   placeOnCluster,
   placementLog,
 } from "../../components/incus/clusterPlacement";
@@ -113,9 +114,26 @@ describe("placeOnCluster", () => {
     );
   });
 
+  test("of a role that moves one at a time, one container changes member per run; new ones are not moves", () => {
+    const roles = [{ ...ROLES[0], movesOneAtATime: true }, ROLES[1]];
+    const now = { "c-haproxy": "m1", "c-haproxy-2": "m2", "c-backend-api-1": "m1", "c-backend-api-2": "m2" };
+    const first = placeOnCluster({ ...PLACEMENT, target: "m3" }, roles, members, now);
+    expect(first.members).toMatchObject({ "c-haproxy": "m3", "c-haproxy-2": "m2", "c-backend-api-1": "m3", "c-backend-api-2": "m3" });
+    expect(first.heldBack).toEqual(["c-haproxy-2"]);
+    expect(first.placements["c-haproxy-2"].target).toBe("m2");
+    const second = placeOnCluster({ ...PLACEMENT, target: "m3" }, roles, members, { ...now, "c-haproxy": "m3" });
+    expect(second.members["c-haproxy-2"]).toBe("m3");
+    expect(second.heldBack).toEqual([]);
+    expect(placeOnCluster({ ...PLACEMENT, target: "m3" }, roles, members, {}).heldBack).toEqual([]);
+    expect(oneMovePerRole({ a: "m3", b: "m3" }, [{ role: "r", containers: ["a", "b"] }], { a: "m1", b: "m2" }).heldBack).toEqual([]);
+  });
+
   test("the preview's lines say where each container goes and whether it moves", () => {
     expect(placementLog({ a: "m1", b: "m2", c: "m3" }, { a: "m1", b: "m1" })).toBe(
       "a -> m1 (stays)\nb -> m2 (moves from m1)\nc -> m3 (new)",
+    );
+    expect(placementLog({ a: "m1" }, { a: "m1" }, ["a"])).toBe(
+      "a -> m1 (stays for now: one of its role moves per up, run up again to move it)",
     );
   });
 });
