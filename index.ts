@@ -59,8 +59,9 @@ const roles = [
 ].map(({ role, names: ofRole }) => ({
   role,
   containers: ofRole.map((name) => containerName(settings.namePrefix, name)),
-  // One node of the pair moves per up, so the other keeps the virtual IP meanwhile.
-  movesOneAtATime: role === HAPROXY_NAME,
+  // A move re-creates the container: one per role and up, so the pair's other node keeps the
+  // virtual IP and each fleet keeps serving meanwhile.
+  movesOneAtATime: true,
 }));
 const instances = listInstances(settings.incusRemote);
 const placement = ownedPlacement(

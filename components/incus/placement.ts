@@ -45,8 +45,9 @@ export interface RoleContainers {
   role: string;
   containers: readonly string[];
   /**
-   * Whether the role's containers change member one per run: the HAProxy pair, whose other node
-   * keeps the virtual IP while one moves (clusterPlacement.ts holds the rest back). Defaults to false.
+   * Whether the role's containers change member one per run (clusterPlacement.ts holds the rest
+   * back): a move re-creates a container, so the HAProxy pair's other node keeps the virtual IP, and
+   * a fleet the rest of its instances, while one moves. Defaults to false: all move at once.
    */
   movesOneAtATime?: boolean;
 }

@@ -287,7 +287,7 @@ test("the member under the virtual IP is evacuated: Incus stops the stack's cont
   await pulumi("preview", "--expect-no-changes");
 });
 
-test("every container sent to one member (incusTarget): the pair's nodes move one per up, the address answering throughout", async () => {
+test("every container sent to one member (incusTarget): one container of each role moves per up, the address answering throughout", async () => {
   const stackFile = nodePath.join(REPO, `Pulumi.${CLUSTER_STACK}.yaml`);
   const original = fs.readFileSync(stackFile, "utf8");
   const pairMembers = () => stack.haproxyContainers.map((container) => stack.containerMembers[bareName(container)]);
