@@ -152,6 +152,21 @@ test("backend-api failover drill: no failed request, the pinned WebSocket reconn
 test("stream-server failover: the dead node's track ids move, the others stay, no failed request", async () => {
   const tracks = Array.from({ length: 40 }, (_, i) => `/hls/track-${i}/index.m3u8`);
   const placement = async () => new Map(await Promise.all(tracks.map(async (t) => [t, (await get(path(t))).servedBy] as const)));
+  // A rollout just before (rollout.test.ts, when jest runs it first) leaves stream-servers ramping
+  // up under slow start, and a ramping server's share of the ring grows: the placement to come back
+  // to is the one with every server UP at full weight (no throttle) on every node.
+  await waitFor(
+    "every stream-server UP at full weight on every node",
+    async () => {
+      for (const container of lab.haproxyContainers) {
+        const rows = [...(await serverStats(lab, container)).entries()].filter(([key]) => key.startsWith("stream_pool/"));
+        if (rows.length === 0 || rows.some(([, row]) => row.status !== "UP" || row.throttle !== "")) return false;
+      }
+      return true;
+    },
+    120_000,
+    500,
+  );
   const before = await placement();
   const victim = containerOf("stream-server-1");
   const victimTrack = tracks.find((t) => before.get(t) === victim);
